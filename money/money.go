@@ -1,0 +1,293 @@
+package money
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/shopspring/decimal"
+)
+
+// Money is an amount in a currency: an immutable value of a [decimal.Decimal] and a [Currency].
+//
+// The amount always has exactly the currency's number of decimals: constructors refuse an amount
+// with more (an error wrapping [ErrPrecision]) unless the caller names a [Rounding] mode, and
+// every operation that could produce more decimals (Mul, Div, Convert, RoundTo) takes one. No
+// operation rounds silently, overflows or panics; mixing currencies is an error wrapping
+// [ErrCurrencyMismatch].
+//
+// Money values are safe to copy and to share between goroutines. Compare them with
+// [Money.Equal] or [Money.Cmp], not ==.
+//
+// The zero Money is zero in no currency. It reports IsZero, Sign 0 and String "0"; it encodes to
+// JSON null, empty text and SQL NULL, which decode back to it; arithmetic between it and a Money
+// in a real currency is an error wrapping [ErrCurrencyMismatch], and constructors never return it
+// without an error.
+type Money struct {
+	amount   decimal.Decimal // exponent is always -currency.minor
+	currency Currency
+}
+
+// New returns amount in currency c. An amount with more decimals than c allows (1.234 USD) is an
+// error wrapping [ErrPrecision]; trailing zeros do not count (1.2300 USD is 1.23 USD). The zero
+// Currency is an error wrapping [ErrInvalidCurrency].
+func New(amount decimal.Decimal, c Currency) (Money, error) {
+	return NewRounded(amount, c, Exact)
+}
+
+// NewRounded returns amount in currency c, rounded to c's decimals by mode. With mode [Exact] it
+// is [New].
+func NewRounded(amount decimal.Decimal, c Currency, mode Rounding) (Money, error) {
+	if c.IsZero() {
+		return Money{}, fmt.Errorf("%w: no currency given", ErrInvalidCurrency)
+	}
+	if err := mode.valid(); err != nil {
+		return Money{}, err
+	}
+	target := -int64(c.minor)
+	if int64(amount.Exponent()) == target {
+		return Money{amount: amount, currency: c}, nil
+	}
+	v, err := rescale(amount.Coefficient(), int64(amount.Exponent()), target, mode)
+	if err != nil {
+		return Money{}, precisionError(err, amount, c)
+	}
+	return Money{amount: decimal.NewFromBigInt(v, int32(target)), currency: c}, nil
+}
+
+func precisionError(err error, amount decimal.Decimal, c Currency) error {
+	if errors.Is(err, ErrPrecision) {
+		return fmt.Errorf("%w: %s has more than %d decimals for %s", ErrPrecision, amount, c.minor, c.code)
+	}
+	return err
+}
+
+// FromString returns the amount written in s in currency c. s is a plain decimal: an optional
+// sign, digits, and an optional point with digits ("-1234.50"); no exponent, spaces or group
+// separators. Malformed text is an error wrapping [ErrSyntax]; other errors are those of [New].
+func FromString(s string, c Currency) (Money, error) {
+	d, err := parseAmount(s, false)
+	if err != nil {
+		return Money{}, err
+	}
+	return New(d, c)
+}
+
+// FromMinorUnits returns units minor units of currency c: FromMinorUnits(1234, USD) is 12.34 USD
+// and FromMinorUnits(1234, JPY) is 1234 JPY. The zero Currency is an error wrapping
+// [ErrInvalidCurrency].
+func FromMinorUnits(units int64, c Currency) (Money, error) {
+	if c.IsZero() {
+		return Money{}, fmt.Errorf("%w: no currency given", ErrInvalidCurrency)
+	}
+	return Money{amount: decimal.New(units, -int32(c.minor)), currency: c}, nil
+}
+
+// Zero returns zero in currency c (the zero Money if c is the zero Currency).
+func Zero(c Currency) Money {
+	return Money{amount: decimal.New(0, -int32(c.minor)), currency: c}
+}
+
+// Amount returns the amount, with exactly Currency().MinorUnits() decimals.
+func (m Money) Amount() decimal.Decimal { return m.amount }
+
+// Currency returns the currency.
+func (m Money) Currency() Currency { return m.currency }
+
+// IsZero reports whether the amount is zero (in any currency, or none).
+func (m Money) IsZero() bool { return m.amount.IsZero() }
+
+// IsPositive reports whether the amount is greater than zero.
+func (m Money) IsPositive() bool { return m.amount.IsPositive() }
+
+// IsNegative reports whether the amount is less than zero.
+func (m Money) IsNegative() bool { return m.amount.IsNegative() }
+
+// Sign returns -1, 0 or +1 as the amount is negative, zero or positive.
+func (m Money) Sign() int { return m.amount.Sign() }
+
+// Add returns m + o. Different currencies are an error wrapping [ErrCurrencyMismatch].
+func (m Money) Add(o Money) (Money, error) {
+	if m.currency != o.currency {
+		return Money{}, mismatch(m.currency, o.currency)
+	}
+	return Money{amount: m.amount.Add(o.amount), currency: m.currency}, nil
+}
+
+// Sub returns m - o. Different currencies are an error wrapping [ErrCurrencyMismatch].
+func (m Money) Sub(o Money) (Money, error) {
+	if m.currency != o.currency {
+		return Money{}, mismatch(m.currency, o.currency)
+	}
+	return Money{amount: m.amount.Sub(o.amount), currency: m.currency}, nil
+}
+
+// Neg returns -m.
+func (m Money) Neg() Money { return Money{amount: m.amount.Neg(), currency: m.currency} }
+
+// Abs returns |m|.
+func (m Money) Abs() Money { return Money{amount: m.amount.Abs(), currency: m.currency} }
+
+// Cmp compares m and o and returns -1, 0 or +1 as m is less than, equal to or greater than o.
+// Different currencies are an error wrapping [ErrCurrencyMismatch].
+func (m Money) Cmp(o Money) (int, error) {
+	if m.currency != o.currency {
+		return 0, mismatch(m.currency, o.currency)
+	}
+	return m.amount.Cmp(o.amount), nil
+}
+
+// Equal reports whether m and o are the same amount in the same currency. Amounts in different
+// currencies are never equal, and that is not an error.
+func (m Money) Equal(o Money) bool {
+	return m.currency == o.currency && m.amount.Cmp(o.amount) == 0
+}
+
+// LessThan reports whether m < o. Different currencies are an error wrapping
+// [ErrCurrencyMismatch].
+func (m Money) LessThan(o Money) (bool, error) {
+	c, err := m.Cmp(o)
+	return c < 0, err
+}
+
+// GreaterThan reports whether m > o. Different currencies are an error wrapping
+// [ErrCurrencyMismatch].
+func (m Money) GreaterThan(o Money) (bool, error) {
+	c, err := m.Cmp(o)
+	return c > 0, err
+}
+
+// Sum returns the total of ms in currency c: zero in c when ms is empty. An element in another
+// currency is an error wrapping [ErrCurrencyMismatch].
+func Sum(c Currency, ms ...Money) (Money, error) {
+	total := new(big.Int)
+	for _, m := range ms {
+		if m.currency != c {
+			return Money{}, mismatch(c, m.currency)
+		}
+		total.Add(total, m.amount.Coefficient())
+	}
+	return Money{amount: decimal.NewFromBigInt(total, -int32(c.minor)), currency: c}, nil
+}
+
+// Mul returns m × factor rounded to the currency's decimals by mode: a rate, a percentage, a
+// quantity. With [Exact], a product that needs rounding is an error wrapping [ErrPrecision].
+func (m Money) Mul(factor decimal.Decimal, mode Rounding) (Money, error) {
+	if err := mode.valid(); err != nil {
+		return Money{}, err
+	}
+	if err := checkExponent(factor); err != nil {
+		return Money{}, err
+	}
+	return m.scaled(m.amount.Mul(factor), m.currency, mode)
+}
+
+// Div returns m ÷ divisor rounded to the currency's decimals by mode. A zero divisor is an error
+// wrapping [ErrInvalidArgument]. To share an amount without losing a minor unit, use
+// [Money.Allocate] or [Money.Split] instead.
+func (m Money) Div(divisor decimal.Decimal, mode Rounding) (Money, error) {
+	if err := mode.valid(); err != nil {
+		return Money{}, err
+	}
+	if divisor.IsZero() {
+		return Money{}, fmt.Errorf("%w: division by zero", ErrInvalidArgument)
+	}
+	if err := checkExponent(divisor); err != nil {
+		return Money{}, err
+	}
+	// m / (dc × 10^de), at m's exponent, is round(mc / (dc × 10^de)).
+	num, den := m.amount.Coefficient(), divisor.Coefficient()
+	if e := int64(divisor.Exponent()); e < 0 {
+		num.Mul(num, pow10(-e))
+	} else {
+		den.Mul(den, pow10(e))
+	}
+	if den.Sign() < 0 {
+		num.Neg(num)
+		den.Neg(den)
+	}
+	q, err := roundQuo(num, den, mode)
+	if err != nil {
+		return Money{}, fmt.Errorf("%w: %s / %s needs rounding", ErrPrecision, m, divisor)
+	}
+	return Money{amount: decimal.NewFromBigInt(q, m.amount.Exponent()), currency: m.currency}, nil
+}
+
+// Convert returns m converted into currency to at rate (units of to per unit of m's currency),
+// rounded to to's decimals by mode: 10.00 USD at 151.237 JPY per USD is 1512 JPY with [HalfEven].
+// The zero Currency is an error wrapping [ErrInvalidCurrency].
+func (m Money) Convert(to Currency, rate decimal.Decimal, mode Rounding) (Money, error) {
+	if to.IsZero() {
+		return Money{}, fmt.Errorf("%w: no currency to convert to", ErrInvalidCurrency)
+	}
+	if err := mode.valid(); err != nil {
+		return Money{}, err
+	}
+	if err := checkExponent(rate); err != nil {
+		return Money{}, err
+	}
+	return m.scaled(m.amount.Mul(rate), to, mode)
+}
+
+// RoundTo rounds m to a multiple of increment by mode: cash rounding, such as CHF to 0.05 or an
+// amount to whole units. The increment must be positive and a multiple of the currency's minor
+// unit (0.05 is, for CHF; 0.005 is not), or the error wraps [ErrInvalidArgument].
+func (m Money) RoundTo(increment decimal.Decimal, mode Rounding) (Money, error) {
+	if err := mode.valid(); err != nil {
+		return Money{}, err
+	}
+	if !increment.IsPositive() {
+		return Money{}, fmt.Errorf("%w: rounding increment %s must be positive", ErrInvalidArgument, increment)
+	}
+	if err := checkExponent(increment); err != nil {
+		return Money{}, err
+	}
+	scale := -int64(m.currency.minor)
+	inc, err := rescale(increment.Coefficient(), int64(increment.Exponent()), scale, Exact)
+	if err != nil {
+		return Money{}, fmt.Errorf("%w: rounding increment %s is finer than the minor unit of %s", ErrInvalidArgument, increment, m.currency.display())
+	}
+	q, err := roundQuo(m.amount.Coefficient(), inc, mode)
+	if err != nil {
+		return Money{}, fmt.Errorf("%w: %s is not a multiple of %s", ErrPrecision, m, increment)
+	}
+	return Money{amount: decimal.NewFromBigInt(q.Mul(q, inc), int32(scale)), currency: m.currency}, nil
+}
+
+// scaled returns the exact value v as Money in c, rounded to c's decimals by mode.
+func (m Money) scaled(v decimal.Decimal, c Currency, mode Rounding) (Money, error) {
+	target := -int64(c.minor)
+	q, err := rescale(v.Coefficient(), int64(v.Exponent()), target, mode)
+	if err != nil {
+		if errors.Is(err, ErrPrecision) {
+			return Money{}, fmt.Errorf("%w: %s needs rounding to %d decimals for %s", ErrPrecision, v, c.minor, c.display())
+		}
+		return Money{}, err
+	}
+	return Money{amount: decimal.NewFromBigInt(q, int32(target)), currency: c}, nil
+}
+
+// maxFactorExponent bounds the exponent of factors, divisors, rates and increments. Real ones
+// have a handful of decimals; the bound keeps exponent arithmetic far from int32 overflow and
+// a hostile 1e-2000000000 from costing gigabytes.
+const maxFactorExponent = 1000
+
+func checkExponent(d decimal.Decimal) error {
+	if e := d.Exponent(); e > maxFactorExponent || e < -maxFactorExponent {
+		return fmt.Errorf("%w: exponent of %s beyond ±%d", ErrOverflow, d.String(), maxFactorExponent)
+	}
+	return nil
+}
+
+// MinorUnits returns the amount in minor units: 1234 for 12.34 USD, 1234 for 1234 JPY. An amount
+// that does not fit an int64 is an error wrapping [ErrOverflow]; it never wraps around.
+func (m Money) MinorUnits() (int64, error) {
+	if m.amount.NumDigits() <= 18 {
+		return m.amount.CoefficientInt64(), nil
+	}
+	c := m.amount.Coefficient()
+	if !c.IsInt64() {
+		return 0, fmt.Errorf("%w: %s is beyond int64 minor units", ErrOverflow, m)
+	}
+	return c.Int64(), nil
+}
