@@ -55,6 +55,9 @@ func (m *Money) UnmarshalJSON(data []byte) error {
 	if err := dec.Decode(&v); err != nil {
 		return fmt.Errorf("%w: %v", ErrSyntax, err)
 	}
+	if dec.InputOffset() != int64(len(data)) {
+		return fmt.Errorf("%w: data after the money object", ErrSyntax)
+	}
 	if len(v.Amount) == 0 || string(v.Amount) == "null" || v.Currency == nil {
 		return fmt.Errorf("%w: money needs both \"amount\" and \"currency\"", ErrSyntax)
 	}
