@@ -1,0 +1,34 @@
+// Package ddd is a toolkit of domain-driven-design building blocks for Go services that move
+// money: correct under concurrency and failure, fast, and plain to read. This package holds only
+// this overview; the building blocks are its subpackages, and users import just the ones they
+// need.
+//
+// # How the pieces fit
+//
+// A command arrives at the application. It loads aggregates, calls their domain methods, and
+// commits once. The domain methods check business rules and record events; amounts in them are
+// [github.com/dddkit/ddd/money.Money], exact decimals that never round silently.
+//
+//   - [github.com/dddkit/ddd/money]: the Money value object: ISO 4217 and custom currencies,
+//     explicit rounding modes, allocation that loses no minor unit, JSON and SQL encodings.
+//   - [github.com/dddkit/ddd/aggregate]: the aggregate Root embedded by every aggregate (ID,
+//     version, recorded events), event envelopes in the shape the outbox stores, typed IDs
+//     (UUIDv7), business-rule errors, and partner-activity tracking for duplicate and
+//     out-of-order messages.
+//   - [github.com/dddkit/ddd/aggregate/aggregatetest]: given-when-then scenarios for aggregates.
+//
+// The layers still to come build on these two: a unit of work and generic repositories over
+// in-memory, SQLite, PostgreSQL and MySQL storage that commit aggregates, outbox and inbox in
+// one transaction; an outbox relay with broker publishers and idempotent consumers; sagas; and
+// reference domains under examples/. Dependencies flow one way: money and aggregate import
+// nothing beyond the standard library, shopspring/decimal and google/uuid.
+//
+// # Errors
+//
+// Every package declares prefixed sentinel errors ("money: currency mismatch") and returns them
+// wrapped with detail; test them with errors.Is and errors.As, never by message. A broken
+// business rule is an [github.com/dddkit/ddd/aggregate.RuleError], shown to users; everything
+// else is a technical failure.
+//
+// See examples/tour for a short program that uses both packages.
+package ddd
