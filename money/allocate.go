@@ -1,8 +1,10 @@
 package money
 
 import (
+	"cmp"
 	"fmt"
 	"math/big"
+	"math/bits"
 	"slices"
 
 	"github.com/shopspring/decimal"
@@ -18,48 +20,97 @@ import (
 // Ratios must not be negative and must not sum to zero (no ratios at all sum to zero); otherwise
 // the error wraps [ErrInvalidArgument].
 func (m Money) Allocate(ratios ...int64) ([]Money, error) {
-	total := new(big.Int)
+	var total uint64
+	overflow := false
 	for i, r := range ratios {
 		if r < 0 {
 			return nil, fmt.Errorf("%w: ratio %d at index %d is negative", ErrInvalidArgument, r, i)
 		}
-		total.Add(total, big.NewInt(r))
+		var carry uint64
+		total, carry = bits.Add64(total, uint64(r), 0)
+		overflow = overflow || carry != 0
 	}
-	if total.Sign() == 0 {
+	if total == 0 && !overflow {
 		return nil, fmt.Errorf("%w: ratios %v sum to zero", ErrInvalidArgument, ratios)
 	}
-	amount := m.amount.Coefficient()
-	neg := amount.Sign() < 0
-	amount.Abs(amount)
+	if !overflow && m.amount.NumDigits() <= 18 {
+		return m.allocate64(ratios, total), nil
+	}
+	return m.allocateBig(ratios), nil
+}
 
-	type share struct {
-		index int
-		rem   *big.Int
-	}
-	parts := make([]*big.Int, len(ratios))
-	shares := make([]share, len(ratios))
-	left := new(big.Int).Set(amount)
+// allocate64 is Allocate for an amount of at most 18 digits and ratios whose sum fits an uint64:
+// every share and remainder then fits 64 bits.
+func (m Money) allocate64(ratios []int64, total uint64) []Money {
+	a := m.amount.CoefficientInt64()
+	whole := abs64(a)
+	parts := make([]uint64, len(ratios))
+	rems := make([]uint64, len(ratios))
+	left := whole
 	for i, r := range ratios {
-		q, rem := new(big.Int).QuoRem(new(big.Int).Mul(amount, big.NewInt(r)), total, new(big.Int))
-		parts[i] = q
-		shares[i] = share{index: i, rem: rem}
-		left.Sub(left, q)
+		// whole×r < 2^64×total because r <= total, so the quotient fits 64 bits.
+		hi, lo := bits.Mul64(whole, uint64(r))
+		parts[i], rems[i] = bits.Div64(hi, lo, total)
+		left -= parts[i]
 	}
-	// left < len(ratios): each floor lost less than one unit.
-	slices.SortStableFunc(shares, func(a, b share) int { return b.rem.Cmp(a.rem) })
-	for k := range left.Int64() {
-		p := parts[shares[k].index]
-		p.Add(p, big.NewInt(1))
+	for _, i := range largestFirst(len(ratios), int(left), func(i, j int) int { return cmp.Compare(rems[j], rems[i]) }) {
+		parts[i]++
 	}
 	out := make([]Money, len(parts))
-	exp := -int32(m.currency.minor)
+	exp := m.amount.Exponent()
 	for i, p := range parts {
-		if neg {
+		v := int64(p) // p <= whole < 10^18
+		if a < 0 {
+			v = -v
+		}
+		out[i] = Money{amount: decimal.New(v, exp), currency: m.currency}
+	}
+	return out
+}
+
+// allocateBig is Allocate for any amount and ratios.
+func (m Money) allocateBig(ratios []int64) []Money {
+	total := new(big.Int)
+	for _, r := range ratios {
+		total.Add(total, big.NewInt(r))
+	}
+	whole := m.amount.Coefficient()
+	negative := whole.Sign() < 0
+	whole.Abs(whole)
+	parts := make([]*big.Int, len(ratios))
+	rems := make([]*big.Int, len(ratios))
+	left := new(big.Int).Set(whole)
+	for i, r := range ratios {
+		parts[i], rems[i] = new(big.Int).QuoRem(new(big.Int).Mul(whole, big.NewInt(r)), total, new(big.Int))
+		left.Sub(left, parts[i])
+	}
+	one := big.NewInt(1)
+	for _, i := range largestFirst(len(ratios), int(left.Int64()), func(i, j int) int { return rems[j].Cmp(rems[i]) }) {
+		parts[i].Add(parts[i], one)
+	}
+	out := make([]Money, len(parts))
+	for i, p := range parts {
+		if negative {
 			p.Neg(p)
 		}
-		out[i] = Money{amount: decimal.NewFromBigInt(p, exp), currency: m.currency}
+		out[i] = Money{amount: decimal.NewFromBigInt(p, m.amount.Exponent()), currency: m.currency}
 	}
-	return out, nil
+	return out
+}
+
+// largestFirst returns the indexes of the k parts that get one more minor unit: the largest
+// remainders first (byRemainder orders larger first), the lower index first on a tie. k is below
+// n: each of the n floors lost less than one unit.
+func largestFirst(n, k int, byRemainder func(i, j int) int) []int {
+	if k == 0 {
+		return nil
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, byRemainder)
+	return order[:k]
 }
 
 // Split divides m into n parts as equal as possible without losing a minor unit: the same as
@@ -69,9 +120,27 @@ func (m Money) Split(n int) ([]Money, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("%w: cannot split into %d parts", ErrInvalidArgument, n)
 	}
-	ratios := make([]int64, n)
-	for i := range ratios {
-		ratios[i] = 1
+	if m.amount.NumDigits() > 18 {
+		ratios := make([]int64, n)
+		for i := range ratios {
+			ratios[i] = 1
+		}
+		return m.allocateBig(ratios), nil
 	}
-	return m.Allocate(ratios...)
+	a := m.amount.CoefficientInt64()
+	whole := abs64(a)
+	share, extra := whole/uint64(n), whole%uint64(n)
+	out := make([]Money, n)
+	exp := m.amount.Exponent()
+	for i := range out {
+		v := int64(share)
+		if uint64(i) < extra {
+			v++
+		}
+		if a < 0 {
+			v = -v
+		}
+		out[i] = Money{amount: decimal.New(v, exp), currency: m.currency}
+	}
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"math/bits"
 
 	"github.com/shopspring/decimal"
 )
@@ -179,7 +180,7 @@ func (m Money) Mul(factor decimal.Decimal, mode Rounding) (Money, error) {
 	if err := checkExponent(factor); err != nil {
 		return Money{}, err
 	}
-	return m.scaled(m.amount.Mul(factor), m.currency, mode)
+	return mulRound(m.amount, factor, m.currency, mode)
 }
 
 // Div returns m ÷ divisor rounded to the currency's decimals by mode. A zero divisor is an error
@@ -226,7 +227,7 @@ func (m Money) Convert(to Currency, rate decimal.Decimal, mode Rounding) (Money,
 	if err := checkExponent(rate); err != nil {
 		return Money{}, err
 	}
-	return m.scaled(m.amount.Mul(rate), to, mode)
+	return mulRound(m.amount, rate, to, mode)
 }
 
 // RoundTo rounds m to a multiple of increment by mode: cash rounding, such as CHF to 0.05 or an
@@ -254,17 +255,36 @@ func (m Money) RoundTo(increment decimal.Decimal, mode Rounding) (Money, error) 
 	return Money{amount: decimal.NewFromBigInt(q.Mul(q, inc), int32(scale)), currency: m.currency}, nil
 }
 
-// scaled returns the exact value v as Money in c, rounded to c's decimals by mode.
-func (m Money) scaled(v decimal.Decimal, c Currency, mode Rounding) (Money, error) {
+// mulRound returns amount × factor as Money in c, rounded to c's decimals by mode. The amount is
+// at its currency's exponent.
+func mulRound(amount, factor decimal.Decimal, c Currency, mode Rounding) (Money, error) {
 	target := -int64(c.minor)
+	// The product's exponent is amount's plus factor's: shift it down to the target.
+	shift := target - int64(amount.Exponent()) - int64(factor.Exponent())
+	if amount.NumDigits() <= 18 && factor.NumDigits() <= 18 {
+		a, f := amount.CoefficientInt64(), factor.CoefficientInt64()
+		hi, lo := bits.Mul64(abs64(a), abs64(f))
+		q, ok, err := shift64((a < 0) != (f < 0), hi, lo, shift, mode)
+		if ok {
+			if err != nil {
+				return Money{}, mulPrecisionError(amount, factor, c)
+			}
+			return Money{amount: decimal.New(q, int32(target)), currency: c}, nil
+		}
+	}
+	v := amount.Mul(factor)
 	q, err := rescale(v.Coefficient(), int64(v.Exponent()), target, mode)
 	if err != nil {
 		if errors.Is(err, ErrPrecision) {
-			return Money{}, fmt.Errorf("%w: %s needs rounding to %d decimals for %s", ErrPrecision, v, c.minor, c.display())
+			return Money{}, mulPrecisionError(amount, factor, c)
 		}
 		return Money{}, err
 	}
 	return Money{amount: decimal.NewFromBigInt(q, int32(target)), currency: c}, nil
+}
+
+func mulPrecisionError(amount, factor decimal.Decimal, c Currency) error {
+	return fmt.Errorf("%w: %s × %s needs rounding to %d decimals for %s", ErrPrecision, amount, factor, c.minor, c.display())
 }
 
 // maxFactorExponent bounds the exponent of factors, divisors, rates and increments. Real ones

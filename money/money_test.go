@@ -277,6 +277,14 @@ func TestOperationArguments(t *testing.T) {
 	_, err = m.Convert(money.Currency{}, decimal.NewFromInt(1), money.HalfEven)
 	require.ErrorIs(t, err, money.ErrInvalidCurrency)
 
+	for factor, want := range map[string]string{
+		"20": "200.00 CHF", "2E+1": "200.00 CHF", "0.5": "5.00 CHF", "-0.001": "-0.01 CHF",
+		"123456789012345678901234567890": "1234567890123456789012345678900.00 CHF",
+	} {
+		got, err := m.Mul(decimal.RequireFromString(factor), money.HalfEven)
+		require.NoError(t, err, factor)
+		require.Equal(t, want, got.String(), factor)
+	}
 	d, err := m.Div(decimal.RequireFromString("-0.5"), money.Exact)
 	require.NoError(t, err)
 	require.Equal(t, "-20.00 CHF", d.String())

@@ -2,7 +2,9 @@ package money
 
 import (
 	"fmt"
+	"math"
 	"math/big"
+	"math/bits"
 )
 
 // Rounding says how to round a result that has more decimals than its currency allows. Nothing in
@@ -47,6 +49,34 @@ func (r Rounding) valid() error {
 	return fmt.Errorf("%w: rounding mode %d", ErrInvalidArgument, uint8(r))
 }
 
+// roundsAway reports whether a quotient truncated toward zero must move one unit away from zero.
+// half compares the remainder with half the divisor (-1 below, 0 a tie, +1 above); odd tells
+// whether the truncated quotient is odd. mode is not Exact, and the remainder is not zero.
+func roundsAway(mode Rounding, negative, odd bool, half int) bool {
+	switch mode {
+	case Up:
+		return true
+	case Down:
+		return false
+	case Ceiling:
+		return !negative
+	case Floor:
+		return negative
+	}
+	switch {
+	case half > 0:
+		return true
+	case half < 0:
+		return false
+	case mode == HalfUp:
+		return true
+	case mode == HalfDown:
+		return false
+	default: // HalfEven
+		return odd
+	}
+}
+
 // roundQuo returns n/d rounded to an integer by mode. d must be positive. An inexact quotient
 // with mode Exact returns an error wrapping ErrPrecision.
 func roundQuo(n, d *big.Int, mode Rounding) (*big.Int, error) {
@@ -57,39 +87,64 @@ func roundQuo(n, d *big.Int, mode Rounding) (*big.Int, error) {
 	if mode == Exact {
 		return nil, ErrPrecision
 	}
-	sign := n.Sign()
-	var away bool
-	switch mode {
-	case Up:
-		away = true
-	case Down:
-		away = false
-	case Ceiling:
-		away = sign > 0
-	case Floor:
-		away = sign < 0
-	default: // the half modes
-		half := new(big.Int).Abs(r)
-		switch half.Lsh(half, 1).Cmp(d) {
-		case 1:
-			away = true
-		case -1:
-			away = false
-		default:
-			switch mode {
-			case HalfUp:
-				away = true
-			case HalfDown:
-				away = false
-			default: // HalfEven
-				away = q.Bit(0) == 1
-			}
-		}
-	}
-	if away {
-		q.Add(q, big.NewInt(int64(sign)))
+	twice := new(big.Int).Abs(r)
+	half := twice.Lsh(twice, 1).Cmp(d)
+	if roundsAway(mode, n.Sign() < 0, q.Bit(0) == 1, half) {
+		q.Add(q, big.NewInt(int64(n.Sign())))
 	}
 	return q, nil
+}
+
+// pow10u64 holds 10^0 to 10^19, every power of ten an uint64 holds.
+var pow10u64 = func() (t [20]uint64) {
+	t[0] = 1
+	for i := 1; i < len(t); i++ {
+		t[i] = t[i-1] * 10
+	}
+	return t
+}()
+
+// shift64 is the fast path of rescaling down: it returns ±(hi·2^64 + lo) / 10^shift rounded by
+// mode, for results that fit an int64. ok is false when the fast path does not apply (shift beyond
+// 19, or a result that does not fit); the caller then takes the big.Int path.
+func shift64(negative bool, hi, lo uint64, shift int64, mode Rounding) (q int64, ok bool, err error) {
+	if shift < 0 || shift >= int64(len(pow10u64)) {
+		return 0, false, nil
+	}
+	d := pow10u64[shift]
+	if hi >= d {
+		return 0, false, nil // the quotient needs more than 64 bits
+	}
+	quo, rem := bits.Div64(hi, lo, d)
+	if rem != 0 {
+		if mode == Exact {
+			return 0, true, ErrPrecision
+		}
+		half := 0
+		if rem > d-rem {
+			half = 1
+		} else if rem < d-rem {
+			half = -1
+		}
+		if roundsAway(mode, negative, quo&1 == 1, half) {
+			quo++
+		}
+	}
+	if quo > math.MaxInt64 {
+		return 0, false, nil
+	}
+	if negative {
+		return -int64(quo), true, nil
+	}
+	return int64(quo), true, nil
+}
+
+// abs64 returns |v| as an uint64 (correct for math.MinInt64 too).
+func abs64(v int64) uint64 {
+	if v < 0 {
+		return uint64(-v)
+	}
+	return uint64(v)
 }
 
 // rescale returns coefficient*10^exp expressed as a coefficient at exponent target, rounding by
