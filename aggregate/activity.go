@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -61,9 +62,12 @@ func (a Activities) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// UnmarshalJSON decodes what MarshalJSON writes, replacing the current contents. Malformed input
-// is an error wrapping [ErrInvalidActivity] and leaves a unchanged.
+// UnmarshalJSON decodes what MarshalJSON writes, replacing the current contents; null leaves a
+// unchanged. Malformed input is an error wrapping [ErrInvalidActivity] and leaves a unchanged.
 func (a *Activities) UnmarshalJSON(data []byte) error {
+	if isNull(data) {
+		return nil
+	}
 	var in map[string][]string
 	if err := json.Unmarshal(data, &in); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidActivity, err)
@@ -92,7 +96,7 @@ const DefaultWindow = 1024
 //
 // The zero value is ready to use, with [DefaultWindow]. It is not safe for concurrent use; it
 // lives inside an aggregate. It encodes to JSON as
-// {"window":1024,"partners":{"p":{"upTo":10,"above":[12,15]}}}.
+// {"window":64,"partners":{"p":{"upTo":10,"above":[12,15]}}}.
 type SequencedActivities struct {
 	// Window is how far above a partner's high-water mark an activity may be recorded; 0 means
 	// DefaultWindow.
@@ -184,23 +188,29 @@ func (s *SequencedActivities) Pending(partner string) int {
 }
 
 type sequencedJSON struct {
-	Window   uint64               `json:"window"`
+	Window   uint64               `json:"window,omitempty"`
 	Partners map[string]*sequence `json:"partners"`
 }
 
-// MarshalJSON encodes the window and each partner's mark and activities above it.
+// MarshalJSON encodes the window (left out when it is the default, 0) and each partner's mark and
+// activities above it.
 func (s SequencedActivities) MarshalJSON() ([]byte, error) {
 	partners := s.partners
 	if partners == nil {
 		partners = map[string]*sequence{}
 	}
-	return json.Marshal(sequencedJSON{Window: s.window(), Partners: partners})
+	return json.Marshal(sequencedJSON{Window: s.Window, Partners: partners})
 }
+
+func isNull(data []byte) bool { return string(bytes.TrimSpace(data)) == "null" }
 
 // UnmarshalJSON decodes what MarshalJSON writes, replacing the current contents. Input that breaks
 // the invariants (activities above not sorted, not above mark+1, or beyond the window) is an error
-// wrapping [ErrInvalidActivity] and leaves s unchanged.
+// wrapping [ErrInvalidActivity] and leaves s unchanged; null leaves s unchanged too.
 func (s *SequencedActivities) UnmarshalJSON(data []byte) error {
+	if isNull(data) {
+		return nil
+	}
 	var in sequencedJSON
 	if err := json.Unmarshal(data, &in); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidActivity, err)
@@ -215,7 +225,8 @@ func (s *SequencedActivities) UnmarshalJSON(data []byte) error {
 		}
 		prev := seq.UpTo + 1 // the first gap: never in Above
 		for _, n := range seq.Above {
-			if n <= prev || n-seq.UpTo > w {
+			// n <= seq.UpTo catches what n <= prev misses when seq.UpTo+1 overflows.
+			if n <= prev || n <= seq.UpTo || n-seq.UpTo > w {
 				return fmt.Errorf("%w: partner %q: activity %d out of place above %d", ErrInvalidActivity, p, n, seq.UpTo)
 			}
 			prev = n

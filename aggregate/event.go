@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -125,7 +126,8 @@ type Typer interface {
 }
 
 // TypeName returns the aggregate type name of a: a.AggregateType() if a implements [Typer],
-// otherwise the name of its Go type without package or pointer ("Account" for *bank.Account).
+// otherwise the name of its Go type without package, pointer or type arguments ("Account" for
+// *bank.Account, "Box" for *Box[int]).
 func TypeName(a any) string {
 	if t, ok := a.(Typer); ok {
 		return t.AggregateType()
@@ -137,5 +139,6 @@ func TypeName(a any) string {
 	if t == nil {
 		return ""
 	}
-	return t.Name()
+	name, _, _ := strings.Cut(t.Name(), "[")
+	return name
 }
