@@ -41,10 +41,10 @@ func (m Money) MarshalJSON() ([]byte, error) {
 // case, or any valid custom code together with "minorUnits". null gives the zero Money. Unknown
 // fields, a missing amount or currency and malformed amounts are errors wrapping [ErrSyntax]; an
 // unknown code one wrapping [ErrUnknownCurrency]; "minorUnits" that contradict ISO 4217 one
-// wrapping [ErrInvalidCurrency]; too many decimals one wrapping [ErrPrecision]. On error m is
-// unchanged.
+// wrapping [ErrInvalidCurrency]; too many decimals one wrapping [ErrPrecision]; an amount of more
+// than 64 digits one wrapping [ErrOverflow]. On error m is unchanged.
 func (m *Money) UnmarshalJSON(data []byte) error {
-	data = bytes.TrimSpace(data)
+	data = bytes.Trim(data, " \t\r\n") // JSON's whitespace only, not U+0085 or U+00A0
 	if string(data) == "null" {
 		*m = Money{}
 		return nil
@@ -76,7 +76,7 @@ func (m *Money) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return err
 	}
-	got, err := New(d, c)
+	got, err := newDecoded(d, c, amount)
 	if err != nil {
 		return err
 	}
@@ -225,5 +225,5 @@ func fromColumns(amount, currency any, lookup func(string) (Currency, error)) (M
 	if err != nil {
 		return Money{}, err
 	}
-	return New(d, c)
+	return newDecoded(d, c, a)
 }

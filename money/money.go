@@ -64,14 +64,16 @@ func precisionError(err error, amount decimal.Decimal, c Currency) error {
 }
 
 // FromString returns the amount written in s in currency c. s is a plain decimal: an optional
-// sign, digits, and an optional point with digits ("-1234.50"); no exponent, spaces or group
-// separators. Malformed text is an error wrapping [ErrSyntax]; other errors are those of [New].
+// minus sign, digits, and an optional point with digits ("-1234.50"); no exponent, spaces or
+// group separators. Malformed text is an error wrapping [ErrSyntax]; an amount of more than 64
+// digits (with the currency's decimals) one wrapping [ErrOverflow]; other errors are those of
+// [New].
 func FromString(s string, c Currency) (Money, error) {
 	d, err := parseAmount(s, false)
 	if err != nil {
 		return Money{}, err
 	}
-	return New(d, c)
+	return newDecoded(d, c, s)
 }
 
 // FromMinorUnits returns units minor units of currency c: FromMinorUnits(1234, USD) is 12.34 USD

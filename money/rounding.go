@@ -127,6 +127,9 @@ func shift64(negative bool, hi, lo uint64, shift int64, mode Rounding) (q int64,
 			half = -1
 		}
 		if roundsAway(mode, negative, quo&1 == 1, half) {
+			if quo == math.MaxUint64 {
+				return 0, false, nil // quo+1 would wrap to 0
+			}
 			quo++
 		}
 	}

@@ -17,8 +17,9 @@ const maxDigits = 64
 // and an ISO 4217 code, such as "12.34 USD", "-0.50 EUR" or "1200 JPY". The code may be in any
 // case; the amount is a plain decimal as for [FromString], and may leave out trailing zeros
 // ("12.3 USD"). Malformed text is an error wrapping [ErrSyntax], an unknown code one wrapping
-// [ErrUnknownCurrency], too many decimals one wrapping [ErrPrecision]. Use [Registry.Parse] for
-// custom currencies.
+// [ErrUnknownCurrency], too many decimals one wrapping [ErrPrecision], more than 64 digits (with
+// the currency's decimals) one wrapping [ErrOverflow]. Use [Registry.Parse] for custom
+// currencies.
 func Parse(s string) (Money, error) {
 	return parse(s, Lookup)
 }
@@ -46,7 +47,23 @@ func parse(s string, lookup func(string) (Currency, error)) (Money, error) {
 	if err != nil {
 		return Money{}, err
 	}
-	return New(d, c)
+	return newDecoded(d, c, s)
+}
+
+// newDecoded is New for the decoders (FromString, Parse, Scan, UnmarshalText, UnmarshalJSON,
+// FromColumns): it also refuses an amount whose canonical form has more than maxDigits digits,
+// such as 64 nines in USD (66 digits with the decimals) or the JSON number 1e900, so that
+// whatever a decoder accepts is written by String, MarshalJSON and Columns in a form the decoders
+// read back.
+func newDecoded(d decimal.Decimal, c Currency, s string) (Money, error) {
+	m, err := New(d, c)
+	if err != nil {
+		return Money{}, err
+	}
+	if m.amount.NumDigits() > maxDigits {
+		return Money{}, fmt.Errorf("%w: amount %s has more than %d digits in %s", ErrOverflow, quote(s), maxDigits, c.code)
+	}
+	return m, nil
 }
 
 // quote quotes s for an error message, shortened so hostile input cannot bloat logs.
