@@ -236,3 +236,57 @@ func ExampleTypeName() {
 	// Account
 	// bank.Ledger
 }
+
+func ExampleNewRoot() {
+	root, err := aggregate.NewRoot[AccountID]("acc-7")
+	fmt.Println(root.ID(), root.Version(), err)
+
+	_, err = aggregate.NewRoot[AccountID]("")
+	fmt.Println(errors.Is(err, aggregate.ErrInvalidID))
+	// Output:
+	// acc-7 0 <nil>
+	// true
+}
+
+func ExampleRestoreRoot() {
+	// A custom mapping reads the row of an account from its own table and rebuilds the
+	// aggregate at the stored version; the version compare-and-set on update uses it.
+	var (
+		id      = "acc-9"
+		version = int64(4)
+		balance = int64(250)
+	)
+	root, err := aggregate.RestoreRoot(AccountID(id), version)
+	if err != nil {
+		panic(err)
+	}
+	acc := &Account{Root: root, Balance: balance}
+	fmt.Println(acc.ID(), acc.Version(), acc.Balance, len(acc.Recorded()))
+
+	_, err = aggregate.RestoreRoot(AccountID(id), 0)
+	fmt.Println(errors.Is(err, aggregate.ErrInvalidVersion))
+	// Output:
+	// acc-9 4 250 0
+	// true
+}
+
+func ExampleEnvelope_Decode() {
+	acc, _ := Open("acc-1", 100)
+	_ = acc.Withdraw(40)
+	envs, err := aggregate.Seal(acc, aggregate.Metadata{})
+	if err != nil {
+		panic(err)
+	}
+	for _, env := range envs {
+		switch env.Name {
+		case Withdrawn{}.EventName():
+			var w Withdrawn
+			if err := env.Decode(&w); err != nil {
+				panic(err)
+			}
+			fmt.Printf("%s withdrew %d\n", w.Account, w.Amount)
+		}
+	}
+	// Output:
+	// acc-1 withdrew 40
+}

@@ -86,24 +86,29 @@ func (tb *printTB) result() string {
 	return "ok"
 }
 
-func Example() {
-	fresh := func() *Stock {
-		s, err := NewStock("sku-1")
-		if err != nil {
-			panic(err)
-		}
-		return s
+// fresh returns a new, empty Stock for GivenEvents.
+func fresh() *Stock {
+	s, err := NewStock("sku-1")
+	if err != nil {
+		panic(err)
 	}
+	return s
+}
 
+func ExampleGivenEvents() {
 	// Shipping what is in stock records Shipped.
 	tb := &printTB{}
 	stock := aggregatetest.GivenEvents(tb, fresh, Received{Units: 10}, Shipped{Units: 3}).
 		When(func(s *Stock) error { return s.Ship(5) }).
 		Then(Shipped{Units: 5})
 	fmt.Println(tb.result(), "- units left:", stock.Units)
+	// Output:
+	// ok - units left: 2
+}
 
+func ExampleGiven() {
 	// Shipping more than is in stock fails and changes nothing.
-	tb = &printTB{}
+	tb := &printTB{}
 	aggregatetest.Given(tb, func() (*Stock, error) {
 		s, err := NewStock("sku-1")
 		if err == nil {
@@ -114,16 +119,18 @@ func Example() {
 		When(func(s *Stock) error { return s.Ship(5) }).
 		ThenError(ErrOutOfStock)
 	fmt.Println(tb.result())
+	// Output:
+	// ok
+}
 
+func ExampleOutcome_Then() {
 	// A wrong expectation is reported.
-	tb = &printTB{}
+	tb := &printTB{}
 	aggregatetest.GivenEvents(tb, fresh, Received{Units: 10}).
 		When(func(s *Stock) error { return s.Ship(1) }).
 		Then(Shipped{Units: 2})
 	fmt.Println(tb.result())
 	// Output:
-	// ok - units left: 2
-	// ok
 	// FAIL: aggregatetest: event 0 differs
 	// want: aggregatetest_test.Shipped {"units":2}
 	// got:  aggregatetest_test.Shipped {"units":1}
