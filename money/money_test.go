@@ -380,3 +380,44 @@ func TestCurrencyText(t *testing.T) {
 	require.Equal(t, "HalfEven", money.HalfEven.String())
 	require.Equal(t, "Rounding(42)", money.Rounding(42).String())
 }
+
+// TestConcurrentUse shares currencies, a Registry and Money values between goroutines; CI runs
+// it under the race detector, which would report any hidden shared mutable state.
+func TestConcurrentUse(t *testing.T) {
+	btc, err := money.NewCurrency("BTC", 8)
+	require.NoError(t, err)
+	reg, err := money.NewRegistry(btc)
+	require.NoError(t, err)
+	shared := money.MustParse("100.00 USD")
+	big := money.MustParse("123456789012345678901234567890.00 USD")
+
+	const workers = 8
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			var err error
+			for i := range 200 {
+				if _, err = reg.Parse("0.5 BTC"); err != nil {
+					break
+				}
+				if _, err = money.Lookup("eur"); err != nil {
+					break
+				}
+				if _, err = shared.Allocate(int64(w+1), int64(i+1)); err != nil {
+					break
+				}
+				if _, err = big.Split(3); err != nil {
+					break
+				}
+				if _, err = shared.Mul(decimal.New(int64(i), -3), money.HalfEven); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range workers {
+		require.NoError(t, <-errs)
+	}
+	require.Equal(t, "100.00 USD", shared.String())
+}
