@@ -1,0 +1,51 @@
+// Package uow is the unit of work: it runs a command's loads and changes of aggregates in one
+// transaction and commits, at once, every changed aggregate (with a version compare-and-set), every
+// event they recorded (to the transactional outbox) and the inbox marks of the messages handled.
+//
+// # Running commands
+//
+// A [Store] runs units on a [Driver]: memuow in memory, or the SQL drivers. [Do] runs a function
+// in a fresh [Unit], commits, and retries the whole function when it meets a conflict:
+//
+//	err := uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
+//		acc, err := uow.Repo[*Account](u).Get(ctx, id)
+//		if err != nil {
+//			return err
+//		}
+//		return acc.Withdraw(amount) // records AccountDebited
+//	}, nil)
+//
+// Seed 001's style is first-class too: a [Command] carries its data and a Handle method, and an
+// [Executor] runs it with retries, slog logging and a metrics hook. Handlers reach services
+// (a [Clock], a gateway) through the unit with [Service], so they need no constructor injection
+// and tests swap them through [Options].
+//
+// # Repositories
+//
+// [Repo] stores any aggregate type as one JSON document per aggregate, on every driver, with no
+// SQL written by the user: Get, GetForUpdate, GetMany, Find (by top-level fields), FindFunc (by
+// predicate), Add and Remove. [MappedRepo] keeps an aggregate in the user's own tables through
+// a [Mapper] with the same guarantees. Loading an ID twice in a unit gives the same value; an
+// aggregate that did not change is not written, so unrelated commands never collide.
+//
+// # Concurrency
+//
+// Loads are optimistic by default: a concurrent change makes the commit fail with [ErrConflict],
+// and Do retries. [Repository.GetForUpdate] locks the row until the unit ends (pessimistic), and
+// [Unit.Lock] takes locks on arbitrary keys, in sorted order so two units cannot deadlock on
+// them. Drivers report serialization failures, deadlocks and lock timeouts as ErrConflict too.
+//
+// # Messages
+//
+// Commit writes each aggregate's recorded events as outbox [Message]s (topic: the aggregate type;
+// key: its ID; headers: correlation, causation, aggregate type, ID and version), then the
+// messages the code emitted with [Unit.Emit] (commands, delayed timeouts). A relay publishes them
+// after commit. [Unit.MarkProcessed] is the inbox: the mark commits with the handler's effects,
+// so a redelivered message has no second effect; [Store.PurgeInbox] bounds its size.
+//
+// # Drivers
+//
+// The driver contract ([Driver], [Tx] and the optional [Querier], [KeyLocker], [InboxReader],
+// [InboxPurger]) is declared here with each method's obligations; package uowtest checks a driver
+// against all of them.
+package uow

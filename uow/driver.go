@@ -1,0 +1,145 @@
+package uow
+
+import (
+	"context"
+	"time"
+)
+
+// This file is the driver contract: the interfaces a storage driver implements, declared here
+// where the unit of work calls them. Package uowtest checks a driver against every clause.
+//
+// A driver stores three things that must share one transaction: aggregate records (one JSON
+// document per aggregate, keyed by kind and ID, with a version), outbox messages and inbox marks.
+// A custom relational mapping ([Mapper]) adds the user's own tables, written through the native
+// transaction ([Tx.Native]) of the same transaction.
+
+// Driver opens transactions on a store. Implementations are safe for concurrent use.
+type Driver interface {
+	// Begin starts a transaction. The returned Tx is used by one goroutine and ends with exactly
+	// one call to Commit or Rollback. An error is returned as it is; ctx bounds only the begin.
+	Begin(ctx context.Context) (Tx, error)
+}
+
+// Tx is one transaction of a driver. Reads see committed data (read committed); writes happen in
+// Commit, so nothing of the transaction is visible to others before Commit returns nil.
+type Tx interface {
+	// Load returns the stored records of kind with the given IDs, in any order; IDs with no
+	// record are left out (not an error). With [ForUpdate] each returned record's row stays
+	// locked against other ForUpdate loads and writes until the transaction ends; a load that
+	// waits for another transaction's lock honours ctx, and a wait the driver gives up on
+	// (a deadlock, a lock timeout) returns an error wrapping [ErrConflict].
+	Load(ctx context.Context, kind string, ids []string, lock Lock) ([]Record, error)
+
+	// Commit writes c atomically and ends the transaction; on any error nothing of c is
+	// stored. It returns an error wrapping [ErrConflict] when an update or delete finds a
+	// version other than Record.Version (or no record), when an inbox mark already exists, and
+	// for the backend's serialization failures and deadlocks; an error wrapping [ErrDuplicate]
+	// when an insert finds a record with the same kind and ID. Messages are stored in the order
+	// given.
+	Commit(ctx context.Context, c *Changes) error
+
+	// Rollback ends the transaction, discarding it and releasing its locks. Calling it after
+	// Commit (successful or not) or twice returns nil and does nothing.
+	Rollback(ctx context.Context) error
+
+	// Native returns the driver's own transaction handle (a *sql.Tx, a pgx.Tx, ...) for custom
+	// SQL in the same transaction: Mappers and read-model updates use it. Drivers document the
+	// type.
+	Native() any
+}
+
+// Querier is implemented by a Tx that can select records by the top-level fields of their JSON
+// documents. Find returns the committed records of kind for which every filter field equals its
+// value (compared as JSON values: strings, numbers, booleans, null), in ID order.
+type Querier interface {
+	Find(ctx context.Context, kind string, where []Field) ([]Record, error)
+}
+
+// KeyLocker is implemented by a Tx that can take locks on arbitrary keys. LockKeys takes the
+// locks on keys (sorted, without duplicates, as the unit passes them), each held until the
+// transaction ends; a key another transaction holds makes it wait (honouring ctx), and a wait the
+// driver gives up on returns an error wrapping [ErrConflict]. Taking a key the transaction
+// already holds succeeds at once.
+type KeyLocker interface {
+	LockKeys(ctx context.Context, keys []string) error
+}
+
+// InboxReader is implemented by a Tx that keeps an inbox. Processed reports whether the mark
+// (consumer, messageID) is committed.
+type InboxReader interface {
+	Processed(ctx context.Context, consumer, messageID string) (bool, error)
+}
+
+// InboxPurger is implemented by a Driver that can delete inbox marks committed before a time.
+// PurgeInbox returns how many it deleted.
+type InboxPurger interface {
+	PurgeInbox(ctx context.Context, before time.Time) (int, error)
+}
+
+// Lock is the locking mode of a load.
+type Lock int
+
+const (
+	// Optimistic loads take no lock: a concurrent change is caught at commit by the version
+	// compare-and-set, and the unit fails with ErrConflict.
+	Optimistic Lock = iota
+	// ForUpdate loads lock the row until the unit ends (SELECT ... FOR UPDATE): other writers
+	// and ForUpdate loads of that row wait.
+	ForUpdate
+)
+
+// Record is a stored aggregate: its kind (the aggregate type name), ID, version and JSON
+// document.
+type Record struct {
+	Kind    string
+	ID      string
+	Version int64
+	Data    []byte
+}
+
+// Field is one equality condition of a query on a top-level field of the JSON document.
+type Field struct {
+	Name  string
+	Value any // a string, bool, integer, float or nil
+}
+
+// Op is what a write does to a record.
+type Op int
+
+const (
+	// Insert stores a new record at version 1.
+	Insert Op = iota + 1
+	// Update replaces the document if the stored version equals Record.Version, and stores
+	// version Record.Version+1.
+	Update
+	// Delete removes the record if the stored version equals Record.Version.
+	Delete
+)
+
+// Write is one record write of a commit. For Update and Delete, Record.Version is the version
+// the unit loaded (the expected one); for Insert it is 0. Data is empty for Delete.
+type Write struct {
+	Op     Op
+	Record Record
+}
+
+// InboxMark records that consumer processed the message with the given ID.
+type InboxMark struct {
+	Consumer  string
+	MessageID string
+	At        time.Time
+}
+
+// Changes is everything a unit commits in one transaction: record writes in the order the unit
+// tracked the aggregates, outbox messages in the order they were recorded or emitted, and inbox
+// marks.
+type Changes struct {
+	Writes   []Write
+	Messages []Message
+	Inbox    []InboxMark
+}
+
+// Empty reports whether c writes nothing.
+func (c *Changes) Empty() bool {
+	return len(c.Writes) == 0 && len(c.Messages) == 0 && len(c.Inbox) == 0
+}

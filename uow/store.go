@@ -1,0 +1,93 @@
+package uow
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/dddkit/ddd/aggregate"
+)
+
+// Clock tells the time. The unit of work stamps messages and inbox marks with it; provide a fake
+// one as a service in tests (memuow has one).
+type Clock interface {
+	Now() time.Time
+}
+
+// Options tune a [Store]. The zero value is ready to use.
+type Options struct {
+	// Services are values handlers reach through the unit with [Service] (a Clock, a payment
+	// gateway, a read-model updater) instead of constructor injection. A [Clock] among them
+	// replaces the system clock. They must be safe for concurrent use.
+	Services []any
+	// Topic returns the outbox topic of an aggregate event; nil means the aggregate type name.
+	Topic func(aggregate.Envelope) string
+}
+
+// Store runs units of work on a driver. It is safe for concurrent use; each unit is used by one
+// goroutine.
+type Store struct {
+	driver   Driver
+	services []any
+	clock    Clock
+	topic    func(aggregate.Envelope) string
+}
+
+// NewStore returns a store over the driver; nil opts means the defaults.
+func NewStore(d Driver, opts *Options) *Store {
+	s := &Store{driver: d, topic: func(e aggregate.Envelope) string { return e.AggregateType }}
+	if opts != nil {
+		s.services = append([]any(nil), opts.Services...)
+		if opts.Topic != nil {
+			s.topic = opts.Topic
+		}
+	}
+	s.clock = systemClock{}
+	for _, v := range s.services {
+		if c, ok := v.(Clock); ok {
+			s.clock = c
+			break
+		}
+	}
+	return s
+}
+
+// Driver returns the store's driver.
+func (s *Store) Driver() Driver { return s.driver }
+
+// Begin starts a unit of work. Most code uses [Do] instead, which also commits, retries
+// conflicts and rolls back on error. The caller must end the unit with Commit or Rollback.
+func (s *Store) Begin(ctx context.Context) (*Unit, error) {
+	tx, err := s.driver.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("uow: begin: %w", err)
+	}
+	return &Unit{store: s, tx: tx, tracked: make(map[key]*entry)}, nil
+}
+
+// PurgeInbox deletes the inbox marks older than age, by the store's clock, and returns how many
+// it deleted. A driver without an inbox purge returns an error wrapping [ErrUnsupported].
+func (s *Store) PurgeInbox(ctx context.Context, age time.Duration) (int, error) {
+	p, ok := s.driver.(InboxPurger)
+	if !ok {
+		return 0, fmt.Errorf("%w: inbox purge", ErrUnsupported)
+	}
+	return p.PurgeInbox(ctx, s.clock.Now().Add(-age))
+}
+
+// Service returns the first service of the unit's store that is a T (a concrete type or an
+// interface it implements). Without one it returns an error wrapping [ErrNoService].
+func Service[T any](u *Unit) (T, error) {
+	for _, v := range u.store.services {
+		if t, ok := v.(T); ok {
+			return t, nil
+		}
+	}
+	var zero T
+	return zero, fmt.Errorf("%w: %v", ErrNoService, reflect.TypeFor[T]())
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
