@@ -50,7 +50,11 @@ type mappedOps struct {
 func mappedOpsOf[T aggregate.Aggregate](m Mapper[T]) *mappedOps {
 	return &mappedOps{
 		insert: func(ctx context.Context, u *Unit, a aggregate.Aggregate) error { return m.Insert(ctx, u, a.(T)) },
-		update: func(ctx context.Context, u *Unit, a aggregate.Aggregate, v int64) error { return m.Update(ctx, u, a.(T), v) },
-		delete: func(ctx context.Context, u *Unit, a aggregate.Aggregate, v int64) error { return m.Delete(ctx, u, a.(T), v) },
+		update: func(ctx context.Context, u *Unit, a aggregate.Aggregate, v int64) error {
+			return m.Update(ctx, u, a.(T), v)
+		},
+		delete: func(ctx context.Context, u *Unit, a aggregate.Aggregate, v int64) error {
+			return m.Delete(ctx, u, a.(T), v)
+		},
 	}
 }
