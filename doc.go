@@ -16,12 +16,17 @@
 //     (UUIDv7), business-rule errors, and partner-activity tracking for duplicate and
 //     out-of-order messages.
 //   - [github.com/dddkit/ddd/aggregate/aggregatetest]: given-when-then scenarios for aggregates.
+//   - [github.com/dddkit/ddd/uow]: the unit of work. Generic repositories load aggregates
+//     (identity map, optimistic or pessimistic locking, keyed locks); one commit writes every
+//     changed aggregate with a version compare-and-set, their events to the transactional outbox
+//     and the inbox marks of handled messages. [github.com/dddkit/ddd/uow.Do] retries conflicts.
+//   - [github.com/dddkit/ddd/uow/memuow]: the in-memory storage driver, for tests and demos.
+//   - [github.com/dddkit/ddd/uow/uowtest]: the conformance suite of storage drivers.
 //
-// The layers still to come build on these two: a unit of work and generic repositories over
-// in-memory, SQLite, PostgreSQL and MySQL storage that commit aggregates, outbox and inbox in
-// one transaction; an outbox relay with broker publishers and idempotent consumers; sagas; and
-// reference domains under examples/. Dependencies flow one way: money and aggregate import
-// nothing beyond the standard library, shopspring/decimal and google/uuid.
+// The layers still to come build on these: SQLite, PostgreSQL and MySQL drivers; an outbox relay
+// with broker publishers and idempotent consumers; sagas; and reference domains under examples/.
+// Dependencies flow one way: money, aggregate and uow import nothing beyond the standard library,
+// shopspring/decimal and google/uuid.
 //
 // # Errors
 //
