@@ -273,9 +273,10 @@ func (u *Unit) changes(ctx context.Context) (*Changes, []committedEntry, error) 
 			}
 			c.Messages = append(c.Messages, msgs...)
 		}
-		if e.state != removed {
-			committed = append(committed, committedEntry{entry: e, version: version})
+		if e.state == removed {
+			version = e.version // gone: its events are committed, its version stays as loaded
 		}
+		committed = append(committed, committedEntry{entry: e, version: version})
 	}
 	c.Messages = append(c.Messages, u.emitted...)
 	c.Inbox = u.marks

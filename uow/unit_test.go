@@ -443,3 +443,23 @@ func TestCustomTopic(t *testing.T) {
 	sort.Strings(keys)
 	require.Equal(t, []string{"bank.account"}, keys)
 }
+
+func TestRemovedAggregateEventsAreCommitted(t *testing.T) {
+	ctx := context.Background()
+	s, d := newStore(t)
+	u := begin(t, s)
+	accounts := uow.Repo[*Account](u)
+	bob, err := accounts.Get(ctx, "bob")
+	require.NoError(t, err)
+	bob.Credit(1)
+	require.NoError(t, accounts.Remove(ctx, bob))
+	require.NoError(t, u.Commit(ctx))
+
+	require.Empty(t, bob.Recorded(), "the events went to the outbox with the delete")
+	require.Equal(t, int64(1), bob.Version())
+	_, ok := d.Get("Account", "bob")
+	require.False(t, ok)
+	msgs := d.Messages()
+	require.Len(t, msgs, 1)
+	require.Equal(t, "2", msgs[0].Headers[uow.HeaderVersion])
+}
