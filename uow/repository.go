@@ -255,8 +255,9 @@ func (r *Repository[T]) FindFunc(ctx context.Context, match func(T) bool) ([]T, 
 }
 
 // Add tracks a new aggregate (version 0, with an ID) for insertion at commit. An ID that the
-// unit tracks or the store holds is an error wrapping [ErrDuplicate]; so is, at commit, one
-// another unit inserted meanwhile. A nil aggregate, an empty ID or a stored version is an error
+// unit tracks (even one it removed: a unit does not delete and re-insert one ID) or the store
+// holds is an error wrapping [ErrDuplicate]; so is, at commit, one another unit inserted
+// meanwhile. A nil aggregate, an empty ID or a stored version is an error
 // wrapping [ErrInvalid].
 func (r *Repository[T]) Add(ctx context.Context, a T) error {
 	if err := r.ready(); err != nil {

@@ -1,0 +1,76 @@
+// Package uowtest is the conformance suite of the unit of work's storage drivers: every driver
+// of package uow (memuow, the SQL drivers, one of your own) runs it from its tests, in the manner
+// of testing/fstest and Go CDK's drivertest.
+//
+// # Running the suite
+//
+// A driver package calls [Run] from a test, with a function that returns a fresh, empty driver
+// for each clause of the contract (a new in-memory store, a new database or schema ...):
+//
+//	func TestConformance(t *testing.T) {
+//		uowtest.Run(t, func(t *testing.T) uow.Driver {
+//			d, err := mydriver.Open(t.Context(), newSchema(t))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { d.Close() })
+//			return d
+//		})
+//	}
+//
+// Run runs each clause as a parallel subtest named after it (IdentityMap, CommitAtomicity,
+// Pessimistic ...), so `go test -run 'TestConformance/Pessimistic'` runs one, and a failure names
+// the clause and what it expected. The clauses drive the driver through the public API of package
+// uow (a [uow.Store], units, [uow.Repo], [uow.Do]) and, for the obligations of [uow.Tx] that the
+// unit does not exercise on its own, through the driver's transactions directly.
+//
+// # Clauses
+//
+//   - TxRecords, TxEnd: the obligations of [uow.Tx] itself: versions start at 1 and move by one,
+//     updates and deletes compare the version (ErrConflict), inserts refuse an existing ID
+//     (ErrDuplicate), kinds are apart, a failed commit stores nothing, messages keep their order
+//     and fields, an existing inbox mark is a conflict, Rollback after the end returns nil.
+//   - RoundTrip, ReadCommitted, IdentityMap, NotFound, Duplicate, Remove: what a unit stores and
+//     reads back, when others see it, and the identity map (one pointer per ID in a unit).
+//   - Conflict, UnchangedNotWritten, CommitAtomicity, Rollback, UnitDone: two units changing one
+//     aggregate conflict; an aggregate only loaded is not written, so it cannot conflict; a
+//     failed commit or a rollback stores nothing (aggregates, messages, inbox marks); an ended
+//     unit refuses every call with ErrUnitDone.
+//   - DoRetriesConflicts, DoDoesNotRetry, DoPanic, DoContext: [uow.Do] retries conflicts, and
+//     only conflicts, rolls back on errors and panics, and honours its context.
+//   - Pessimistic, KeyedLocks: GetForUpdate and Unit.Lock make others wait until the unit ends,
+//     never overwrite, honour the context, and break deadlocks with ErrConflict.
+//   - Inbox, InboxPurge: MarkProcessed deduplicates, commits with the unit, conflicts when two
+//     units mark one message, and Store.PurgeInbox deletes old marks by the store's clock.
+//   - Events, OutboxVisibility: recorded events and emitted messages reach the outbox in order,
+//     with their headers, and only when their unit commits.
+//   - Find: queries by top-level fields compare JSON values and return ID order.
+//   - Stress: concurrent increments through Do, optimistic and pessimistic, lose no update and
+//     leave the outbox in version order.
+//
+// # What a driver must provide
+//
+// Besides [uow.Driver] and [uow.Tx], a driver under test must implement [OutboxReader], so that
+// the suite can see the messages a commit stored: the driver contract has no outbox read
+// method (relays read the outbox through package outbox). Clauses that look at the outbox fail,
+// rather than skip, when the driver lacks it. A driver that does not want Messages in its API
+// declares it in an internal test file (package mydriver, file mydriver_test.go), or returns
+// from newDriver a test wrapper that embeds the driver and adds the method.
+//
+// The optional capabilities are checked when the driver has them and skipped, with a message
+// naming the interface, when it does not: queries ([uow.Querier]: clause Find), keyed locks
+// ([uow.KeyLocker]: KeyedLocks), the inbox ([uow.InboxReader]: Inbox, and the inbox parts of
+// other clauses) and its purge ([uow.InboxPurger]: InboxPurge). A driver that documents one of
+// them must pass its clause.
+//
+// Mapped repositories ([uow.MappedRepo]) are not covered: the suite cannot know a driver's
+// tables or native transaction type, so each SQL driver tests its own mappers.
+//
+// # Timing
+//
+// Clauses about locks check that a unit waits by seeing that it has not returned within about
+// 50ms while the lock holder is open, and that it returns once the holder ends, allowing it 10s.
+// A driver's lock wait timeout must therefore be well above 50ms (memuow's default is 2s). The
+// Stress clause runs a few hundred conflicting commits through [uow.Do]; on memuow the whole
+// suite takes about a second, under the race detector too.
+package uowtest

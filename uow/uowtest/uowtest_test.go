@@ -1,0 +1,323 @@
+package uowtest
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/memuow"
+)
+
+// TestMemuow is where memuow passes the suite.
+func TestMemuow(t *testing.T) {
+	Run(t, func(*testing.T) uow.Driver { return memuow.New(nil) })
+}
+
+func TestClauseNames(t *testing.T) {
+	seen := make(map[string]bool)
+	for _, c := range clauses {
+		require.NotEmpty(t, c.name)
+		require.NotContains(t, c.name, " ", "subtest names carry no spaces")
+		require.False(t, seen[c.name], "clause %s twice", c.name)
+		require.NotNil(t, c.run, c.name)
+		seen[c.name] = true
+	}
+}
+
+// --- A testing.TB that records failures ---
+
+// fakeTB records failures and skips. Fatal, FailNow and Skip stop the calling goroutine like
+// testing.T's do, so clauses run in a goroutine of their own (see runClause). Cleanups run when
+// the clause ends. Other methods (Context, Name, Logf ...) are the real test's.
+type fakeTB struct {
+	testing.TB
+
+	mu       sync.Mutex
+	failures []string
+	skipped  string
+	cleanups []func()
+}
+
+func (f *fakeTB) Helper() {}
+
+func (f *fakeTB) fail(msg string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failures = append(f.failures, msg)
+}
+
+func (f *fakeTB) Errorf(format string, args ...any) { f.fail(fmt.Sprintf(format, args...)) }
+func (f *fakeTB) Error(args ...any)                 { f.fail(fmt.Sprint(args...)) }
+func (f *fakeTB) Fail()                             { f.fail("Fail") }
+
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.fail("fatal: " + fmt.Sprintf(format, args...))
+	runtime.Goexit()
+}
+
+func (f *fakeTB) Fatal(args ...any) {
+	f.fail("fatal: " + fmt.Sprint(args...))
+	runtime.Goexit()
+}
+
+func (f *fakeTB) FailNow() {
+	f.fail("FailNow")
+	runtime.Goexit()
+}
+
+func (f *fakeTB) Failed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.failures) > 0
+}
+
+func (f *fakeTB) Skipf(format string, args ...any) {
+	f.mu.Lock()
+	f.skipped = fmt.Sprintf(format, args...)
+	f.mu.Unlock()
+	runtime.Goexit()
+}
+
+func (f *fakeTB) Skip(args ...any) { f.Skipf("%s", fmt.Sprint(args...)) }
+func (f *fakeTB) SkipNow()         { f.Skipf("SkipNow") }
+
+func (f *fakeTB) Skipped() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.skipped != ""
+}
+
+func (f *fakeTB) Cleanup(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cleanups = append(f.cleanups, fn)
+}
+
+// runClause runs the clause named name against newDriver, reporting to a fakeTB, and returns it
+// once the clause and its cleanups are done.
+func runClause(t *testing.T, name string, newDriver func() uow.Driver) *fakeTB {
+	t.Helper()
+	i := slices.IndexFunc(clauses, func(c clause) bool { return c.name == name })
+	require.GreaterOrEqual(t, i, 0, "no clause %s", name)
+	f := &fakeTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		clauses[i].run(f, func(testing.TB) uow.Driver { return newDriver() })
+	}()
+	<-done
+	for _, fn := range slices.Backward(f.cleanups) {
+		fn()
+	}
+	return f
+}
+
+func TestFakeTB(t *testing.T) {
+	f := &fakeTB{TB: t}
+	reached := false
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.Errorf("first %d", 1)
+		f.Fatalf("stop %s", "here")
+		reached = true
+	}()
+	<-done
+	assert.False(t, reached, "Fatalf must stop the goroutine")
+	assert.Equal(t, []string{"first 1", "fatal: stop here"}, f.failures)
+	assert.True(t, f.Failed())
+}
+
+// --- Broken drivers: the suite must catch them ---
+
+// breakage is one way a driver can break the contract.
+type breakage int
+
+const (
+	intact breakage = iota
+	// noVersionCheck makes updates and deletes expect whatever version is stored: the
+	// compare-and-set never fails, so concurrent updates are lost.
+	noVersionCheck
+	// dropMessages commits no outbox message.
+	dropMessages
+	// noRowLocks makes ForUpdate loads take no lock.
+	noRowLocks
+	// halfCommit commits each write in a transaction of its own: a failing commit keeps the
+	// writes before the failing one.
+	halfCommit
+	// inboxNoConflict silently drops inbox marks that already exist instead of failing.
+	inboxNoConflict
+	// findFirstFieldOnly ignores every filter field but the first.
+	findFirstFieldOnly
+)
+
+func (b breakage) String() string {
+	return [...]string{"intact", "noVersionCheck", "dropMessages", "noRowLocks", "halfCommit",
+		"inboxNoConflict", "findFirstFieldOnly"}[b]
+}
+
+// brokenDriver is memuow with one breakage.
+type brokenDriver struct {
+	*memuow.Driver
+	breakage breakage
+}
+
+func (d *brokenDriver) Begin(ctx context.Context) (uow.Tx, error) {
+	tx, err := d.Driver.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &brokenTx{Tx: tx.(*memuow.Tx), d: d}, nil
+}
+
+type brokenTx struct {
+	*memuow.Tx
+	d *brokenDriver
+}
+
+var (
+	_ uow.Driver      = (*brokenDriver)(nil)
+	_ uow.InboxPurger = (*brokenDriver)(nil)
+	_ OutboxReader    = (*brokenDriver)(nil)
+	_ uow.Querier     = (*brokenTx)(nil)
+	_ uow.KeyLocker   = (*brokenTx)(nil)
+	_ uow.InboxReader = (*brokenTx)(nil)
+)
+
+func (tx *brokenTx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]uow.Record, error) {
+	if tx.d.breakage == noRowLocks {
+		lock = uow.Optimistic
+	}
+	return tx.Tx.Load(ctx, kind, ids, lock)
+}
+
+func (tx *brokenTx) Find(ctx context.Context, kind string, where []uow.Field) ([]uow.Record, error) {
+	if tx.d.breakage == findFirstFieldOnly {
+		where = where[:min(1, len(where))]
+	}
+	return tx.Tx.Find(ctx, kind, where)
+}
+
+func (tx *brokenTx) Commit(ctx context.Context, c *uow.Changes) error {
+	if c == nil {
+		c = &uow.Changes{}
+	}
+	broken := *c
+	switch tx.d.breakage {
+	case noVersionCheck:
+		broken.Writes = slices.Clone(c.Writes)
+		for i, w := range broken.Writes {
+			if r, ok := tx.d.Get(w.Record.Kind, w.Record.ID); ok && w.Op != uow.Insert {
+				broken.Writes[i].Record.Version = r.Version
+			}
+		}
+	case dropMessages:
+		broken.Messages = nil
+	case halfCommit:
+		for _, w := range c.Writes {
+			single, err := tx.d.Driver.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			if err := single.Commit(ctx, &uow.Changes{Writes: []uow.Write{w}}); err != nil {
+				_ = tx.Tx.Rollback(ctx)
+				return err
+			}
+		}
+		broken.Writes = nil
+	case inboxNoConflict:
+		broken.Inbox = slices.DeleteFunc(slices.Clone(c.Inbox), func(m uow.InboxMark) bool {
+			done, err := tx.Processed(ctx, m.Consumer, m.MessageID)
+			return err == nil && done
+		})
+	}
+	return tx.Tx.Commit(ctx, &broken)
+}
+
+func TestSuiteCatchesBrokenDrivers(t *testing.T) {
+	for _, c := range []struct {
+		breakage breakage
+		clause   string
+	}{
+		{noVersionCheck, "Conflict"},
+		{noVersionCheck, "Stress"},
+		{dropMessages, "Events"},
+		{dropMessages, "TxRecords"},
+		{noRowLocks, "Pessimistic"},
+		{halfCommit, "CommitAtomicity"},
+		{inboxNoConflict, "Inbox"},
+		{findFirstFieldOnly, "Find"},
+	} {
+		t.Run(c.breakage.String()+"/"+c.clause, func(t *testing.T) {
+			t.Parallel()
+			// The wrapper itself is sound: intact, the clause passes.
+			f := runClause(t, c.clause, func() uow.Driver { return &brokenDriver{Driver: memuow.New(nil)} })
+			require.Empty(t, f.failures, "the intact wrapper must pass %s", c.clause)
+			require.False(t, f.Skipped(), "skipped: %s", f.skipped)
+
+			f = runClause(t, c.clause, func() uow.Driver { return &brokenDriver{Driver: memuow.New(nil), breakage: c.breakage} })
+			require.NotEmpty(t, f.failures, "%s did not catch %s", c.clause, c.breakage)
+			require.False(t, f.Skipped(), "skipped: %s", f.skipped)
+			t.Logf("%s caught %s:\n\t%s", c.clause, c.breakage, strings.Join(f.failures, "\n\t"))
+		})
+	}
+}
+
+// hiddenOutbox is memuow without its Messages method, nor any other but Begin.
+type hiddenOutbox struct{ d *memuow.Driver }
+
+func (h hiddenOutbox) Begin(ctx context.Context) (uow.Tx, error) { return h.d.Begin(ctx) }
+
+func TestDriverWithoutOutboxReaderFails(t *testing.T) {
+	f := runClause(t, "Events", func() uow.Driver { return hiddenOutbox{memuow.New(nil)} })
+	require.False(t, f.Skipped(), "a driver without OutboxReader must fail the suite, not skip it")
+	require.Len(t, f.failures, 1)
+	assert.Contains(t, f.failures[0], "OutboxReader")
+}
+
+func TestOptionalCapabilitiesSkip(t *testing.T) {
+	// A Tx with nothing but the uow.Tx methods: the clauses of optional interfaces skip.
+	newDriver := func() uow.Driver { return bareDriver{memuow.New(nil)} }
+	for _, name := range []string{"Find", "KeyedLocks", "Inbox", "InboxPurge"} {
+		f := runClause(t, name, newDriver)
+		assert.Empty(t, f.failures, name)
+		assert.True(t, f.Skipped(), "%s must skip on a driver without the capability", name)
+	}
+	// The others pass without them.
+	for _, name := range []string{"CommitAtomicity", "Rollback", "Pessimistic", "TxRecords", "IdentityMap"} {
+		f := runClause(t, name, newDriver)
+		assert.Empty(t, f.failures, name)
+		assert.False(t, f.Skipped(), name)
+	}
+}
+
+// bareDriver is memuow whose transactions have only the methods of uow.Tx.
+type bareDriver struct{ *memuow.Driver }
+
+type bareTx struct{ tx uow.Tx }
+
+func (d bareDriver) Begin(ctx context.Context) (uow.Tx, error) {
+	tx, err := d.Driver.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return bareTx{tx}, nil
+}
+
+// PurgeInbox hides the Driver's: bareDriver is no uow.InboxPurger.
+func (bareDriver) PurgeInbox() {}
+
+func (b bareTx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]uow.Record, error) {
+	return b.tx.Load(ctx, kind, ids, lock)
+}
+func (b bareTx) Commit(ctx context.Context, c *uow.Changes) error { return b.tx.Commit(ctx, c) }
+func (b bareTx) Rollback(ctx context.Context) error               { return b.tx.Rollback(ctx) }
+func (b bareTx) Native() any                                      { return b.tx.Native() }
