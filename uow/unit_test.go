@@ -3,6 +3,7 @@ package uow_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -462,4 +463,38 @@ func TestRemovedAggregateEventsAreCommitted(t *testing.T) {
 	msgs := d.Messages()
 	require.Len(t, msgs, 1)
 	require.Equal(t, "2", msgs[0].Headers[uow.HeaderVersion])
+}
+
+// TestLostCommitAcknowledgementWithInbox is the at-least-once case: the commit succeeds but the
+// caller gets an error (the connection dropped after COMMIT), the message is redelivered, and
+// the inbox mark that committed with the first effect stops a second one.
+func TestLostCommitAcknowledgementWithInbox(t *testing.T) {
+	ctx := context.Background()
+	s, d := newStore(t)
+	handle := func() error {
+		return uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
+			already, err := u.MarkProcessed(ctx, "bonus", "msg-1")
+			if err != nil || already {
+				return err
+			}
+			bob, err := uow.Repo[*Account](u).Get(ctx, "bob")
+			if err != nil {
+				return err
+			}
+			bob.Credit(10)
+			return nil
+		}, nil)
+	}
+	lost := errors.New("connection reset after COMMIT")
+	d.InjectFault(memuow.Fault{After: true, Err: lost})
+
+	require.ErrorIs(t, handle(), lost, "the caller hears of a failure")
+	require.NoError(t, handle(), "the redelivery succeeds")
+	require.NoError(t, handle())
+
+	rec, ok := d.Get("Account", "bob")
+	require.True(t, ok)
+	require.JSONEq(t, `{"owner":"Bob","balance":30}`, string(rec.Data), "credited once")
+	require.Equal(t, int64(2), rec.Version)
+	require.Len(t, d.Messages(), 1)
 }
