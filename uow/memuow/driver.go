@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dddkit/ddd/internal/jsonmatch"
 	"github.com/dddkit/ddd/uow"
 )
 
@@ -204,12 +205,12 @@ func (d *Driver) exists(kind, id string) bool {
 	return ok
 }
 
-func (d *Driver) find(kind string, conds []condition) []uow.Record {
+func (d *Driver) find(kind string, filter jsonmatch.Filter) []uow.Record {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	var out []uow.Record
 	for id, s := range d.records[kind] {
-		if matches(s.data, conds) {
+		if filter.Match(s.data) {
 			out = append(out, s.record(kind, id))
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/dddkit/ddd/internal/jsonmatch"
 	"github.com/dddkit/ddd/uow"
 )
 
@@ -77,11 +78,11 @@ func (tx *Tx) Find(ctx context.Context, kind string, where []uow.Field) ([]uow.R
 	if err := tx.check(ctx, "find"); err != nil {
 		return nil, err
 	}
-	conds, err := parseFilter(where)
+	filter, err := jsonmatch.Parse(where)
 	if err != nil {
 		return nil, err
 	}
-	return tx.d.find(kind, conds), nil
+	return tx.d.find(kind, filter), nil
 }
 
 // LockKeys takes the keyed locks on keys, in sorted order, each held until the transaction

@@ -1,4 +1,8 @@
-package memuow
+// Package jsonmatch compares top-level fields of JSON documents with query values the way the
+// drivers of package uow must (uow.Querier): as JSON values, numbers exactly (1 == 1.0, 1e2 ==
+// 100), strings, booleans and null by value; a missing field never matches. memuow filters with
+// it, and the SQL drivers use it to finish what their SQL pre-filter leaves.
+package jsonmatch
 
 import (
 	"bytes"
@@ -132,21 +136,30 @@ type condition struct {
 	value scalar
 }
 
-func parseFilter(where []uow.Field) ([]condition, error) {
+// Filter is a parsed list of field conditions. The zero Filter matches every document.
+type Filter struct {
+	conds []condition
+}
+
+// Parse checks the filter values and returns the Filter. A value that is not nil, a
+// json.Number, or of a string, bool, integer or float kind (named types included, except types
+// with their own JSON or text encoding) is an error wrapping uow.ErrInvalid.
+func Parse(where []uow.Field) (Filter, error) {
 	conds := make([]condition, len(where))
 	for i, f := range where {
 		v, err := filterScalar(f.Name, f.Value)
 		if err != nil {
-			return nil, err
+			return Filter{}, err
 		}
 		conds[i] = condition{name: f.Name, value: v}
 	}
-	return conds, nil
+	return Filter{conds: conds}, nil
 }
 
-// matches reports whether the document data has every condition's field, equal to its value.
+// Match reports whether the document data has every condition's field, equal to its value.
 // A document that is not a JSON object matches only an empty filter.
-func matches(data []byte, conds []condition) bool {
+func (f Filter) Match(data []byte) bool {
+	conds := f.conds
 	if len(conds) == 0 {
 		return true
 	}
@@ -165,4 +178,16 @@ func matches(data []byte, conds []condition) bool {
 		}
 	}
 	return true
+}
+
+// Strings returns the conditions on string values, which SQL can pre-filter by the field's text
+// (data->>'status' = 'open'); the others are checked by Match only.
+func (f Filter) Strings() []uow.Field {
+	var out []uow.Field
+	for _, c := range f.conds {
+		if c.value.kind == jsonString {
+			out = append(out, uow.Field{Name: c.name, Value: c.value.s})
+		}
+	}
+	return out
 }
