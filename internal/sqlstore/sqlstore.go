@@ -1,0 +1,130 @@
+// Package sqlstore is the storage logic the SQL drivers of package uow share: the statements that
+// load, find and write aggregate documents, outbox messages and inbox marks, the commit that
+// checks every version, and the migration runner. It is written once, over two small
+// abstractions, and parameterised by a [Dialect]:
+//
+//   - [Conn] runs statements in a transaction; database/sql ([SQLConn]) and pgx (in pguow)
+//     implement it, so PostgreSQL talks pgx natively and can send a whole commit in one batch;
+//   - [Backend] owns the transaction: when it begins, which connection runs a statement, how it
+//     ends (sqliteuow begins its write transaction lazily; pguow and mysqluow at once).
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Conn runs statements in one transaction. Implementations are used by one goroutine.
+type Conn interface {
+	// Query runs q and calls row once per result row; row scans the columns with scan.
+	Query(ctx context.Context, q string, args []any, row func(scan func(dest ...any) error) error) error
+	// Exec runs the statements in order, in one round trip where the backend can, and returns
+	// the rows each affected. On error it returns an *ExecError naming the failed statement;
+	// the statements after it may or may not have run, so the caller rolls back.
+	Exec(ctx context.Context, stmts []Stmt) ([]int64, error)
+}
+
+// Stmt is one statement and its arguments.
+type Stmt struct {
+	SQL  string
+	Args []any
+}
+
+// ExecError is the error of the statement at Index of an Exec.
+type ExecError struct {
+	Index int
+	Err   error
+}
+
+func (e *ExecError) Error() string { return fmt.Sprintf("statement %d: %v", e.Index, e.Err) }
+func (e *ExecError) Unwrap() error { return e.Err }
+
+// Backend owns a driver's transaction for the generic [Tx].
+type Backend interface {
+	// Conn returns the connection to run a statement on. write is true for what must run in
+	// the write transaction: locking reads, keyed locks, the commit, custom SQL.
+	Conn(ctx context.Context, write bool) (Conn, error)
+	// Finish commits (commit true) or rolls back the transaction and releases its connection
+	// and locks. It is called exactly once.
+	Finish(ctx context.Context, commit bool) error
+	// Native returns the handle custom SQL runs on (see uow.Tx.Native), beginning the write
+	// transaction if need be.
+	Native(ctx context.Context) (any, error)
+}
+
+// ErrUnique is what a Dialect's Classify returns (wrapped) for a unique-key violation; the commit
+// turns it into uow.ErrDuplicate or uow.ErrConflict depending on the statement.
+var ErrUnique = errors.New("sqlstore: unique violation")
+
+// Dialect is what differs between the SQL backends.
+type Dialect struct {
+	// Name is the backend's name for error messages: "postgres", "mysql", "sqlite".
+	Name string
+	// Param returns the n-th (1-based) bind parameter: "$1" or "?".
+	Param func(n int) string
+	// ForUpdate is appended to a locking read (" FOR UPDATE"); empty where the backend locks
+	// otherwise (SQLite's write transaction).
+	ForUpdate string
+	// FieldText returns the SQL expression of the text of a top-level field of the JSON
+	// document in column data, the field's path being bind parameter param (see FieldPath).
+	FieldText func(param string) string
+	// FieldPath returns the bind value naming a top-level JSON field for FieldText.
+	FieldPath func(name string) string
+	// Classify translates a backend error: serialization failures, deadlocks and lock timeouts
+	// to errors wrapping uow.ErrConflict, unique violations to ones wrapping ErrUnique; others
+	// are returned as they are.
+	Classify func(err error) error
+	// LockKeys takes transaction-scoped locks on the sorted keys (see uow.KeyLocker).
+	LockKeys func(ctx context.Context, c Conn, keys []string) error
+	// Notify, if set, returns a statement run at the end of a commit that wrote messages (a
+	// PostgreSQL NOTIFY that wakes relays).
+	Notify func(t Tables) *Stmt
+	// MaxParams bounds the bind parameters of one statement.
+	MaxParams int
+}
+
+// Tables are the quoted, validated names of a driver's tables.
+type Tables struct {
+	Aggregate, Outbox, Inbox, Migrations string
+	// Channel is the unquoted notification channel name (PostgreSQL).
+	Channel string
+}
+
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,39}$`)
+
+// ValidIdent reports whether s may name a schema or prefix a table: lower-case ASCII letters,
+// digits and underscores, not starting with a digit, at most 40 characters. Names are checked,
+// never escaped, so none can inject SQL.
+func ValidIdent(s string) bool { return identRE.MatchString(s) }
+
+// NewTables returns the table names for a schema ("" for the connection's default) and a table
+// prefix ("" for none, "app_" ...), quoted by quote. An invalid schema or prefix is an error.
+func NewTables(schema, prefix string, quote func(string) string) (Tables, error) {
+	if schema != "" && !ValidIdent(schema) {
+		return Tables{}, fmt.Errorf("invalid schema name %q: use lower-case letters, digits and _", schema)
+	}
+	if prefix != "" && !ValidIdent(prefix) {
+		return Tables{}, fmt.Errorf("invalid table prefix %q: use lower-case letters, digits and _", prefix)
+	}
+	name := func(base string) string {
+		n := quote(prefix + base)
+		if schema != "" {
+			n = quote(schema) + "." + n
+		}
+		return n
+	}
+	channel := "ddd_outbox"
+	if schema != "" || prefix != "" {
+		channel = strings.TrimSuffix("ddd_outbox_"+schema+"_"+prefix, "_")
+	}
+	return Tables{
+		Aggregate:  name("ddd_aggregate"),
+		Outbox:     name("ddd_outbox"),
+		Inbox:      name("ddd_inbox"),
+		Migrations: name("ddd_schema_migrations"),
+		Channel:    channel,
+	}, nil
+}

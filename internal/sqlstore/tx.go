@@ -1,0 +1,368 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dddkit/ddd/internal/jsonmatch"
+	"github.com/dddkit/ddd/uow"
+)
+
+// Tx is the uow.Tx of the SQL drivers: the statements of package uow's contract over a
+// Backend and a Dialect. It implements uow.Tx, uow.Querier, uow.KeyLocker and uow.InboxReader.
+// A Tx is used by one goroutine.
+type Tx struct {
+	b    Backend
+	d    *Dialect
+	t    Tables
+	done bool
+}
+
+var (
+	_ uow.Tx          = (*Tx)(nil)
+	_ uow.Querier     = (*Tx)(nil)
+	_ uow.KeyLocker   = (*Tx)(nil)
+	_ uow.InboxReader = (*Tx)(nil)
+)
+
+// NewTx returns the transaction over b.
+func NewTx(b Backend, d *Dialect, t Tables) *Tx { return &Tx{b: b, d: d, t: t} }
+
+func (tx *Tx) conn(ctx context.Context, write bool) (Conn, error) {
+	if tx.done {
+		return nil, uow.ErrUnitDone
+	}
+	c, err := tx.b.Conn(ctx, write)
+	if err != nil {
+		return nil, tx.classify(err)
+	}
+	return c, nil
+}
+
+// classify translates a backend error, keeping context errors recognisable.
+func (tx *Tx) classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	return tx.d.Classify(err)
+}
+
+// params returns n bind parameters starting at first, comma-separated.
+func (tx *Tx) params(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(tx.d.Param(first + i))
+	}
+	return b.String()
+}
+
+// Load implements uow.Tx.
+func (tx *Tx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]uow.Record, error) {
+	if lock != uow.Optimistic && lock != uow.ForUpdate {
+		return nil, fmt.Errorf("%w: lock mode %d", uow.ErrInvalid, lock)
+	}
+	c, err := tx.conn(ctx, lock == uow.ForUpdate)
+	if err != nil {
+		return nil, err
+	}
+	var out []uow.Record
+	// Chunks keep each statement under the backend's parameter limit.
+	for len(ids) > 0 {
+		n := min(len(ids), tx.d.MaxParams-1)
+		chunk := ids[:n]
+		ids = ids[n:]
+		q := "SELECT id, version, data FROM " + tx.t.Aggregate + " WHERE kind = " + tx.d.Param(1) +
+			" AND id IN (" + tx.params(2, len(chunk)) + ") ORDER BY id"
+		if lock == uow.ForUpdate {
+			q += tx.d.ForUpdate
+		}
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, kind)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		if err := c.Query(ctx, q, args, scanRecords(kind, &out)); err != nil {
+			return nil, fmt.Errorf("%s: load %s: %w", tx.d.Name, kind, tx.classify(err))
+		}
+	}
+	return out, nil
+}
+
+func scanRecords(kind string, out *[]uow.Record) func(func(...any) error) error {
+	return func(scan func(...any) error) error {
+		r := uow.Record{Kind: kind}
+		var data []byte
+		if err := scan(&r.ID, &r.Version, &data); err != nil {
+			return err
+		}
+		r.Data = append([]byte(nil), data...)
+		*out = append(*out, r)
+		return nil
+	}
+}
+
+// Find implements uow.Querier: SQL narrows by the string conditions, jsonmatch decides.
+func (tx *Tx) Find(ctx context.Context, kind string, where []uow.Field) ([]uow.Record, error) {
+	filter, err := jsonmatch.Parse(where)
+	if err != nil {
+		return nil, err
+	}
+	c, err := tx.conn(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	q := "SELECT id, version, data FROM " + tx.t.Aggregate + " WHERE kind = " + tx.d.Param(1)
+	args := []any{kind}
+	for _, f := range filter.Strings() {
+		if len(args)+2 > tx.d.MaxParams {
+			break // the rest is left to Match
+		}
+		q += " AND " + tx.d.FieldText(tx.d.Param(len(args)+1)) + " = " + tx.d.Param(len(args)+2)
+		args = append(args, tx.d.FieldPath(f.Name), f.Value)
+	}
+	q += " ORDER BY id"
+	var recs []uow.Record
+	if err := c.Query(ctx, q, args, scanRecords(kind, &recs)); err != nil {
+		return nil, fmt.Errorf("%s: find %s: %w", tx.d.Name, kind, tx.classify(err))
+	}
+	out := recs[:0]
+	for _, r := range recs {
+		if filter.Match(r.Data) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Processed implements uow.InboxReader.
+func (tx *Tx) Processed(ctx context.Context, consumer, messageID string) (bool, error) {
+	c, err := tx.conn(ctx, false)
+	if err != nil {
+		return false, err
+	}
+	found := false
+	q := "SELECT 1 FROM " + tx.t.Inbox + " WHERE consumer = " + tx.d.Param(1) + " AND message_id = " + tx.d.Param(2)
+	err = c.Query(ctx, q, []any{consumer, messageID}, func(scan func(...any) error) error {
+		found = true
+		var one int
+		return scan(&one)
+	})
+	if err != nil {
+		return false, fmt.Errorf("%s: inbox: %w", tx.d.Name, tx.classify(err))
+	}
+	return found, nil
+}
+
+// LockKeys implements uow.KeyLocker.
+func (tx *Tx) LockKeys(ctx context.Context, keys []string) error {
+	c, err := tx.conn(ctx, true)
+	if err != nil {
+		return err
+	}
+	if err := tx.d.LockKeys(ctx, c, keys); err != nil {
+		return fmt.Errorf("%s: lock keys: %w", tx.d.Name, tx.classify(err))
+	}
+	return nil
+}
+
+// Native implements uow.Tx: the backend's handle, in the write transaction.
+func (tx *Tx) Native() any {
+	if tx.done {
+		return nil
+	}
+	n, err := tx.b.Native(context.Background())
+	if err != nil {
+		return nil
+	}
+	return n
+}
+
+// NativeContext is Native with a context and the error of beginning the write transaction.
+func (tx *Tx) NativeContext(ctx context.Context) (any, error) {
+	if tx.done {
+		return nil, uow.ErrUnitDone
+	}
+	n, err := tx.b.Native(ctx)
+	return n, tx.classify(err)
+}
+
+// Rollback implements uow.Tx.
+func (tx *Tx) Rollback(ctx context.Context) error {
+	if tx.done {
+		return nil
+	}
+	tx.done = true
+	return tx.classify(tx.b.Finish(ctx, false))
+}
+
+// stmtKind says how a commit statement's outcome is checked.
+type stmtKind int
+
+const (
+	insertRecord stmtKind = iota // a unique violation is a duplicate
+	casRecord                    // must affect exactly one row, else a conflict
+	insertMarks                  // a unique violation is a conflict
+	plain                        // messages, notify
+)
+
+// Commit implements uow.Tx.
+func (tx *Tx) Commit(ctx context.Context, ch *uow.Changes) (err error) {
+	if tx.done {
+		return uow.ErrUnitDone
+	}
+	defer func() {
+		if err != nil && !tx.done {
+			tx.done = true
+			_ = tx.b.Finish(context.WithoutCancel(ctx), false)
+		}
+	}()
+	c, err := tx.conn(ctx, true)
+	if err != nil {
+		return err
+	}
+	stmts, kinds, err := tx.commitStmts(ch)
+	if err != nil {
+		return err
+	}
+	if len(stmts) > 0 {
+		affected, err := c.Exec(ctx, stmts)
+		if err != nil {
+			return tx.execError(err, ch, kinds)
+		}
+		for i, k := range kinds {
+			if k == casRecord && affected[i] != 1 {
+				w := ch.Writes[i]
+				return fmt.Errorf("%w: %s %s %q is no longer at version %d", uow.ErrConflict, opName(w.Op), w.Record.Kind, w.Record.ID, w.Record.Version)
+			}
+		}
+	}
+	tx.done = true
+	if err := tx.b.Finish(ctx, true); err != nil {
+		return fmt.Errorf("%s: commit: %w", tx.d.Name, tx.classify(err))
+	}
+	return nil
+}
+
+func opName(op uow.Op) string {
+	switch op {
+	case uow.Insert:
+		return "insert"
+	case uow.Update:
+		return "update"
+	case uow.Delete:
+		return "delete"
+	}
+	return fmt.Sprintf("op %d", op)
+}
+
+// execError turns the error of a commit statement into the contract's error.
+func (tx *Tx) execError(err error, ch *uow.Changes, kinds []stmtKind) error {
+	var ee *ExecError
+	cerr := tx.classify(err)
+	if !errors.As(err, &ee) || ee.Index >= len(kinds) {
+		return fmt.Errorf("%s: commit: %w", tx.d.Name, cerr)
+	}
+	switch {
+	case kinds[ee.Index] == insertRecord && errors.Is(cerr, ErrUnique):
+		w := ch.Writes[ee.Index]
+		return fmt.Errorf("%w: %s %q exists", uow.ErrDuplicate, w.Record.Kind, w.Record.ID)
+	case kinds[ee.Index] == insertMarks && errors.Is(cerr, ErrUnique):
+		return fmt.Errorf("%w: a message of this commit is already marked processed: %v", uow.ErrConflict, cerr)
+	}
+	return fmt.Errorf("%s: commit: %w", tx.d.Name, cerr)
+}
+
+// commitStmts builds the statements of a commit: one per record write (kinds[i] belongs to
+// ch.Writes[i]), then the messages and inbox marks in multi-row inserts.
+func (tx *Tx) commitStmts(ch *uow.Changes) ([]Stmt, []stmtKind, error) {
+	var stmts []Stmt
+	var kinds []stmtKind
+	p := tx.d.Param
+	for _, w := range ch.Writes {
+		r := w.Record
+		switch w.Op {
+		case uow.Insert:
+			stmts = append(stmts, Stmt{
+				SQL:  "INSERT INTO " + tx.t.Aggregate + " (kind, id, version, data) VALUES (" + tx.params(1, 3) + ")",
+				Args: []any{r.Kind, r.ID, int64(1), string(r.Data)},
+			})
+			kinds = append(kinds, insertRecord)
+		case uow.Update:
+			stmts = append(stmts, Stmt{
+				SQL: "UPDATE " + tx.t.Aggregate + " SET data = " + p(1) + ", version = version + 1 WHERE kind = " + p(2) +
+					" AND id = " + p(3) + " AND version = " + p(4),
+				Args: []any{string(r.Data), r.Kind, r.ID, r.Version},
+			})
+			kinds = append(kinds, casRecord)
+		case uow.Delete:
+			stmts = append(stmts, Stmt{
+				SQL:  "DELETE FROM " + tx.t.Aggregate + " WHERE kind = " + p(1) + " AND id = " + p(2) + " AND version = " + p(3),
+				Args: []any{r.Kind, r.ID, r.Version},
+			})
+			kinds = append(kinds, casRecord)
+		default:
+			return nil, nil, fmt.Errorf("%w: write op %d", uow.ErrInvalid, w.Op)
+		}
+	}
+	const msgCols = 8
+	for rest := ch.Messages; len(rest) > 0; {
+		n := min(len(rest), tx.d.MaxParams/msgCols)
+		chunk := rest[:n]
+		rest = rest[n:]
+		var sql strings.Builder
+		sql.WriteString("INSERT INTO " + tx.t.Outbox + " (id, topic, msg_key, name, payload, headers, created_at, deliver_after) VALUES ")
+		args := make([]any, 0, n*msgCols)
+		for i, m := range chunk {
+			if i > 0 {
+				sql.WriteString(", ")
+			}
+			sql.WriteString("(" + tx.params(len(args)+1, msgCols) + ")")
+			headers, err := json.Marshal(m.Headers)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%w: headers of message %s: %v", uow.ErrInvalid, m.ID, err)
+			}
+			var payload any
+			if len(m.Payload) > 0 {
+				payload = string(m.Payload)
+			}
+			var after any
+			if !m.DeliverAfter.IsZero() {
+				after = m.DeliverAfter.UnixMicro()
+			}
+			args = append(args, m.ID, m.Topic, m.Key, m.Name, payload, string(headers), m.CreatedAt.UnixMicro(), after)
+		}
+		stmts = append(stmts, Stmt{SQL: sql.String(), Args: args})
+		kinds = append(kinds, plain)
+	}
+	const markCols = 3
+	for rest := ch.Inbox; len(rest) > 0; {
+		n := min(len(rest), tx.d.MaxParams/markCols)
+		chunk := rest[:n]
+		rest = rest[n:]
+		var sql strings.Builder
+		sql.WriteString("INSERT INTO " + tx.t.Inbox + " (consumer, message_id, processed_at) VALUES ")
+		args := make([]any, 0, n*markCols)
+		for i, m := range chunk {
+			if i > 0 {
+				sql.WriteString(", ")
+			}
+			sql.WriteString("(" + tx.params(len(args)+1, markCols) + ")")
+			args = append(args, m.Consumer, m.MessageID, m.At.UnixMicro())
+		}
+		stmts = append(stmts, Stmt{SQL: sql.String(), Args: args})
+		kinds = append(kinds, insertMarks)
+	}
+	if len(ch.Messages) > 0 && tx.d.Notify != nil {
+		if n := tx.d.Notify(tx.t); n != nil {
+			stmts = append(stmts, *n)
+			kinds = append(kinds, plain)
+		}
+	}
+	return stmts, kinds, nil
+}
