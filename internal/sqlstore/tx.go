@@ -289,7 +289,7 @@ func (tx *Tx) commitStmts(ch *uow.Changes) ([]Stmt, []stmtKind, error) {
 		switch w.Op {
 		case uow.Insert:
 			stmts = append(stmts, Stmt{
-				SQL:  "INSERT INTO " + tx.t.Aggregate + " (kind, id, version, data) VALUES (" + tx.params(1, 3) + ")",
+				SQL:  "INSERT INTO " + tx.t.Aggregate + " (kind, id, version, data) VALUES (" + tx.params(1, 4) + ")",
 				Args: []any{r.Kind, r.ID, int64(1), string(r.Data)},
 			})
 			kinds = append(kinds, insertRecord)
