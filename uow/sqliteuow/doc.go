@@ -1,0 +1,113 @@
+// Package sqliteuow is the SQLite driver of the unit of work of package
+// [github.com/dddkit/ddd/uow], on modernc.org/sqlite (pure Go, no cgo) through database/sql: the
+// embedded default. Aggregates are JSON documents in one table, with the outbox and the inbox
+// in the same database file, so a unit's records, messages and inbox marks commit in one
+// transaction.
+//
+// # Usage
+//
+//	ctx := context.Background()
+//	d, err := sqliteuow.Open(ctx, "bank.db", nil) // nil: the default Options
+//	if err != nil {
+//		return err
+//	}
+//	defer d.Close()
+//	if err := d.Migrate(ctx); err != nil { // explicit and idempotent: run it at start-up
+//		return err
+//	}
+//	store := uow.NewStore(d, nil)
+//	err = uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
+//		acc, err := uow.Repo[*Account](u).Get(ctx, "alice")
+//		if err != nil {
+//			return err
+//		}
+//		return acc.Deposit(100) // recorded events reach the outbox with the commit
+//	}, nil)
+//
+// A Mapper keeps an aggregate in tables of your own instead (see [uow.Mapper]); it runs its
+// SQL in the unit's transaction through [TxOf]:
+//
+//	type accountMapper struct{ d *sqliteuow.Driver }
+//
+//	func (m accountMapper) Update(ctx context.Context, u *uow.Unit, a *Account, expected int64) error {
+//		tx, err := sqliteuow.TxOf(u) // *sql.Tx, committed or rolled back with the unit
+//		if err != nil {
+//			return err // uow.ErrConflict when the write lock is not had: Do retries
+//		}
+//		res, err := tx.ExecContext(ctx,
+//			"UPDATE account SET balance = ?, version = version + 1 WHERE id = ? AND version = ?",
+//			a.Balance, a.ID(), expected)
+//		if err != nil {
+//			return err
+//		}
+//		if n, _ := res.RowsAffected(); n != 1 {
+//			return fmt.Errorf("%w: account %s moved on", uow.ErrConflict, a.ID())
+//		}
+//		return nil
+//	}
+//
+//	// Load reads the pool for optimistic loads and the unit's transaction for ForUpdate ones;
+//	// Insert and Delete are like Update.
+//
+//	accounts := uow.MappedRepo[*Account](u, accountMapper{d})
+//
+// # Transactions
+//
+// SQLite has one writer at a time per database; in WAL mode (which Open sets) readers never
+// wait for it. A unit therefore starts with no transaction: optimistic loads ([uow.Repository.Get]),
+// queries and inbox checks read committed data on the pool, each statement on its own (read
+// committed, like memuow). The unit's write transaction begins when it is needed, at Commit or
+// at [TxOf], with BEGIN IMMEDIATE, and every later statement of the unit runs in it until the
+// unit ends. So a unit holds SQLite's write lock only while it commits, unless it takes it
+// earlier for custom SQL.
+//
+// Writers of one Driver queue in the process for the write transaction (without SQLite's
+// busy polling); writers of other processes, or other Drivers on the same file, wait for
+// SQLite's write lock up to the lock timeout (busy_timeout). A wait that runs out returns an
+// error wrapping [uow.ErrConflict], which [uow.Do] retries: never a bare "database is locked".
+// A wait honours the context of the call, ending with its error.
+//
+// # Locks
+//
+// GetForUpdate and [uow.Unit.Lock] take locks in the Driver's in-process lock table: a row
+// (kind and ID) or a key, held until the unit ends. A ForUpdate load locks its rows, then reads
+// them, so it sees the latest commit; a commit locks the rows it writes before it writes,
+// waiting for units that loaded them ForUpdate. Waits end with the context's error, or with
+// [uow.ErrConflict] after the lock timeout or at once when they would close a deadlock (the
+// lock table sees the write transaction too).
+//
+// These locks exclude the units of one Driver, which is what an embedded database usually
+// has: one process. They are not shared with other processes (or other Drivers) on the same
+// file: there, two units may both "lock" a row, the second commit finds the version moved on
+// and fails with [uow.ErrConflict], and Do retries it. No update is ever lost, but waiting
+// turns into retrying. Custom SQL through [TxOf] (a Mapper's ForUpdate load, say) runs in the
+// write transaction, which excludes every other writer of every process: on SQLite that lock
+// is as coarse as the database's write lock.
+//
+// Keeping the pessimistic locks per row rather than taking the write transaction for them is
+// what lets two units hold locks on different rows at once, as the uow contract (and package
+// uowtest) expects, and lets deadlocks between them be broken.
+//
+// # Durability
+//
+// Open sets synchronous=FULL: in WAL mode every commit syncs the log, so a commit the caller
+// saw succeed survives a power failure, and the outbox never holds messages a relay published
+// for commits that are then lost. [Options].SyncNormal trades that for faster commits
+// (synchronous=NORMAL: the last commits before a power failure or OS crash may be lost; a
+// crash of the process loses nothing, and the file stays consistent either way).
+//
+// # Schema
+//
+// [Driver.Migrate] creates the tables ddd_aggregate (kind, id, version, data as JSON text),
+// ddd_outbox (seq, id, topic, msg_key, name, payload, headers, created_at and deliver_after in
+// unix microseconds) and ddd_inbox (consumer, message_id, processed_at), and records applied
+// versions in ddd_schema_migrations; [Options].Prefix prefixes every name. Nothing is created
+// on first use: a store that was not migrated fails with SQLite's "no such table" and a hint to
+// call Migrate.
+//
+// # Errors
+//
+// Besides the uow errors (ErrConflict for version mismatches, lock timeouts and deadlocks,
+// ErrDuplicate for an existing ID), the original modernc.org/sqlite *sqlite.Error stays in the
+// chain for errors.As; context errors stay recognisable with errors.Is.
+package sqliteuow
