@@ -1,0 +1,96 @@
+// Package mysqluow is the MySQL / MariaDB driver of package uow, on database/sql and
+// github.com/go-sql-driver/mysql. It supports MySQL 8 and MariaDB 10.6 and later, and passes
+// the uowtest conformance suite.
+//
+// # Usage
+//
+// Open a pool (or wrap one you own with [New]), create the tables once with [Driver.Migrate],
+// and run units through a [uow.Store]:
+//
+//	d, err := mysqluow.Open(ctx, "app:secret@tcp(db:3306)/bank", nil)
+//	if err != nil {
+//		return err
+//	}
+//	defer d.Close()
+//	if err := d.Migrate(ctx); err != nil { // explicit, idempotent; run it at deploy or start-up
+//		return err
+//	}
+//	store := uow.NewStore(d, nil)
+//	err = uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
+//		acc, err := uow.Repo[*Account](u).Get(ctx, "acc-1") // a JSON document, no SQL to write
+//		if err != nil {
+//			return err
+//		}
+//		return acc.Withdraw(10) // committed with its events in the outbox, in one transaction
+//	}, nil)
+//
+// Aggregates kept in tables of your own go through a [uow.Mapper] whose methods run SQL in the
+// unit's transaction, reached with [TxOf]; the unit still keeps the identity map, and the
+// version compare-and-set, the outbox and the inbox commit or roll back with your rows:
+//
+//	type accountTable struct{}
+//
+//	func (accountTable) Update(ctx context.Context, u *uow.Unit, a *Account, expected int64) error {
+//		tx, err := mysqluow.TxOf(u)
+//		if err != nil {
+//			return err
+//		}
+//		res, err := tx.ExecContext(ctx,
+//			"UPDATE account SET balance = ?, version = version + 1 WHERE id = ? AND version = ?",
+//			a.Balance, string(a.ID()), expected)
+//		if err != nil {
+//			return err
+//		}
+//		if n, err := res.RowsAffected(); err != nil || n != 1 {
+//			return fmt.Errorf("%w: account %s changed meanwhile", uow.ErrConflict, a.ID())
+//		}
+//		return nil
+//	}
+//	// ... Load (SELECT ... [FOR UPDATE], aggregate.RestoreRoot), Insert, Delete alike.
+//
+//	acc, err := uow.MappedRepo[*Account](u, accountTable{}).Get(ctx, "acc-1")
+//
+// # Schema
+//
+// Migrate creates, in the DSN's database, ddd_aggregate (kind, id, version, data JSON: one
+// document per aggregate), ddd_outbox (seq AUTO_INCREMENT, the message columns, times as unix
+// microseconds), ddd_inbox (consumer, message_id, processed_at) and ddd_schema_migrations, each
+// name after Options.Prefix. Tables use utf8mb4 with the utf8mb4_bin collation, so IDs and keys
+// compare and sort byte for byte (though, as with any PAD SPACE collation, IDs that differ
+// only in trailing spaces collide). Using a store that was not migrated fails with the server's
+// error 1146, wrapped with a hint to run Migrate.
+//
+// MySQL 8 keeps JSON documents in a binary form: they come back reformatted, and numbers beyond
+// 64-bit integers or float64 precision lose digits. MariaDB keeps the text as written. Outbox
+// payloads and headers are LONGTEXT on both, so messages come back byte for byte.
+//
+// # Transactions and locks
+//
+// Begin takes a connection from the pool and starts a READ COMMITTED transaction on it at once.
+// Optimistic loads are plain reads; the commit writes each changed document with a version
+// compare-and-set (UPDATE ... WHERE version = ?), then the outbox rows and inbox marks, and
+// COMMITs. [uow.Repository.GetForUpdate] is SELECT ... FOR UPDATE. Deadlocks (1213), lock wait
+// timeouts (1205) and MySQL 8's NOWAIT and GET_LOCK deadlocks (3572, 3058) are errors wrapping
+// uow.ErrConflict, so [uow.Do] retries them; duplicate keys (1062) become uow.ErrDuplicate for
+// inserted aggregates. A broken connection (the session was killed, the server restarted) gives
+// an error wrapping [ErrConnLost], which is not retried.
+//
+// [uow.Unit.Lock] takes named locks (GET_LOCK), which work across processes. They are
+// session-scoped, not transactional: the driver releases them (RELEASE_ALL_LOCKS) on the same
+// connection right after the COMMIT or ROLLBACK, so nobody takes a key before the data it
+// guards is committed, and closes instead of pooling a connection on which that fails. Lock
+// names are "ddd:<store>:<key>", where <store> is a hash of the database and prefix (named locks
+// are server-wide), and keys too long for MySQL's 64-character names are hashed. A wait lasts
+// up to Options.LockTimeout (default 50 s, whole seconds), and the server breaks deadlocks
+// between named locks with an error the driver reports as a conflict.
+//
+// # Contexts and failures
+//
+// A context that ends while a statement runs makes go-sql-driver/mysql close the connection: the
+// call returns the context's error, the server rolls the transaction back and releases its locks
+// when it notices (at once for named-lock waits; a wait for a row lock lasts until the lock is
+// granted or innodb_lock_wait_timeout passes), and the pool opens a fresh connection next
+// time. Connections found broken when taken from the pool (after a server restart) are replaced.
+// When a connection breaks while COMMIT itself runs, the outcome is unknown, as with any
+// database; idempotent handlers (the inbox) make a retry safe.
+package mysqluow
