@@ -1,0 +1,16 @@
+package pguow_test
+
+import (
+	"testing"
+
+	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/pguow"
+	"github.com/dddkit/ddd/uow/uowtest"
+)
+
+var _ uowtest.OutboxReader = (*pguow.Driver)(nil)
+
+// TestConformance runs the driver contract's suite, each clause on a schema of its own.
+func TestConformance(t *testing.T) {
+	uowtest.Run(t, func(t *testing.T) uow.Driver { return newDriver(t, nil) })
+}

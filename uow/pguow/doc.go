@@ -1,0 +1,110 @@
+// Package pguow is the PostgreSQL driver of package uow, on pgx v5 and its pgxpool, without
+// database/sql. It is the production path: a unit of work is one READ COMMITTED transaction, and
+// its commit sends every statement (record writes with their version compare-and-set, the outbox
+// rows, the inbox marks and a notification for relays) in one pgx batch.
+//
+// # Usage
+//
+// Open a driver (or wrap a pool of your own with [New]), create its tables once with
+// [Driver.Migrate] (nothing is created implicitly), and run units through a [uow.Store]:
+//
+//	d, err := pguow.Open(ctx, "postgres://app@db:5432/bank", &pguow.Options{Schema: "bank"})
+//	if err != nil {
+//		return err
+//	}
+//	defer d.Close()
+//	if err := d.Migrate(ctx); err != nil { // idempotent; safe from several processes at once
+//		return err
+//	}
+//	store := uow.NewStore(d, nil)
+//
+//	err = uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
+//		src, err := uow.Repo[*Account](u).Get(ctx, "alice") // a JSONB document
+//		if err != nil {
+//			return err
+//		}
+//		return src.Debit(30) // its events go to the outbox at commit, in the same transaction
+//	}, nil)
+//
+// # Tables of your own
+//
+// A [uow.Mapper] keeps an aggregate in your own table while the unit keeps the identity map, the
+// version compare-and-set and the outbox atomicity. It runs SQL in the unit's transaction
+// through [TxOf]:
+//
+//	type accounts struct{}
+//
+//	func (accounts) Load(ctx context.Context, u *uow.Unit, ids []string, lock uow.Lock) ([]*Account, error) {
+//		tx, err := pguow.TxOf(u)
+//		if err != nil {
+//			return nil, err
+//		}
+//		q := "SELECT id, owner, balance, version FROM account WHERE id = ANY($1)"
+//		if lock == uow.ForUpdate {
+//			q += " FOR UPDATE"
+//		}
+//		rows, err := tx.Query(ctx, q, ids)
+//		if err != nil {
+//			return nil, err
+//		}
+//		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Account, error) {
+//			var id, owner string
+//			var balance, version int64
+//			if err := r.Scan(&id, &owner, &balance, &version); err != nil {
+//				return nil, err
+//			}
+//			root, err := aggregate.RestoreRoot(AccountID(id), version)
+//			return &Account{Root: root, Owner: owner, Balance: balance}, err
+//		})
+//	}
+//
+//	func (accounts) Update(ctx context.Context, u *uow.Unit, a *Account, expected int64) error {
+//		tx, err := pguow.TxOf(u)
+//		if err != nil {
+//			return err
+//		}
+//		tag, err := tx.Exec(ctx, "UPDATE account SET owner = $1, balance = $2, version = version + 1 "+
+//			"WHERE id = $3 AND version = $4", a.Owner, a.Balance, string(a.ID()), expected)
+//		if err != nil {
+//			return err
+//		}
+//		if tag.RowsAffected() != 1 {
+//			return fmt.Errorf("%w: account %s moved on from version %d", uow.ErrConflict, a.ID(), expected)
+//		}
+//		return nil
+//	}
+//
+//	// Insert (an existing ID is uow.ErrDuplicate) and Delete (version-checked) alike.
+//
+//	acc, err := uow.MappedRepo[*Account](u, accounts{}).Get(ctx, "alice")
+//
+// Read models use TxOf the same way to update their tables in the unit's transaction.
+//
+// # Tables and names
+//
+// [Driver.Migrate] creates, in Options.Schema (created if need be) and with Options.Prefix before
+// each name: ddd_aggregate (kind, id, version, data JSONB), ddd_outbox (seq identity, id, topic,
+// msg_key, name, payload JSON, headers JSON, created_at and deliver_after in unix microseconds),
+// ddd_inbox (consumer, message_id, processed_at) and ddd_schema_migrations (the versions
+// applied). Schema and prefix are validated (lower-case letters, digits and _), never escaped,
+// so no name can inject SQL. Using a store that was not migrated fails with PostgreSQL's
+// undefined-table error, wrapped with a hint to call Migrate.
+//
+// # Concurrency and errors
+//
+// Updates and deletes compare the version loaded (uow.ErrConflict when it moved on); GetForUpdate
+// loads with SELECT ... FOR UPDATE; [uow.Unit.Lock] takes transaction-scoped advisory locks
+// (pg_advisory_xact_lock on a 64-bit hash of the key, the schema and the prefix), which work
+// across processes sharing the store. Serialization failures (SQLSTATE 40001), deadlocks (40P01)
+// and lock timeouts (55P03, see Options.LockTimeout) wrap uow.ErrConflict, so [uow.Do] retries
+// them; an insert of an existing aggregate wraps uow.ErrDuplicate. A cancelled context stays
+// recognisable with errors.Is(err, context.Canceled), and the transaction rolls back.
+//
+// # Round trips
+//
+// Begin is one round trip (BEGIN, with SET LOCAL lock_timeout when set); each load, query, keyed
+// lock call and inbox check one; Commit two: one batch with every record write, the outbox
+// inserts (one multi-row INSERT), the inbox marks and pg_notify, then COMMIT. The first time a
+// pool connection meets a statement shape (a load of three IDs, a commit of four messages), pgx
+// prepares it in one more round trip and caches it.
+package pguow

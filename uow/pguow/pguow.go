@@ -1,0 +1,312 @@
+package pguow
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dddkit/ddd/internal/sqlstore"
+	"github.com/dddkit/ddd/uow"
+)
+
+//go:embed migrations/postgres/*.sql
+var migrationFiles embed.FS
+
+// Options tunes a [Driver]. A nil *Options and zero fields mean the documented defaults.
+type Options struct {
+	// Schema is the PostgreSQL schema holding the driver's tables; Migrate creates it if it
+	// does not exist. Empty means the connection's search_path (usually "public"). It must be
+	// lower-case ASCII letters, digits and _, not starting with a digit, at most 40 characters.
+	Schema string
+	// Prefix is put before each table name ("app_" gives app_ddd_aggregate ...), with the
+	// same rules as Schema. Empty means none.
+	Prefix string
+	// LockTimeout bounds how long a statement of a unit waits for a lock (a row another unit
+	// loaded ForUpdate or wrote, a keyed lock): the wait then fails with an error wrapping
+	// uow.ErrConflict, which uow.Do retries. It is set with SET LOCAL lock_timeout in the
+	// round trip that begins the transaction. Zero means the server's lock_timeout (by
+	// default none: waits end only by a commit, a rollback, the context or the deadlock
+	// detector).
+	LockTimeout time.Duration
+}
+
+// Driver is the PostgreSQL [uow.Driver]: aggregates as JSONB documents, the outbox and the inbox
+// in tables of one schema, every unit in one READ COMMITTED transaction on a pgxpool
+// connection. See the package documentation.
+//
+// A Driver is safe for concurrent use by multiple goroutines. Its zero value is not usable: get
+// one from [Open] or [New].
+type Driver struct {
+	pool     *pgxpool.Pool
+	owned    bool // Close closes pool
+	schema   string
+	tables   sqlstore.Tables
+	dialect  *sqlstore.Dialect
+	beginSQL string
+	attempts int // of a begin meeting broken connections: one per pooled connection, and one
+}
+
+var (
+	_ uow.Driver      = (*Driver)(nil)
+	_ uow.InboxPurger = (*Driver)(nil)
+)
+
+// maxChannel is the longest NOTIFY channel name PostgreSQL accepts (NAMEDATALEN - 1).
+const maxChannel = 63
+
+// Open connects to the PostgreSQL server at dsn (a URL or key=value string as pgxpool.ParseConfig
+// takes it, pool settings such as pool_max_conns included) with a pool of its own, which
+// [Driver.Close] closes, and checks that it can connect. It does not create tables: call
+// [Driver.Migrate]. opts may be nil; an invalid Options.Schema or Prefix is an error.
+//
+// The pool's connections answer a cancelled context by sending PostgreSQL a cancel request, so
+// that a statement waiting for a lock stops at once on the server and its transaction's locks
+// are released; the connection is closed only if the server does not answer within 2s.
+func Open(ctx context.Context, dsn string, opts *Options) (*Driver, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pguow: %w", err)
+	}
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 2 * time.Second}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pguow: %w", err)
+	}
+	d, err := New(pool, opts)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	d.owned = true
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pguow: connecting: %w", err)
+	}
+	return d, nil
+}
+
+// New returns a Driver over a pool the caller owns: [Driver.Close] leaves it open. opts may be
+// nil; an invalid Options.Schema or Prefix is an error. Statements run in the pool's default
+// query exec mode (prepared and cached statements unless configured otherwise).
+func New(pool *pgxpool.Pool, opts *Options) (*Driver, error) {
+	if pool == nil {
+		return nil, fmt.Errorf("pguow: %w: nil pool", uow.ErrInvalid)
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.LockTimeout < 0 {
+		return nil, fmt.Errorf("pguow: %w: negative lock timeout %v", uow.ErrInvalid, o.LockTimeout)
+	}
+	t, err := sqlstore.NewTables(o.Schema, o.Prefix, quoteIdent)
+	if err != nil {
+		return nil, fmt.Errorf("pguow: %w: %w", uow.ErrInvalid, err)
+	}
+	if len(t.Channel) > maxChannel {
+		sum := sha256.Sum256([]byte(t.Channel))
+		t.Channel = "ddd_outbox_" + hex.EncodeToString(sum[:12])
+	}
+	d := &Driver{
+		pool:     pool,
+		schema:   o.Schema,
+		tables:   t,
+		dialect:  newDialect(t, o.Schema+"."+o.Prefix),
+		beginSQL: "BEGIN ISOLATION LEVEL READ COMMITTED",
+		attempts: int(pool.Config().MaxConns) + 1,
+	}
+	if o.LockTimeout > 0 {
+		ms := max(o.LockTimeout.Milliseconds(), 1)
+		d.beginSQL += "; SET LOCAL lock_timeout = " + strconv.FormatInt(ms, 10)
+	}
+	return d, nil
+}
+
+// quoteIdent quotes a name that sqlstore.ValidIdent accepted, so it holds no quote.
+func quoteIdent(s string) string { return `"` + s + `"` }
+
+// Close closes the pool if [Open] opened it; a pool passed to [New] stays open.
+func (d *Driver) Close() {
+	if d.owned {
+		d.pool.Close()
+	}
+}
+
+// Pool returns the driver's connection pool, for read models and tooling that query the
+// store's database outside a unit.
+func (d *Driver) Pool() *pgxpool.Pool { return d.pool }
+
+// Channel returns the name of the PostgreSQL notification channel that every commit writing
+// outbox messages notifies (pg_notify with an empty payload, in the commit's transaction, so it
+// is delivered when the commit succeeds), for relays to LISTEN on (quoted: LISTEN "name"). It
+// depends on the schema and prefix: "ddd_outbox" for neither, else
+// "ddd_outbox_<schema>_<prefix>", hashed to a short name when that is longer than PostgreSQL's
+// 63 bytes.
+func (d *Driver) Channel() string { return d.tables.Channel }
+
+// Begin starts a READ COMMITTED transaction on a pool connection (with SET LOCAL lock_timeout in
+// the same round trip when Options.LockTimeout is set). The [uow.Tx] it returns is a
+// *sqlstore.Tx; its Native handle is a pgx.Tx (see [TxOf]). A pooled connection that turns out
+// to be broken (the server restarted, or ended it) is dropped and the begin tried again on
+// another, until a new one is made if need be. Errors are pgx's, wrapped; ctx bounds only the
+// begin.
+func (d *Driver) Begin(ctx context.Context) (uow.Tx, error) {
+	b, err := d.begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pguow: begin: %w", ctxErr(ctx, d.dialect.Classify(err)))
+	}
+	return sqlstore.NewTx(b, d.dialect, d.tables), nil
+}
+
+func (d *Driver) begin(ctx context.Context) (*backend, error) {
+	for i := 1; ; i++ {
+		c, err := d.pool.Acquire(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tx, err := c.BeginTx(ctx, pgx.TxOptions{BeginQuery: d.beginSQL})
+		if err == nil {
+			return &backend{c: c, tx: tx, conn: conn{tx: tx}}, nil
+		}
+		broken := c.Conn().IsClosed()
+		c.Release() // a closed connection leaves the pool
+		if !broken || ctx.Err() != nil || i >= d.attempts {
+			return nil, err
+		}
+	}
+}
+
+// Migrate creates the schema (Options.Schema, if set) and the driver's tables, applying the
+// embedded versioned migrations it has not applied yet and recording each in the migrations
+// table (ddd_schema_migrations). It is idempotent, and safe when several processes migrate at
+// once: it runs in one transaction holding a transaction-scoped advisory lock on a fixed key, and
+// PostgreSQL's DDL is transactional, so a failed migration leaves nothing behind. Errors are
+// pgx's, wrapped.
+func (d *Driver) Migrate(ctx context.Context) error {
+	migrations, err := sqlstore.LoadMigrations(migrationFiles, "migrations/postgres", d.tables)
+	if err != nil {
+		return fmt.Errorf("pguow: migrations: %w", err)
+	}
+	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return fmt.Errorf("pguow: migrate: %w", ctxErr(ctx, err))
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	c := seqConn{tx: tx}
+	lock := []sqlstore.Stmt{{SQL: "SELECT pg_advisory_xact_lock(hashtextextended('github.com/dddkit/ddd/uow/pguow.Migrate', 0))"}}
+	if d.schema != "" {
+		lock = append(lock, sqlstore.Stmt{SQL: "CREATE SCHEMA IF NOT EXISTS " + quoteIdent(d.schema)})
+	}
+	if _, err := c.Exec(ctx, lock); err != nil {
+		return fmt.Errorf("pguow: migrate: %w", err)
+	}
+	createTable := "CREATE TABLE IF NOT EXISTS " + d.tables.Migrations +
+		" (version INT PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+	if _, err := sqlstore.Migrate(ctx, c, d.dialect, d.tables, createTable, migrations); err != nil {
+		return fmt.Errorf("pguow: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("pguow: migrate: commit: %w", ctxErr(ctx, err))
+	}
+	return nil
+}
+
+// PurgeInbox implements [uow.InboxPurger]: it deletes the inbox marks processed before before
+// and returns how many it deleted. Errors are pgx's, wrapped.
+func (d *Driver) PurgeInbox(ctx context.Context, before time.Time) (int, error) {
+	tag, err := d.pool.Exec(ctx, "DELETE FROM "+d.tables.Inbox+" WHERE processed_at < $1", before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("pguow: purge inbox: %w", ctxErr(ctx, d.dialect.Classify(err)))
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// Messages returns every committed outbox message, in the order stored (by the outbox's seq
+// column). It is an inspection helper for tests (it implements uowtest.OutboxReader) and
+// tooling, reading the whole table: relays read the outbox through package outbox. It returns
+// nil if the outbox cannot be read; [Driver.ReadMessages] returns the error.
+func (d *Driver) Messages() []uow.Message {
+	msgs, err := d.ReadMessages(context.Background())
+	if err != nil {
+		return nil
+	}
+	return msgs
+}
+
+// ReadMessages is Messages with a context and an error.
+func (d *Driver) ReadMessages(ctx context.Context) ([]uow.Message, error) {
+	rows, err := d.pool.Query(ctx, "SELECT id, topic, msg_key, name, payload, headers, created_at, deliver_after FROM "+
+		d.tables.Outbox+" ORDER BY seq")
+	if err != nil {
+		return nil, fmt.Errorf("pguow: reading the outbox: %w", ctxErr(ctx, d.dialect.Classify(err)))
+	}
+	defer rows.Close()
+	out := []uow.Message{}
+	for rows.Next() {
+		var (
+			m       uow.Message
+			headers []byte
+			created int64
+			after   *int64
+		)
+		if err := rows.Scan(&m.ID, &m.Topic, &m.Key, &m.Name, &m.Payload, &headers, &created, &after); err != nil {
+			return nil, fmt.Errorf("pguow: reading the outbox: %w", err)
+		}
+		if err := json.Unmarshal(headers, &m.Headers); err != nil {
+			return nil, fmt.Errorf("pguow: headers of outbox message %s: %w", m.ID, err)
+		}
+		m.CreatedAt = time.UnixMicro(created).UTC()
+		if after != nil {
+			m.DeliverAfter = time.UnixMicro(*after).UTC()
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pguow: reading the outbox: %w", ctxErr(ctx, d.dialect.Classify(err)))
+	}
+	return out, nil
+}
+
+// TxOf returns the pgx transaction of a unit on a pguow Driver, for custom SQL in the unit's
+// transaction: a [uow.Mapper] keeping aggregates in tables of your own, a read model updated with
+// the unit's writes. What runs on it commits or rolls back with the unit. Do not commit or roll
+// it back yourself, and use it only from the unit's goroutine.
+//
+// A unit that has ended gives an error wrapping uow.ErrUnitDone; a unit of another driver one
+// wrapping uow.ErrInvalid.
+func TxOf(u *uow.Unit) (pgx.Tx, error) {
+	switch n := u.Native().(type) {
+	case pgx.Tx:
+		return n, nil
+	case nil:
+		return nil, fmt.Errorf("pguow: %w", uow.ErrUnitDone)
+	default:
+		return nil, fmt.Errorf("pguow: %w: the unit's transaction is a %T, not a pguow one", uow.ErrInvalid, n)
+	}
+}
+
+// ctxErr adds ctx's error to err when ctx is done and err does not already wrap it, so that a
+// statement the server cancelled because ctx was (SQLSTATE 57014) stays recognisable with
+// errors.Is(err, context.Canceled).
+func ctxErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %w", cerr, err)
+	}
+	return err
+}
