@@ -55,6 +55,16 @@ type Backend interface {
 	Native(ctx context.Context) (any, error)
 }
 
+// CommitNotifier is implemented by a Backend that announces committed outbox messages, such as
+// pguow's NOTIFY that wakes relays. Tx calls NotifyAfterCommit before Finish(ctx, true) of a
+// commit that wrote messages; the backend sends the notification once COMMIT succeeded, outside
+// the transaction, so it never holds the transaction's locks (PostgreSQL serialises the commits of
+// notifying transactions). A notification is a hint: relays poll as well, so a lost one costs a
+// poll interval, never a message.
+type CommitNotifier interface {
+	NotifyAfterCommit()
+}
+
 // ErrUnique is what a Dialect's Classify returns (wrapped) for a unique-key violation; the commit
 // turns it into uow.ErrDuplicate or uow.ErrConflict depending on the statement.
 var ErrUnique = errors.New("sqlstore: unique violation")
@@ -79,9 +89,6 @@ type Dialect struct {
 	Classify func(err error) error
 	// LockKeys takes transaction-scoped locks on the sorted keys (see uow.KeyLocker).
 	LockKeys func(ctx context.Context, c Conn, keys []string) error
-	// Notify, if set, returns a statement run at the end of a commit that wrote messages (a
-	// PostgreSQL NOTIFY that wakes relays).
-	Notify func(t Tables) *Stmt
 	// MaxParams bounds the bind parameters of one statement.
 	MaxParams int
 }

@@ -208,7 +208,7 @@ const (
 	insertRecord stmtKind = iota // a unique violation is a duplicate
 	casRecord                    // must affect exactly one row, else a conflict
 	insertMarks                  // a unique violation is a conflict
-	plain                        // messages, notify
+	plain                        // messages
 )
 
 // Commit implements uow.Tx.
@@ -241,6 +241,9 @@ func (tx *Tx) Commit(ctx context.Context, ch *uow.Changes) (err error) {
 				return fmt.Errorf("%w: %s %s %q is no longer at version %d", uow.ErrConflict, opName(w.Op), w.Record.Kind, w.Record.ID, w.Record.Version)
 			}
 		}
+	}
+	if n, ok := tx.b.(CommitNotifier); ok && len(ch.Messages) > 0 {
+		n.NotifyAfterCommit()
 	}
 	tx.done = true
 	if err := tx.b.Finish(ctx, true); err != nil {
@@ -357,12 +360,6 @@ func (tx *Tx) commitStmts(ch *uow.Changes) ([]Stmt, []stmtKind, error) {
 		}
 		stmts = append(stmts, Stmt{SQL: sql.String(), Args: args})
 		kinds = append(kinds, insertMarks)
-	}
-	if len(ch.Messages) > 0 && tx.d.Notify != nil {
-		if n := tx.d.Notify(tx.t); n != nil {
-			stmts = append(stmts, *n)
-			kinds = append(kinds, plain)
-		}
 	}
 	return stmts, kinds, nil
 }

@@ -105,12 +105,20 @@ func (c seqConn) Exec(ctx context.Context, stmts []sqlstore.Stmt) ([]int64, erro
 // backend is the sqlstore.Backend of a unit: one transaction, begun at once on a connection
 // acquired from the pool and released when it ends.
 type backend struct {
-	c    *pgxpool.Conn
-	tx   pgx.Tx
-	conn conn
+	c       *pgxpool.Conn
+	tx      pgx.Tx
+	conn    conn
+	channel string // where committed messages are announced
+	notify  bool   // the commit wrote messages
 }
 
-var _ sqlstore.Backend = (*backend)(nil)
+var (
+	_ sqlstore.Backend        = (*backend)(nil)
+	_ sqlstore.CommitNotifier = (*backend)(nil)
+)
+
+// NotifyAfterCommit implements sqlstore.CommitNotifier.
+func (b *backend) NotifyAfterCommit() { b.notify = true }
 
 // Conn implements sqlstore.Backend: reads and writes share the one transaction.
 func (b *backend) Conn(context.Context, bool) (sqlstore.Conn, error) { return b.conn, nil }
@@ -122,7 +130,16 @@ func (b *backend) Native(context.Context) (any, error) { return b.tx, nil }
 func (b *backend) Finish(ctx context.Context, commit bool) error {
 	defer b.c.Release() // a connection left broken or in a transaction is closed, not reused
 	if commit {
-		return ctxErr(ctx, b.tx.Commit(ctx))
+		if err := b.tx.Commit(ctx); err != nil {
+			return ctxErr(ctx, err)
+		}
+		if b.notify {
+			// Its own tiny transaction after COMMIT: a NOTIFY inside the unit's transaction
+			// would serialise every committing unit behind one lock, fsync included. The
+			// notification is a hint (relays also poll), so its error is not the unit's.
+			_, _ = b.c.Exec(ctx, "SELECT pg_notify($1, '')", pgx.QueryExecModeSimpleProtocol, b.channel)
+		}
+		return nil
 	}
 	if err := b.tx.Rollback(ctx); err != nil {
 		if b.c.Conn().IsClosed() {
@@ -159,9 +176,6 @@ func newDialect(t sqlstore.Tables, namespace string) *sqlstore.Dialect {
 				return ee.Err
 			}
 			return err
-		},
-		Notify: func(t sqlstore.Tables) *sqlstore.Stmt {
-			return &sqlstore.Stmt{SQL: "SELECT pg_notify($1, '')", Args: []any{t.Channel}}
 		},
 		MaxParams: 65535,
 	}

@@ -104,7 +104,9 @@
 //
 // Begin is one round trip (BEGIN, with SET LOCAL lock_timeout when set); each load, query, keyed
 // lock call and inbox check one; Commit two: one batch with every record write, the outbox
-// inserts (one multi-row INSERT), the inbox marks and pg_notify, then COMMIT. The first time a
+// inserts (one multi-row INSERT) and the inbox marks, then COMMIT; plus, when the unit wrote
+// messages, pg_notify on the same connection once COMMIT succeeded (outside the transaction, so
+// notifying units do not queue behind each other's commits). The first time a
 // pool connection meets a statement shape (a load of three IDs, a commit of four messages), pgx
 // prepares it in one more round trip and caches it.
 package pguow

@@ -150,8 +150,10 @@ func (d *Driver) Close() {
 func (d *Driver) Pool() *pgxpool.Pool { return d.pool }
 
 // Channel returns the name of the PostgreSQL notification channel that every commit writing
-// outbox messages notifies (pg_notify with an empty payload, in the commit's transaction, so it
-// is delivered when the commit succeeds), for relays to LISTEN on (quoted: LISTEN "name"). It
+// outbox messages notifies (pg_notify with an empty payload, sent on the unit's connection right
+// after its COMMIT succeeded, outside the transaction so that notifying units do not serialise),
+// for relays to LISTEN on (quoted: LISTEN "name"). A notification is a hint: a relay also polls,
+// so one lost to a crash between COMMIT and NOTIFY costs a poll interval, never a message. It
 // depends on the schema and prefix: "ddd_outbox" for neither, else
 // "ddd_outbox_<schema>_<prefix>", hashed to a short name when that is longer than PostgreSQL's
 // 63 bytes.
@@ -179,7 +181,7 @@ func (d *Driver) begin(ctx context.Context) (*backend, error) {
 		}
 		tx, err := c.BeginTx(ctx, pgx.TxOptions{BeginQuery: d.beginSQL})
 		if err == nil {
-			return &backend{c: c, tx: tx, conn: conn{tx: tx}}, nil
+			return &backend{c: c, tx: tx, conn: conn{tx: tx}, channel: d.tables.Channel}, nil
 		}
 		broken := c.Conn().IsClosed()
 		c.Release() // a closed connection leaves the pool

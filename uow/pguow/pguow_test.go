@@ -356,8 +356,8 @@ func TestCommitRoundTrips(t *testing.T) {
 		t.Logf("%d messages: begin %d, load %d, commit %d round trips (first commit of the shape: %d)", n, begin, load, commit, first)
 		require.Equal(t, int64(1), begin)
 		require.Equal(t, int64(1), load)
-		require.Equal(t, int64(2), commit, "one batch and COMMIT")
-		require.Equal(t, int64(3), first, "prepare, batch, COMMIT")
+		require.Equal(t, int64(3), commit, "one batch, COMMIT, and the NOTIFY after it")
+		require.Equal(t, int64(4), first, "prepare, batch, COMMIT, NOTIFY")
 	}
 	msgs := d.Messages()
 	require.Len(t, msgs, 2*(2+10+100))
