@@ -22,9 +22,12 @@
 //     and the inbox marks of handled messages. [github.com/dddkit/ddd/uow.Do] retries conflicts.
 //   - [github.com/dddkit/ddd/uow/memuow]: the in-memory storage driver, for tests and demos.
 //   - [github.com/dddkit/ddd/uow/uowtest]: the conformance suite of storage drivers.
+//   - [github.com/dddkit/ddd/uow/sqliteuow], [github.com/dddkit/ddd/uow/pguow] and
+//     [github.com/dddkit/ddd/uow/mysqluow]: the SQL drivers (SQLite as the embedded default,
+//     PostgreSQL on pgx, MySQL and MariaDB), one shared implementation parameterised by dialect.
 //
-// The layers still to come build on these: SQLite, PostgreSQL and MySQL drivers; an outbox relay
-// with broker publishers and idempotent consumers; sagas; and reference domains under examples/.
+// The layers still to come build on these: an outbox relay with broker publishers and idempotent
+// consumers; sagas; and reference domains under examples/.
 // Dependencies flow one way: money, aggregate and uow import nothing beyond the standard library,
 // shopspring/decimal and google/uuid.
 //
