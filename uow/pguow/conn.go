@@ -16,7 +16,15 @@ import (
 // conn is the sqlstore.Conn of a unit: Exec sends all its statements in one pgx batch, so a
 // commit's record writes, outbox and inbox inserts and notification take one round trip (two the
 // first time a connection sees one of the statements, which it then prepares and caches).
-type conn struct{ tx pgx.Tx }
+type conn struct{ tx runner }
+
+// runner is what a conn runs statements on: the unit's pgx.Tx, or the pool for reads outside
+// units.
+type runner interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
 
 var _ sqlstore.Conn = conn{}
 
@@ -82,7 +90,7 @@ func batchIndex(err error, stmts []sqlstore.Stmt, i int) int {
 // that earlier ones create (a batch prepares all of its statements before running any), and for
 // single statements. A statement without arguments goes through the simple protocol, so DDL is
 // not prepared.
-type seqConn struct{ tx pgx.Tx }
+type seqConn struct{ tx runner }
 
 // Query implements sqlstore.Conn.
 func (c seqConn) Query(ctx context.Context, q string, args []any, row func(scan func(dest ...any) error) error) error {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -250,36 +249,11 @@ func (d *Driver) Messages() []uow.Message {
 
 // ReadMessages is Messages with a context and an error.
 func (d *Driver) ReadMessages(ctx context.Context) ([]uow.Message, error) {
-	rows, err := d.pool.Query(ctx, "SELECT id, topic, msg_key, name, payload, headers, created_at, deliver_after FROM "+
-		d.tables.Outbox+" ORDER BY seq")
+	msgs, err := sqlstore.ReadMessages(ctx, conn{tx: d.pool}, d.dialect, d.tables)
 	if err != nil {
-		return nil, fmt.Errorf("pguow: reading the outbox: %w", ctxErr(ctx, d.dialect.Classify(err)))
+		return nil, fmt.Errorf("pguow: %w", ctxErr(ctx, err))
 	}
-	defer rows.Close()
-	out := []uow.Message{}
-	for rows.Next() {
-		var (
-			m       uow.Message
-			headers []byte
-			created int64
-			after   *int64
-		)
-		if err := rows.Scan(&m.ID, &m.Topic, &m.Key, &m.Name, &m.Payload, &headers, &created, &after); err != nil {
-			return nil, fmt.Errorf("pguow: reading the outbox: %w", err)
-		}
-		if err := json.Unmarshal(headers, &m.Headers); err != nil {
-			return nil, fmt.Errorf("pguow: headers of outbox message %s: %w", m.ID, err)
-		}
-		m.CreatedAt = time.UnixMicro(created).UTC()
-		if after != nil {
-			m.DeliverAfter = time.UnixMicro(*after).UTC()
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pguow: reading the outbox: %w", ctxErr(ctx, d.dialect.Classify(err)))
-	}
-	return out, nil
+	return msgs, nil
 }
 
 // TxOf returns the pgx transaction of a unit on a pguow Driver, for custom SQL in the unit's

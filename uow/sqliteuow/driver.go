@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -244,32 +243,5 @@ func (d *Driver) Messages() []uow.Message {
 }
 
 func (d *Driver) messages(ctx context.Context) ([]uow.Message, error) {
-	rows, err := d.db.QueryContext(ctx, "SELECT id, topic, msg_key, name, payload, headers, created_at, deliver_after FROM "+
-		d.tables.Outbox+" ORDER BY seq")
-	if err != nil {
-		return nil, classify(err)
-	}
-	defer rows.Close()
-	var out []uow.Message
-	for rows.Next() {
-		var m uow.Message
-		var payload, headers []byte
-		var created int64
-		var after sql.NullInt64
-		if err := rows.Scan(&m.ID, &m.Topic, &m.Key, &m.Name, &payload, &headers, &created, &after); err != nil {
-			return nil, err
-		}
-		if payload != nil {
-			m.Payload = append([]byte(nil), payload...)
-		}
-		if err := json.Unmarshal(headers, &m.Headers); err != nil {
-			return nil, fmt.Errorf("sqliteuow: headers of message %s: %w", m.ID, err)
-		}
-		m.CreatedAt = time.UnixMicro(created).UTC()
-		if after.Valid {
-			m.DeliverAfter = time.UnixMicro(after.Int64).UTC()
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return sqlstore.ReadMessages(ctx, sqlstore.SQLConn{Q: d.db}, dialect, d.tables)
 }

@@ -1,0 +1,45 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/dddkit/ddd/uow"
+)
+
+// ReadMessages returns every committed outbox message in the order stored (by seq): the
+// drivers' Messages inspection helper for tests and tooling. Payload is nil where NULL, times
+// are UTC, DeliverAfter is zero where NULL.
+func ReadMessages(ctx context.Context, c Conn, d *Dialect, t Tables) ([]uow.Message, error) {
+	out := []uow.Message{}
+	q := "SELECT id, topic, msg_key, name, payload, headers, created_at, deliver_after FROM " + t.Outbox + " ORDER BY seq"
+	err := c.Query(ctx, q, nil, func(scan func(...any) error) error {
+		var (
+			m                uow.Message
+			payload, headers []byte
+			created          int64
+			after            *int64
+		)
+		if err := scan(&m.ID, &m.Topic, &m.Key, &m.Name, &payload, &headers, &created, &after); err != nil {
+			return err
+		}
+		if payload != nil {
+			m.Payload = append([]byte{}, payload...)
+		}
+		if err := json.Unmarshal(headers, &m.Headers); err != nil {
+			return fmt.Errorf("headers of outbox message %s: %w", m.ID, err)
+		}
+		m.CreatedAt = time.UnixMicro(created).UTC()
+		if after != nil {
+			m.DeliverAfter = time.UnixMicro(*after).UTC()
+		}
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading the outbox: %w", d.Name, d.Classify(err))
+	}
+	return out, nil
+}
