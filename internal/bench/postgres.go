@@ -73,22 +73,9 @@ func pgxTransfer(pool *pgxpool.Pool, schema string) func(ctx context.Context, fr
 				if err != nil {
 					return err
 				}
-				var read []handRow
-				for rs.Next() {
-					var r handRow
-					var data []byte
-					if err := rs.Scan(&r.id, &r.version, &data); err != nil {
-						rs.Close()
-						return err
-					}
-					if err := json.Unmarshal(data, &r.doc); err != nil {
-						rs.Close()
-						return err
-					}
-					read = append(read, r)
-				}
+				read, err := readHandRows(rs)
 				rs.Close()
-				if err := rs.Err(); err != nil {
+				if err != nil {
 					return err
 				}
 				src, dst, data, msg, err := handChange(read, from, to, amount, nowUTC())

@@ -80,22 +80,9 @@ func sqlTransfer(db *sql.DB) func(ctx context.Context, from, to int, amount int6
 			if err != nil {
 				return err
 			}
-			var read []handRow
-			for rs.Next() {
-				var r handRow
-				var data []byte
-				if err := rs.Scan(&r.id, &r.version, &data); err != nil {
-					rs.Close()
-					return err
-				}
-				if err := json.Unmarshal(data, &r.doc); err != nil {
-					rs.Close()
-					return err
-				}
-				read = append(read, r)
-			}
+			read, err := readHandRows(rs)
 			rs.Close()
-			if err := rs.Err(); err != nil {
+			if err != nil {
 				return err
 			}
 			src, dst, data, msg, err := handChange(read, from, to, amount, nowUTC())

@@ -80,6 +80,30 @@ type handRow struct {
 	doc     account
 }
 
+// rowScanner is what pgx.Rows and *sql.Rows have in common.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// readHandRows decodes the (id, version, data) rows of a hand-written select.
+func readHandRows(rs rowScanner) ([]handRow, error) {
+	var read []handRow
+	for rs.Next() {
+		var r handRow
+		var data []byte
+		if err := rs.Scan(&r.id, &r.version, &data); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &r.doc); err != nil {
+			return nil, err
+		}
+		read = append(read, r)
+	}
+	return read, rs.Err()
+}
+
 // handChange applies the transfer to the two rows read (in any order) and returns the new
 // documents and the outbox message, as the library would write them.
 func handChange(rows []handRow, from, to int, amount int64, now time.Time) (src, dst handRow, data [2][]byte, msg uow.Message, err error) {
