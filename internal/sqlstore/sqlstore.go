@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/dddkit/ddd/uow"
 )
 
 // Conn runs statements in one transaction. Implementations are used by one goroutine.
@@ -39,7 +41,10 @@ type ExecError struct {
 	Err   error
 }
 
+// Error names the statement and its error.
 func (e *ExecError) Error() string { return fmt.Sprintf("statement %d: %v", e.Index, e.Err) }
+
+// Unwrap returns the statement's error.
 func (e *ExecError) Unwrap() error { return e.Err }
 
 // Backend owns a driver's transaction for the generic [Tx].
@@ -108,13 +113,14 @@ var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,39}$`)
 func ValidIdent(s string) bool { return identRE.MatchString(s) }
 
 // NewTables returns the table names for a schema ("" for the connection's default) and a table
-// prefix ("" for none, "app_" ...), quoted by quote. An invalid schema or prefix is an error.
+// prefix ("" for none, "app_" ...), quoted by quote. An invalid schema or prefix is an error
+// wrapping uow.ErrInvalid.
 func NewTables(schema, prefix string, quote func(string) string) (Tables, error) {
 	if schema != "" && !ValidIdent(schema) {
-		return Tables{}, fmt.Errorf("invalid schema name %q: use lower-case letters, digits and _", schema)
+		return Tables{}, fmt.Errorf("%w: invalid schema name %q: use lower-case letters, digits and _", uow.ErrInvalid, schema)
 	}
 	if prefix != "" && !ValidIdent(prefix) {
-		return Tables{}, fmt.Errorf("invalid table prefix %q: use lower-case letters, digits and _", prefix)
+		return Tables{}, fmt.Errorf("%w: invalid table prefix %q: use lower-case letters, digits and _", uow.ErrInvalid, prefix)
 	}
 	name := func(base string) string {
 		n := quote(prefix + base)

@@ -1,9 +1,12 @@
 package sqlstore
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/dddkit/ddd/uow"
 )
 
 func quote(s string) string { return `"` + s + `"` }
@@ -28,8 +31,8 @@ func TestNewTables(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := NewTables(tt.schema, tt.prefix, quote)
 			if !tt.ok {
-				if err == nil {
-					t.Fatalf("NewTables(%q, %q) accepted an invalid name", tt.schema, tt.prefix)
+				if !errors.Is(err, uow.ErrInvalid) {
+					t.Fatalf("NewTables(%q, %q) = %v, want an error wrapping uow.ErrInvalid", tt.schema, tt.prefix, err)
 				}
 				return
 			}

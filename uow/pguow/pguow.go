@@ -113,7 +113,7 @@ func New(pool *pgxpool.Pool, opts *Options) (*Driver, error) {
 	}
 	t, err := sqlstore.NewTables(o.Schema, o.Prefix, quoteIdent)
 	if err != nil {
-		return nil, fmt.Errorf("pguow: %w: %w", uow.ErrInvalid, err)
+		return nil, fmt.Errorf("pguow: %w", err)
 	}
 	if len(t.Channel) > maxChannel {
 		sum := sha256.Sum256([]byte(t.Channel))
