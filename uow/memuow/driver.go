@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dddkit/ddd/internal/jsonmatch"
+	"github.com/dddkit/ddd/internal/locktable"
 	"github.com/dddkit/ddd/uow"
 )
 
@@ -36,7 +37,7 @@ type Options struct {
 // with the default options, ready to use. A Driver must not be copied after first use.
 type Driver struct {
 	lockTimeout time.Duration
-	locks       lockTable
+	locks       locktable.Table[*Tx, lockKey]
 
 	mu       sync.RWMutex // guards the fields below; held for writing by a commit's apply
 	records  map[string]map[string]stored

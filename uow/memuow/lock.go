@@ -2,10 +2,10 @@ package memuow
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sync"
-	"time"
 
+	"github.com/dddkit/ddd/internal/locktable"
 	"github.com/dddkit/ddd/uow"
 )
 
@@ -17,7 +17,7 @@ const (
 	keyLock
 )
 
-// lockKey names one lock: a row (kind, id) or a key (id).
+// lockKey names one lock of the Driver's lock table: a row (kind, id) or a key (id).
 type lockKey struct {
 	space lockSpace
 	kind  string
@@ -35,110 +35,19 @@ func (k lockKey) String() string {
 	return fmt.Sprintf("%s %q", k.kind, k.id)
 }
 
-// lockEntry is a held lock. released is closed when the owner releases it, waking every waiter.
-type lockEntry struct {
-	owner    *Tx
-	released chan struct{}
-}
-
-// lockTable holds the exclusive locks of a Driver. A lock is held by one transaction; taking it
-// again in that transaction is a no-op. A transaction waits for at most one lock at a time, so
-// the wait-for graph is a set of chains and a deadlock is found by following one chain.
-type lockTable struct {
-	mu      sync.Mutex
-	held    map[lockKey]*lockEntry
-	owned   map[*Tx][]lockKey
-	waiting map[*Tx]lockKey
-}
-
-// acquire takes k for owner, waiting while another transaction holds it. The wait ends with an
-// error wrapping ctx.Err() when ctx is done, and with one wrapping uow.ErrConflict when it would
-// close a deadlock or lasts longer than timeout.
-func (lt *lockTable) acquire(ctx context.Context, owner *Tx, k lockKey, timeout time.Duration) error {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		lt.mu.Lock()
-		delete(lt.waiting, owner)
-		e := lt.held[k]
-		if e == nil {
-			if lt.held == nil {
-				lt.held = make(map[lockKey]*lockEntry)
-				lt.owned = make(map[*Tx][]lockKey)
-				lt.waiting = make(map[*Tx]lockKey)
-			}
-			lt.held[k] = &lockEntry{owner: owner, released: make(chan struct{})}
-			lt.owned[owner] = append(lt.owned[owner], k)
-			lt.mu.Unlock()
-			return nil
-		}
-		if e.owner == owner {
-			lt.mu.Unlock()
-			return nil
-		}
-		if lt.closesCycle(owner, e.owner) {
-			lt.mu.Unlock()
-			return fmt.Errorf("%w: deadlock detected waiting for the lock on %v", uow.ErrConflict, k)
-		}
-		lt.waiting[owner] = k
-		released := e.released
-		lt.mu.Unlock()
-
-		if timer == nil {
-			timer = time.NewTimer(timeout)
-		}
-		select {
-		case <-released:
-			// Loop: another waiter may take the lock first.
-		case <-ctx.Done():
-			lt.stopWaiting(owner)
-			return fmt.Errorf("memuow: waiting for the lock on %v: %w", k, ctx.Err())
-		case <-timer.C:
-			lt.stopWaiting(owner)
-			return fmt.Errorf("%w: lock wait timeout (%v) exceeded on %v", uow.ErrConflict, timeout, k)
-		}
+// lock takes k for tx in the Driver's lock table, waiting while another transaction holds it.
+// The wait ends with an error wrapping ctx.Err() when ctx is done, and with one wrapping
+// uow.ErrConflict when it would close a deadlock or lasts longer than the lock timeout.
+func (tx *Tx) lock(ctx context.Context, k lockKey) error {
+	timeout := tx.d.timeout()
+	err := tx.d.locks.Acquire(ctx, tx, k, timeout)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, locktable.ErrDeadlock):
+		return fmt.Errorf("%w: deadlock detected waiting for the lock on %v", uow.ErrConflict, k)
+	case errors.Is(err, locktable.ErrTimeout):
+		return fmt.Errorf("%w: lock wait timeout (%v) exceeded on %v", uow.ErrConflict, timeout, k)
 	}
-}
-
-// closesCycle reports whether owner waiting for a lock held by holder would close a cycle in the
-// wait-for graph: whether holder waits, directly or through others, for a lock owner holds.
-// The caller holds lt.mu.
-func (lt *lockTable) closesCycle(owner, holder *Tx) bool {
-	for range len(lt.waiting) + 1 {
-		if holder == owner {
-			return true
-		}
-		k, ok := lt.waiting[holder]
-		if !ok {
-			return false
-		}
-		e := lt.held[k]
-		if e == nil {
-			return false // released: holder is about to run again
-		}
-		holder = e.owner
-	}
-	return false
-}
-
-func (lt *lockTable) stopWaiting(owner *Tx) {
-	lt.mu.Lock()
-	delete(lt.waiting, owner)
-	lt.mu.Unlock()
-}
-
-// releaseAll releases every lock owner holds and wakes their waiters.
-func (lt *lockTable) releaseAll(owner *Tx) {
-	lt.mu.Lock()
-	defer lt.mu.Unlock()
-	for _, k := range lt.owned[owner] {
-		close(lt.held[k].released)
-		delete(lt.held, k)
-	}
-	delete(lt.owned, owner)
-	delete(lt.waiting, owner)
+	return fmt.Errorf("memuow: waiting for the lock on %v: %w", k, err)
 }

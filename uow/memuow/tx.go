@@ -57,7 +57,7 @@ func (tx *Tx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock
 			if !tx.d.exists(kind, id) {
 				continue
 			}
-			if err := tx.d.locks.acquire(ctx, tx, rowKey(kind, id), tx.d.timeout()); err != nil {
+			if err := tx.lock(ctx, rowKey(kind, id)); err != nil {
 				return nil, err
 			}
 			locked = append(locked, id)
@@ -94,7 +94,7 @@ func (tx *Tx) LockKeys(ctx context.Context, keys []string) error {
 		return err
 	}
 	for _, k := range sortedUnique(keys) {
-		if err := tx.d.locks.acquire(ctx, tx, keyKey(k), tx.d.timeout()); err != nil {
+		if err := tx.lock(ctx, keyKey(k)); err != nil {
 			return err
 		}
 	}
@@ -129,7 +129,7 @@ func (tx *Tx) Commit(ctx context.Context, c *uow.Changes) error {
 		return fmt.Errorf("%w: commit on an ended transaction", uow.ErrUnitDone)
 	}
 	tx.done = true
-	defer tx.d.locks.releaseAll(tx)
+	defer tx.d.locks.ReleaseAll(tx)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memuow: commit: %w", err)
 	}
@@ -137,7 +137,7 @@ func (tx *Tx) Commit(ctx context.Context, c *uow.Changes) error {
 		c = &uow.Changes{}
 	}
 	for _, k := range writeLocks(c.Writes) {
-		if err := tx.d.locks.acquire(ctx, tx, k, tx.d.timeout()); err != nil {
+		if err := tx.lock(ctx, k); err != nil {
 			return err
 		}
 	}
@@ -151,7 +151,7 @@ func (tx *Tx) Rollback(context.Context) error {
 		return nil
 	}
 	tx.done = true
-	tx.d.locks.releaseAll(tx)
+	tx.d.locks.ReleaseAll(tx)
 	return nil
 }
 

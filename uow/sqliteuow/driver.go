@@ -13,6 +13,7 @@ import (
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
+	"github.com/dddkit/ddd/internal/locktable"
 	"github.com/dddkit/ddd/internal/sqlstore"
 	"github.com/dddkit/ddd/uow"
 )
@@ -63,7 +64,7 @@ type Driver struct {
 	own     bool
 	tables  sqlstore.Tables
 	timeout time.Duration
-	locks   lockTable
+	locks   locktable.Table[*backend, lockKey]
 }
 
 var (

@@ -168,10 +168,6 @@ type backend struct {
 
 var _ sqlstore.Backend = (*backend)(nil)
 
-func (b *backend) lock(ctx context.Context, k lockKey) error {
-	return b.d.locks.acquire(ctx, b, k, b.d.timeout)
-}
-
 // Conn implements sqlstore.Backend: the write transaction once begun, else the pool for reads;
 // a write begins it.
 func (b *backend) Conn(ctx context.Context, write bool) (sqlstore.Conn, error) {
@@ -222,7 +218,7 @@ func (b *backend) begin(ctx context.Context) error {
 	}
 	if err != nil {
 		cancel()
-		b.d.locks.release(b, writeKey)
+		b.d.locks.Release(b, writeKey)
 		return err
 	}
 	b.tx, b.cancel = tx, cancel
@@ -236,7 +232,7 @@ func (b *backend) Finish(ctx context.Context, commit bool) error {
 		return nil
 	}
 	b.finished = true
-	defer b.d.locks.releaseAll(b)
+	defer b.d.locks.ReleaseAll(b)
 	if b.tx == nil {
 		return nil
 	}
