@@ -83,6 +83,10 @@ type Dialect struct {
 	// ForUpdate is appended to a locking read (" FOR UPDATE"); empty where the backend locks
 	// otherwise (SQLite's write transaction).
 	ForUpdate string
+	// SkipLocked is appended to the relay's claim (see Relay.Claim): " FOR UPDATE SKIP LOCKED",
+	// so that concurrent claims lock the rows they lease and skip each other's; empty where
+	// claims are serialised otherwise (SQLite's write transaction).
+	SkipLocked string
 	// FieldText returns the SQL expression of the text of a top-level field of the JSON
 	// document in column data, the field's path being bind parameter param (see FieldPath).
 	FieldText func(param string) string

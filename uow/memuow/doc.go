@@ -29,6 +29,16 @@
 // after [Options].LockTimeout (the lock wait timeout) or at once when the wait would close a
 // deadlock: the transaction whose wait closes the cycle is the one that fails.
 //
+// # Outbox
+//
+// The Driver is also the relay's side of the outbox: it implements [outbox.Store] (Claim, Ack,
+// Release) and [outbox.Operator] (Parked, Unpark, PurgeParked, OldestDue), atomically with
+// respect to commits and to each other. Each committed message gets a sequence number in commit
+// order and keeps its relay state (failed attempts, retry time, lease, parked time, last error)
+// beside it; an acknowledged message is deleted, so [Driver.Messages] no longer lists it. The
+// times that decide what is due and leased are the ones the relay passes; memuow has no clock of
+// its own, so the time a message is parked is the system time.
+//
 // # Faults
 //
 // [Driver.InjectFault] makes a future commit fail, before it stores anything or after it has

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dddkit/ddd/internal/jsonmatch"
 	"github.com/dddkit/ddd/internal/locktable"
+	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
 )
 
@@ -41,7 +42,8 @@ type Driver struct {
 
 	mu       sync.RWMutex // guards the fields below; held for writing by a commit's apply
 	records  map[string]map[string]stored
-	messages []uow.Message
+	messages []entry // the outbox, in seq order; acknowledged messages are deleted
+	seq      int64   // the seq of the last message committed
 	inbox    map[inboxKey]time.Time
 	faults   []Fault
 }
@@ -53,6 +55,8 @@ var (
 	_ uow.Querier                  = (*Tx)(nil)
 	_ uow.KeyLocker                = (*Tx)(nil)
 	_ uow.InboxReader              = (*Tx)(nil)
+	_ outbox.Store                 = (*Driver)(nil)
+	_ outbox.Operator              = (*Driver)(nil)
 	_ interface{ Now() time.Time } = (*Clock)(nil)
 )
 
@@ -140,13 +144,14 @@ func (d *Driver) InjectFault(f Fault) {
 	d.faults = append(d.faults, f)
 }
 
-// Messages returns a copy of the committed outbox messages, in commit order.
+// Messages returns a copy of the committed outbox messages still in the outbox, in commit
+// order: parked ones included, acknowledged ones ([Driver.Ack]) not.
 func (d *Driver) Messages() []uow.Message {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	out := make([]uow.Message, len(d.messages))
-	for i, m := range d.messages {
-		out[i] = cloneMessage(m)
+	for i, e := range d.messages {
+		out[i] = cloneMessage(e.msg)
 	}
 	return out
 }
@@ -274,7 +279,8 @@ func (d *Driver) commit(c *uow.Changes) error {
 		d.records[k.kind][k.id] = s.stored
 	}
 	for _, m := range c.Messages {
-		d.messages = append(d.messages, cloneMessage(m))
+		d.seq++
+		d.messages = append(d.messages, entry{msg: cloneMessage(m), seq: d.seq})
 	}
 	if len(c.Inbox) > 0 && d.inbox == nil {
 		d.inbox = make(map[inboxKey]time.Time)

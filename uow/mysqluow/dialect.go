@@ -50,9 +50,11 @@ func newDialect(lockWait int64) *sqlstore.Dialect {
 		Name:      "mysql",
 		Param:     func(int) string { return "?" },
 		ForUpdate: " FOR UPDATE",
-		FieldText: func(p string) string { return "JSON_UNQUOTE(JSON_EXTRACT(data, " + p + "))" },
-		FieldPath: fieldPath,
-		Classify:  classify,
+		// MySQL 8.0.1+ and MariaDB 10.6+.
+		SkipLocked: " FOR UPDATE SKIP LOCKED",
+		FieldText:  func(p string) string { return "JSON_UNQUOTE(JSON_EXTRACT(data, " + p + "))" },
+		FieldPath:  fieldPath,
+		Classify:   classify,
 		LockKeys: func(ctx context.Context, c sqlstore.Conn, keys []string) error {
 			return lockKeys(ctx, c, keys, lockWait)
 		},

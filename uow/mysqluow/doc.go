@@ -64,6 +64,19 @@
 // 64-bit integers or float64 precision lose digits. MariaDB keeps the text as written. Outbox
 // payloads and headers are LONGTEXT on both, so messages come back byte for byte.
 //
+// # Outbox relay
+//
+// The Driver is also the relay's side of the outbox: it implements [outbox.Store] (Claim, Ack,
+// Release) and [outbox.Operator] (Parked, Unpark, PurgeParked, OldestDue) over the columns that
+// migration 0002 adds to ddd_outbox: attempts, retry_at, lease_owner, lease_until, parked_at and
+// last_error (times in unix microseconds). A claim takes, in seq order and at most its limit, the
+// due messages that head their key (or follow only messages leased to the same relay), leases them
+// and returns them; an ack deletes them. Claims run FOR UPDATE SKIP LOCKED (MySQL 8.0.1+, MariaDB
+// 10.6+) in a READ COMMITTED transaction of their own, so relays in several processes share the
+// backlog without waiting for each other or breaking per-key order. Parked times are the process's
+// clock (time.Now). Migration 0002 adds its columns with one ALTER TABLE, skipped when they exist,
+// so a crash before its version is recorded is harmless.
+//
 // # Transactions and locks
 //
 // Begin takes a connection from the pool and starts a READ COMMITTED transaction on it at once.

@@ -52,6 +52,7 @@ type Driver struct {
 	tables     sqlstore.Tables
 	dialect    *sqlstore.Dialect
 	migrations []sqlstore.Migration
+	relay      *sqlstore.Relay
 
 	nsMu sync.Mutex
 	ns   string // the lock name space, "" until known (see namespace)
@@ -124,13 +125,15 @@ func New(db *sql.DB, opts *Options) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mysqluow: %w", err)
 	}
-	return &Driver{
+	d := &Driver{
 		db:         db,
 		prefix:     o.Prefix,
 		tables:     tables,
 		dialect:    newDialect(seconds(o.LockTimeout, DefaultLockTimeout)),
 		migrations: migrations,
-	}, nil
+	}
+	d.relay = &sqlstore.Relay{D: d.dialect, T: tables, InTx: d.inTx, Read: sqlstore.SQLConn{Q: db}}
+	return d, nil
 }
 
 // DB returns the driver's pool, for read models and tuning (SetMaxOpenConns ...). Transactions of

@@ -167,12 +167,13 @@ const lockKeySQL = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 // prefix) is put before keyed-lock keys, so that stores sharing a database lock apart.
 func newDialect(t sqlstore.Tables, namespace string) *sqlstore.Dialect {
 	return &sqlstore.Dialect{
-		Name:      "postgres",
-		Param:     func(n int) string { return fmt.Sprintf("$%d", n) },
-		ForUpdate: " FOR UPDATE",
-		FieldText: func(p string) string { return "data->>" + p },
-		FieldPath: func(name string) string { return name },
-		Classify:  classify,
+		Name:       "postgres",
+		Param:      func(n int) string { return fmt.Sprintf("$%d", n) },
+		ForUpdate:  " FOR UPDATE",
+		SkipLocked: " FOR UPDATE SKIP LOCKED",
+		FieldText:  func(p string) string { return "data->>" + p },
+		FieldPath:  func(name string) string { return name },
+		Classify:   classify,
 		LockKeys: func(ctx context.Context, c sqlstore.Conn, keys []string) error {
 			stmts := make([]sqlstore.Stmt, len(keys))
 			for i, k := range keys {

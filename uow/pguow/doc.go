@@ -90,6 +90,18 @@
 // so no name can inject SQL. Using a store that was not migrated fails with PostgreSQL's
 // undefined-table error, wrapped with a hint to call Migrate.
 //
+// # Outbox relay
+//
+// The Driver is also the relay's side of the outbox: it implements [outbox.Store] (Claim, Ack,
+// Release) and [outbox.Operator] (Parked, Unpark, PurgeParked, OldestDue) over the columns that
+// migration 0002 adds to ddd_outbox: attempts, retry_at, lease_owner, lease_until, parked_at and
+// last_error (times in unix microseconds). A claim takes, in seq order and at most its limit, the
+// due messages that head their key (or follow only messages leased to the same relay), leases them
+// and returns them; an ack deletes them. Claims run FOR UPDATE SKIP LOCKED in a transaction of
+// their own, so relays in several processes share the backlog without waiting for each other or
+// breaking per-key order; a partial index on the unparked messages keeps a claim cheap with a large
+// backlog. Parked times are the process's clock (time.Now).
+//
 // # Concurrency and errors
 //
 // Updates and deletes compare the version loaded (uow.ErrConflict when it moved on); GetForUpdate

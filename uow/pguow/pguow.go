@@ -54,6 +54,7 @@ type Driver struct {
 	dialect  *sqlstore.Dialect
 	beginSQL string
 	attempts int // of a begin meeting broken connections: one per pooled connection, and one
+	relay    *sqlstore.Relay
 }
 
 var (
@@ -131,6 +132,7 @@ func New(pool *pgxpool.Pool, opts *Options) (*Driver, error) {
 		ms := max(o.LockTimeout.Milliseconds(), 1)
 		d.beginSQL += "; SET LOCAL lock_timeout = " + strconv.FormatInt(ms, 10)
 	}
+	d.relay = &sqlstore.Relay{D: d.dialect, T: t, InTx: d.inTx, Read: conn{tx: pool}}
 	return d, nil
 }
 

@@ -105,6 +105,17 @@
 // on first use: a store that was not migrated fails with SQLite's "no such table" and a hint to
 // call Migrate.
 //
+// # Outbox relay
+//
+// The Driver is also the relay's side of the outbox: it implements [outbox.Store] (Claim, Ack,
+// Release) and [outbox.Operator] (Parked, Unpark, PurgeParked, OldestDue) over the columns that
+// migration 0002 adds to ddd_outbox: attempts, retry_at, lease_owner, lease_until, parked_at and
+// last_error (times in unix microseconds). A claim takes, in seq order and at most its limit, the
+// due messages that head their key (or follow only messages leased to the same relay), leases them
+// and returns them; an ack deletes them. Claims, acks and releases run in the Driver's write
+// transaction, like commits, which serialises the claims of every relay on the file. Parked times
+// are the process's clock (time.Now).
+//
 // # Errors
 //
 // Besides the uow errors (ErrConflict for version mismatches, lock timeouts and deadlocks,

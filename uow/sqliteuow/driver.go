@@ -65,6 +65,7 @@ type Driver struct {
 	tables  sqlstore.Tables
 	timeout time.Duration
 	locks   locktable.Table[*backend, lockKey]
+	relay   *sqlstore.Relay
 }
 
 var (
@@ -152,7 +153,9 @@ func newTables(opts *Options) (sqlstore.Tables, error) {
 }
 
 func newDriver(db *sql.DB, t sqlstore.Tables, opts *Options) *Driver {
-	return &Driver{db: db, tables: t, timeout: opts.lockTimeout()}
+	d := &Driver{db: db, tables: t, timeout: opts.lockTimeout()}
+	d.relay = &sqlstore.Relay{D: dialect, T: t, InTx: d.writeTx, Read: sqlstore.SQLConn{Q: db}}
+	return d
 }
 
 // DB returns the Driver's pool, for reads outside any unit's transaction (read committed): a
@@ -199,17 +202,22 @@ func (d *Driver) Migrate(ctx context.Context) error {
 
 // write runs fn in a write transaction of its own, committed if fn returns nil.
 func (d *Driver) write(ctx context.Context, fn func(c sqlstore.Conn) error) error {
+	return classify(d.writeTx(ctx, fn))
+}
+
+// writeTx is write with the errors unclassified (the relay's sqlstore.Relay classifies).
+func (d *Driver) writeTx(ctx context.Context, fn func(c sqlstore.Conn) error) error {
 	b := &backend{d: d}
 	c, err := b.Conn(ctx, true)
 	if err != nil {
 		_ = b.Finish(ctx, false)
-		return classify(err)
+		return err
 	}
 	if err := fn(c); err != nil {
 		_ = b.Finish(context.WithoutCancel(ctx), false)
-		return classify(err)
+		return err
 	}
-	return classify(b.Finish(ctx, true))
+	return b.Finish(ctx, true)
 }
 
 // PurgeInbox deletes the inbox marks processed before before and returns how many it deleted

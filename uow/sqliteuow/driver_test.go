@@ -32,7 +32,7 @@ func migrationVersions(t *testing.T, db *sql.DB, table string) []int {
 func TestMigrateIdempotentAndVersioned(t *testing.T) {
 	d, _ := open(t, nil)
 	require.NoError(t, d.Migrate(t.Context()), "a second Migrate")
-	require.Equal(t, []int{1}, migrationVersions(t, d.DB(), "ddd_schema_migrations"))
+	require.Equal(t, []int{1, 2}, migrationVersions(t, d.DB(), "ddd_schema_migrations"))
 }
 
 func TestMigrateConcurrently(t *testing.T) {
@@ -56,7 +56,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	require.Equal(t, []int{1}, migrationVersions(t, drivers[0].DB(), "ddd_schema_migrations"))
+	require.Equal(t, []int{1, 2}, migrationVersions(t, drivers[0].DB(), "ddd_schema_migrations"))
 	s := uow.NewStore(drivers[1], nil)
 	seed(t, s, "x")
 }
@@ -67,7 +67,7 @@ func TestPrefix(t *testing.T) {
 	b := openPath(t, path, &sqliteuow.Options{Prefix: "other_"})
 	plain := openPath(t, path, nil)
 	seed(t, uow.NewStore(a, nil), "x")
-	require.Equal(t, []int{1}, migrationVersions(t, a.DB(), "app_ddd_schema_migrations"))
+	require.Equal(t, []int{1, 2}, migrationVersions(t, a.DB(), "app_ddd_schema_migrations"))
 	for _, d := range []*sqliteuow.Driver{b, plain} {
 		u, err := uow.NewStore(d, nil).Begin(t.Context())
 		require.NoError(t, err)

@@ -47,6 +47,16 @@
 //   - Find: queries by top-level fields compare JSON values and return ID order.
 //   - Stress: concurrent increments through Do, optimistic and pessimistic, lose no update and
 //     leave the outbox in version order.
+//   - OutboxClaim, OutboxAck, OutboxRelease, OutboxPark, OutboxDelayed, OutboxPerKeyOrder,
+//     OutboxConcurrentRelays, OutboxLeaseExpiry, OutboxOldestDue: the relay side of the outbox
+//     ([outbox.Store], [outbox.Operator]) on messages committed by units: claims in commit
+//     order, key heads only, with the committed fields; ack deletes only the owner's; release
+//     counts attempts and honours the retry time; a parked message blocks its key alone, is
+//     listed, unparked and purged; DeliverAfter is honoured; a key's messages come one after
+//     another; concurrent relays never share a message and keep per-key order; a crashed
+//     relay's messages are taken over when its lease ends, not before; the lag is the oldest
+//     due message. The times passed to Claim are the store's fake clock's; the parked time,
+//     which the driver takes itself, must be the system time give or take an hour.
 //
 // # What a driver must provide
 //
@@ -56,6 +66,10 @@
 // rather than skip, when the driver lacks it. A driver that does not want Messages in its API
 // declares it in an internal test file (package mydriver, file mydriver_test.go), or returns
 // from newDriver a test wrapper that embeds the driver and adds the method.
+//
+// Every driver also implements the relay side of its outbox, [outbox.Store] and
+// [outbox.Operator], on the driver value newDriver returns; the Outbox clauses fail, rather
+// than skip, when it does not.
 //
 // The optional capabilities are checked when the driver has them and skipped, with a message
 // naming the interface, when it does not: queries ([uow.Querier]: clause Find), keyed locks

@@ -68,6 +68,15 @@ var clauses = []clause{
 	{"OutboxVisibility", testOutboxVisibility},
 	{"Find", testFind},
 	{"Stress", testStress},
+	{"OutboxClaim", testOutboxClaim},
+	{"OutboxAck", testOutboxAck},
+	{"OutboxRelease", testOutboxRelease},
+	{"OutboxPark", testOutboxPark},
+	{"OutboxDelayed", testOutboxDelayed},
+	{"OutboxPerKeyOrder", testOutboxPerKeyOrder},
+	{"OutboxConcurrentRelays", testOutboxConcurrentRelays},
+	{"OutboxLeaseExpiry", testOutboxLeaseExpiry},
+	{"OutboxOldestDue", testOutboxOldestDue},
 }
 
 // Waits of the clauses about blocking.

@@ -8,10 +8,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 )
@@ -157,11 +159,19 @@ const (
 	inboxNoConflict
 	// findFirstFieldOnly ignores every filter field but the first.
 	findFirstFieldOnly
+	// claimPastHeads makes Claim return, besides the key heads, the message after each head:
+	// per-key order is lost.
+	claimPastHeads
+	// halfLease makes Claim lease messages for half the time asked.
+	halfLease
+	// oneOwner makes Claim, Ack and Release take every owner for one: relays take each other's
+	// messages.
+	oneOwner
 )
 
 func (b breakage) String() string {
 	return [...]string{"intact", "noVersionCheck", "dropMessages", "noRowLocks", "halfCommit",
-		"inboxNoConflict", "findFirstFieldOnly"}[b]
+		"inboxNoConflict", "findFirstFieldOnly", "claimPastHeads", "halfLease", "oneOwner"}[b]
 }
 
 // brokenDriver is memuow with one breakage.
@@ -187,10 +197,55 @@ var (
 	_ uow.Driver      = (*brokenDriver)(nil)
 	_ uow.InboxPurger = (*brokenDriver)(nil)
 	_ OutboxReader    = (*brokenDriver)(nil)
+	_ outbox.Store    = (*brokenDriver)(nil)
+	_ outbox.Operator = (*brokenDriver)(nil)
 	_ uow.Querier     = (*brokenTx)(nil)
 	_ uow.KeyLocker   = (*brokenTx)(nil)
 	_ uow.InboxReader = (*brokenTx)(nil)
 )
+
+func (d *brokenDriver) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]outbox.Claimed, error) {
+	switch d.breakage {
+	case halfLease:
+		lease /= 2
+	case oneOwner:
+		if owner != "" {
+			owner = "owner"
+		}
+	case claimPastHeads:
+		// memuow's Claim takes the heads; claiming again takes what follows the ones now
+		// leased to owner.
+		heads, err := d.Driver.Claim(ctx, owner, now, lease, limit)
+		if err != nil {
+			return nil, err
+		}
+		more, err := d.Driver.Claim(ctx, owner, now, lease, limit)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range more {
+			if !slices.ContainsFunc(heads, func(h outbox.Claimed) bool { return h.ID == c.ID }) {
+				heads = append(heads, c)
+			}
+		}
+		return heads, nil
+	}
+	return d.Driver.Claim(ctx, owner, now, lease, limit)
+}
+
+func (d *brokenDriver) Ack(ctx context.Context, owner string, ids []string) error {
+	if d.breakage == oneOwner && owner != "" {
+		owner = "owner"
+	}
+	return d.Driver.Ack(ctx, owner, ids)
+}
+
+func (d *brokenDriver) Release(ctx context.Context, owner string, fs []outbox.Failure) error {
+	if d.breakage == oneOwner && owner != "" {
+		owner = "owner"
+	}
+	return d.Driver.Release(ctx, owner, fs)
+}
 
 func (tx *brokenTx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]uow.Record, error) {
 	if tx.d.breakage == noRowLocks {
@@ -255,6 +310,10 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		{halfCommit, "CommitAtomicity"},
 		{inboxNoConflict, "Inbox"},
 		{findFirstFieldOnly, "Find"},
+		{claimPastHeads, "OutboxPerKeyOrder"},
+		{halfLease, "OutboxLeaseExpiry"},
+		{oneOwner, "OutboxConcurrentRelays"},
+		{oneOwner, "OutboxLeaseExpiry"},
 	} {
 		t.Run(c.breakage.String()+"/"+c.clause, func(t *testing.T) {
 			t.Parallel()
@@ -281,6 +340,44 @@ func TestDriverWithoutOutboxReaderFails(t *testing.T) {
 	require.False(t, f.Skipped(), "a driver without OutboxReader must fail the suite, not skip it")
 	require.Len(t, f.failures, 1)
 	assert.Contains(t, f.failures[0], "OutboxReader")
+}
+
+// outboxOnly is memuow with Begin and Messages only: no relay side.
+type outboxOnly struct{ d *memuow.Driver }
+
+func (o outboxOnly) Begin(ctx context.Context) (uow.Tx, error) { return o.d.Begin(ctx) }
+func (o outboxOnly) Messages() []uow.Message                   { return o.d.Messages() }
+
+// storeOnly is memuow's outbox.Store without its outbox.Operator.
+type storeOnly struct{ outboxOnly }
+
+func (s storeOnly) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]outbox.Claimed, error) {
+	return s.d.Claim(ctx, owner, now, lease, limit)
+}
+func (s storeOnly) Ack(ctx context.Context, owner string, ids []string) error {
+	return s.d.Ack(ctx, owner, ids)
+}
+func (s storeOnly) Release(ctx context.Context, owner string, fs []outbox.Failure) error {
+	return s.d.Release(ctx, owner, fs)
+}
+
+func TestDriverWithoutRelayFails(t *testing.T) {
+	for _, c := range []struct {
+		clause, want string
+		driver       func() uow.Driver
+	}{
+		{"OutboxClaim", "outbox.Store", func() uow.Driver { return outboxOnly{memuow.New(nil)} }},
+		{"OutboxPark", "outbox.Operator", func() uow.Driver { return storeOnly{outboxOnly{memuow.New(nil)}} }},
+		{"OutboxOldestDue", "outbox.Operator", func() uow.Driver { return storeOnly{outboxOnly{memuow.New(nil)}} }},
+	} {
+		f := runClause(t, c.clause, c.driver)
+		require.False(t, f.Skipped(), "%s: a driver without %s must fail the suite, not skip it", c.clause, c.want)
+		require.Len(t, f.failures, 1, c.clause)
+		assert.Contains(t, f.failures[0], c.want, c.clause)
+	}
+	// The relay side alone passes the clauses that need no operator.
+	f := runClause(t, "OutboxClaim", func() uow.Driver { return storeOnly{outboxOnly{memuow.New(nil)}} })
+	assert.Empty(t, f.failures)
 }
 
 func TestOptionalCapabilitiesSkip(t *testing.T) {

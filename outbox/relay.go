@@ -1,0 +1,294 @@
+package outbox
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dddkit/ddd/uow"
+)
+
+// Publisher sends messages to a broker or bus. Publish returns nil only when the broker accepted
+// (confirmed) every message; on an error the relay publishes the messages of the batch one by one
+// to find the failing ones, so a message may be published more than once: delivery is at least
+// once, and consumers deduplicate on Message.ID. Implementations are safe for concurrent use.
+type Publisher interface {
+	Publish(ctx context.Context, msgs []Message) error
+}
+
+// RelayOptions tune a [Relay]. The zero value (or nil) means the defaults.
+type RelayOptions struct {
+	// ID names the relay in leases and logs; "" means host-pid-random.
+	ID string
+	// BatchSize is how many messages one claim takes; 0 means 100. Memory stays bounded by it
+	// whatever the backlog.
+	BatchSize int
+	// Lease is how long claimed messages stay reserved to this relay; a relay that crashed
+	// loses its claim after it, and another relay takes over. 0 means 30s. Keep it well above
+	// the time a batch takes to publish.
+	Lease time.Duration
+	// PollInterval is how long an idle relay waits before it looks for due messages again;
+	// 0 means 1s. A Wake signal (PostgreSQL's NOTIFY) shortens the wait.
+	PollInterval time.Duration
+	// Wake, when set, wakes an idle relay at once: pguow turns its NOTIFY into it. Polling
+	// stays the fallback.
+	Wake <-chan struct{}
+	// MaxAttempts is how many failed publications park a message (dead letter); 0 means 10.
+	MaxAttempts int
+	// MinBackoff and MaxBackoff bound the wait before a failed message is retried:
+	// min(MaxBackoff, MinBackoff×2^(attempts-1)), jittered by up to a fifth. 0 means 1s and 5m.
+	MinBackoff, MaxBackoff time.Duration
+	// Clock gives "now" for due times and leases; nil means the system clock.
+	Clock uow.Clock
+	// Logger receives Debug records for batches and Warn records for failures and parked
+	// messages; nil means slog.Default().
+	Logger *slog.Logger
+	// Observe, if set, is called after every batch: the metrics hook. It must be quick and safe
+	// for concurrent use.
+	Observe func(BatchStats)
+}
+
+// BatchStats describes one relay batch, for metrics.
+type BatchStats struct {
+	// Claimed, Published, Failed and Parked count the batch's messages (Parked ones are among
+	// the Failed).
+	Claimed, Published, Failed, Parked int
+	// Lag is the age of the oldest due message when the batch was claimed, when the store
+	// implements [Operator] and Observe is set (0 otherwise, or with no backlog). It is
+	// measured at most every 5s, since stores scan their due backlog to answer it.
+	Lag time.Duration
+	// Duration is the time the batch took, claim to ack.
+	Duration time.Duration
+}
+
+// Relay publishes the messages committed to a store's outbox: it claims batches of due messages,
+// publishes them, and acknowledges (deletes) the published ones. A message that fails is retried
+// with exponential backoff and parked after MaxAttempts. Order is kept per key (the store hands
+// out a key's messages one after another), so one poison message holds back only its own key.
+// Several relays, in one process or many, can run on one store, each with its own ID. One Relay
+// runs one batch at a time: its ID owns the leases, and the store hands an owner's leased
+// messages back to its next claim, so Run and Step must not run concurrently on one Relay.
+type Relay struct {
+	store Store
+	pub   Publisher
+	o     RelayOptions
+
+	mu      sync.Mutex // guards the lag cache
+	lagAt   time.Time
+	lastLag time.Duration
+}
+
+// NewRelay returns a relay from store to pub; nil opts means the defaults.
+func NewRelay(store Store, pub Publisher, opts *RelayOptions) *Relay {
+	r := &Relay{store: store, pub: pub}
+	if opts != nil {
+		r.o = *opts
+	}
+	if r.o.ID == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		_, _ = crand.Read(b)
+		r.o.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	if r.o.BatchSize <= 0 {
+		r.o.BatchSize = 100
+	}
+	if r.o.Lease <= 0 {
+		r.o.Lease = 30 * time.Second
+	}
+	if r.o.PollInterval <= 0 {
+		r.o.PollInterval = time.Second
+	}
+	if r.o.MaxAttempts <= 0 {
+		r.o.MaxAttempts = 10
+	}
+	if r.o.MinBackoff <= 0 {
+		r.o.MinBackoff = time.Second
+	}
+	if r.o.MaxBackoff <= 0 {
+		r.o.MaxBackoff = 5 * time.Minute
+	}
+	if r.o.Clock == nil {
+		r.o.Clock = systemClock{}
+	}
+	if r.o.Logger == nil {
+		r.o.Logger = slog.Default()
+	}
+	return r
+}
+
+// ID returns the relay's name in leases.
+func (r *Relay) ID() string { return r.o.ID }
+
+// Run relays until ctx is done, then finishes the batch in flight (publishing and acknowledging
+// what it claimed) and returns nil. Errors of the store or the publisher are logged and retried
+// after PollInterval; they do not stop the relay.
+func (r *Relay) Run(ctx context.Context) error {
+	for {
+		n, err := r.Step(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			r.o.Logger.WarnContext(ctx, "outbox relay: batch failed", slog.String("relay", r.o.ID), slog.String("error", err.Error()))
+		}
+		if err == nil && n == r.o.BatchSize {
+			continue // a full batch: more may be waiting
+		}
+		wait := time.NewTimer(r.o.PollInterval)
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return nil
+		case <-r.o.Wake:
+			wait.Stop()
+		case <-wait.C:
+		}
+	}
+}
+
+// Step runs one batch: claim, publish, acknowledge or release. It returns how many messages it
+// claimed. Once messages are claimed, the batch completes even if ctx is cancelled meanwhile
+// (bounded by the lease), so stopping a relay never strands a claim until its lease expires.
+func (r *Relay) Step(ctx context.Context) (int, error) {
+	start := time.Now()
+	now := r.o.Clock.Now()
+	stats := BatchStats{Lag: r.lag(ctx, now)}
+	claimed, err := r.store.Claim(ctx, r.o.ID, now, r.o.Lease, r.o.BatchSize)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: claim: %w", err)
+	}
+	stats.Claimed = len(claimed)
+	if len(claimed) == 0 {
+		r.observe(stats, start)
+		return 0, nil
+	}
+	// The claim is ours until the lease ends: finish it whatever happens to ctx.
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.o.Lease)
+	defer cancel()
+
+	published, failed := r.publish(work, claimed)
+	var errs []error
+	if len(published) > 0 {
+		if err := r.store.Ack(work, r.o.ID, published); err != nil {
+			errs = append(errs, fmt.Errorf("outbox: ack: %w", err))
+		}
+	}
+	if len(failed) > 0 {
+		failures := make([]Failure, len(failed))
+		for i, f := range failed {
+			failures[i] = r.failure(f.msg, f.err, now)
+			if failures[i].Park {
+				stats.Parked++
+				r.o.Logger.WarnContext(ctx, "outbox relay: message parked", slog.String("relay", r.o.ID),
+					slog.String("id", f.msg.ID), slog.String("key", f.msg.Key), slog.String("name", f.msg.Name),
+					slog.Int("attempts", f.msg.Attempts+1), slog.String("error", f.err.Error()))
+			}
+		}
+		if err := r.store.Release(work, r.o.ID, failures); err != nil {
+			errs = append(errs, fmt.Errorf("outbox: release: %w", err))
+		}
+	}
+	stats.Published, stats.Failed = len(published), len(failed)
+	r.observe(stats, start)
+	r.o.Logger.DebugContext(ctx, "outbox relay: batch", slog.String("relay", r.o.ID), slog.Int("claimed", stats.Claimed),
+		slog.Int("published", stats.Published), slog.Int("failed", stats.Failed), slog.Int("parked", stats.Parked))
+	return len(claimed), errors.Join(errs...)
+}
+
+type failedMessage struct {
+	msg Claimed
+	err error
+}
+
+// publish publishes the batch; when that fails, it publishes the messages one by one, so that a
+// poison message fails alone.
+func (r *Relay) publish(ctx context.Context, claimed []Claimed) (published []string, failed []failedMessage) {
+	msgs := make([]Message, len(claimed))
+	for i, c := range claimed {
+		msgs[i] = c.Message
+	}
+	if err := r.pub.Publish(ctx, msgs); err == nil {
+		published = make([]string, len(claimed))
+		for i, c := range claimed {
+			published[i] = c.ID
+		}
+		return published, nil
+	} else if len(claimed) == 1 {
+		return nil, []failedMessage{{msg: claimed[0], err: err}}
+	}
+	held := map[string]bool{} // keys with a failed message: their later messages wait
+	for i, c := range claimed {
+		if held[c.Key] {
+			// Neither acked nor released: it stays leased to this relay, behind the failed
+			// earlier message, which the store then hands out first.
+			continue
+		}
+		if err := r.pub.Publish(ctx, msgs[i:i+1]); err != nil {
+			failed = append(failed, failedMessage{msg: c, err: err})
+			held[c.Key] = true
+			continue
+		}
+		published = append(published, c.ID)
+	}
+	return published, failed
+}
+
+// failure decides what happens to a message whose publication failed: a retry after backoff, or
+// parking after MaxAttempts.
+func (r *Relay) failure(c Claimed, err error, now time.Time) Failure {
+	attempts := c.Attempts + 1
+	f := Failure{ID: c.ID, Reason: err.Error()}
+	if attempts >= r.o.MaxAttempts {
+		f.Park = true
+		f.RetryAt = now
+		return f
+	}
+	backoff := r.o.MinBackoff << min(attempts-1, 30)
+	if backoff > r.o.MaxBackoff || backoff <= 0 {
+		backoff = r.o.MaxBackoff
+	}
+	backoff += rand.N(backoff/5 + 1)
+	f.RetryAt = now.Add(backoff)
+	return f
+}
+
+// lag returns the age of the oldest due message, measured at most once per lagInterval and only
+// when someone observes it: stores answer it by scanning the due backlog.
+func (r *Relay) lag(ctx context.Context, now time.Time) time.Duration {
+	op, ok := r.store.(Operator)
+	if !ok || r.o.Observe == nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.lagAt.IsZero() && now.Sub(r.lagAt) < lagInterval {
+		return r.lastLag
+	}
+	r.lagAt, r.lastLag = now, 0
+	if oldest, ok, err := op.OldestDue(ctx, now); err == nil && ok {
+		r.lastLag = max(now.Sub(oldest), 0)
+	}
+	return r.lastLag
+}
+
+// lagInterval is how often a relay measures its lag.
+const lagInterval = 5 * time.Second
+
+func (r *Relay) observe(s BatchStats, start time.Time) {
+	if r.o.Observe != nil {
+		s.Duration = time.Since(start)
+		r.o.Observe(s)
+	}
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }

@@ -1,0 +1,325 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/memuow"
+)
+
+var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+// env is a memuow store with a fake clock, and a helper to commit messages.
+type env struct {
+	drv   *memuow.Driver
+	clock *memuow.Clock
+	store *uow.Store
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	clock := memuow.NewClock(t0)
+	drv := memuow.New(nil)
+	return &env{drv: drv, clock: clock, store: uow.NewStore(drv, &uow.Options{Services: []any{clock}})}
+}
+
+// emit commits one message per name, in order, each on its key.
+func (e *env) emit(t *testing.T, key string, names ...string) {
+	t.Helper()
+	require.NoError(t, uow.Do(context.Background(), e.store, func(ctx context.Context, u *uow.Unit) error {
+		for _, n := range names {
+			if err := u.Emit(uow.Message{Topic: "t", Key: key, Name: n, Payload: []byte(`{}`)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil))
+}
+
+// recorder is a Publisher that records what it published and fails the names it is told to.
+type recorder struct {
+	mu        sync.Mutex
+	published []string
+	failing   map[string]bool
+	calls     int
+}
+
+func (r *recorder) Publish(_ context.Context, msgs []outbox.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	for _, m := range msgs {
+		if r.failing[m.Name] {
+			return fmt.Errorf("broker refused %s", m.Name)
+		}
+	}
+	for _, m := range msgs {
+		r.published = append(r.published, m.Name)
+	}
+	return nil
+}
+
+func (r *recorder) names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.published)
+}
+
+func quiet() *outbox.RelayOptions { return &outbox.RelayOptions{} }
+
+func relay(e *env, pub outbox.Publisher, o *outbox.RelayOptions) *outbox.Relay {
+	o.Clock = e.clock
+	if o.ID == "" {
+		o.ID = "relay-1"
+	}
+	return outbox.NewRelay(e.drv, pub, o)
+}
+
+func TestRelayPublishesInOrderAndAcks(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.emit(t, "a", "a1", "a2")
+	e.emit(t, "b", "b1")
+	e.emit(t, "a", "a3")
+	pub := &recorder{}
+	r := relay(e, pub, &outbox.RelayOptions{BatchSize: 10})
+
+	for range 5 {
+		_, err := r.Step(ctx)
+		require.NoError(t, err)
+	}
+	got := pub.names()
+	require.ElementsMatch(t, []string{"a1", "a2", "a3", "b1"}, got)
+	require.Less(t, slices.Index(got, "a1"), slices.Index(got, "a2"))
+	require.Less(t, slices.Index(got, "a2"), slices.Index(got, "a3"))
+	require.Empty(t, e.drv.Messages(), "published messages are deleted")
+}
+
+func TestPoisonMessageParksItsKeyOnly(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.emit(t, "bad", "poison", "after-poison")
+	e.emit(t, "good", "g1", "g2")
+	pub := &recorder{failing: map[string]bool{"poison": true}}
+	var stats []outbox.BatchStats
+	r := relay(e, pub, &outbox.RelayOptions{BatchSize: 10, MaxAttempts: 3, MinBackoff: time.Second, MaxBackoff: time.Minute,
+		Observe: func(s outbox.BatchStats) { stats = append(stats, s) }})
+
+	for range 3 {
+		_, err := r.Step(ctx)
+		require.NoError(t, err)
+		e.clock.Advance(2 * time.Minute) // past any backoff
+	}
+	require.Equal(t, []string{"g1", "g2"}, pub.names(), "the good key flows; the poison key is held")
+
+	parked, err := e.drv.Parked(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, parked, 1)
+	require.Equal(t, "poison", parked[0].Name)
+	require.Equal(t, 3, parked[0].Attempts)
+	require.Contains(t, parked[0].Reason, "broker refused poison")
+	require.Equal(t, 1, stats[2].Parked)
+
+	// Fixed broker, unparked message: the key resumes in order.
+	pub.mu.Lock()
+	pub.failing = nil
+	pub.mu.Unlock()
+	n, err := e.drv.Unpark(ctx, []string{parked[0].ID})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	for range 3 {
+		_, err := r.Step(ctx)
+		require.NoError(t, err)
+	}
+	require.Equal(t, []string{"g1", "g2", "poison", "after-poison"}, pub.names())
+}
+
+func TestRetryWaitsForBackoff(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.emit(t, "k", "m")
+	pub := &recorder{failing: map[string]bool{"m": true}}
+	r := relay(e, pub, &outbox.RelayOptions{MinBackoff: 10 * time.Second, MaxBackoff: time.Minute})
+
+	n, err := r.Step(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	pub.mu.Lock()
+	pub.failing = nil
+	pub.mu.Unlock()
+
+	e.clock.Advance(5 * time.Second)
+	n, err = r.Step(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "not before the backoff")
+	e.clock.Advance(10 * time.Second) // 10s plus up to a fifth of jitter
+	n, err = r.Step(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, []string{"m"}, pub.names())
+}
+
+func TestDelayedMessage(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	require.NoError(t, uow.Do(ctx, e.store, func(ctx context.Context, u *uow.Unit) error {
+		return u.Emit(uow.Message{Topic: "t", Key: "saga-1", Name: "timeout", DeliverAfter: t0.Add(time.Hour)})
+	}, nil))
+	pub := &recorder{}
+	r := relay(e, pub, quiet())
+	n, err := r.Step(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	e.clock.Advance(time.Hour)
+	n, err = r.Step(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+}
+
+func TestOnlyTheFailingMessageOfABatchFails(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	for i := range 5 {
+		e.emit(t, fmt.Sprint("k", i), fmt.Sprint("m", i))
+	}
+	pub := &recorder{failing: map[string]bool{"m2": true}}
+	r := relay(e, pub, &outbox.RelayOptions{BatchSize: 10})
+	n, err := r.Step(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	require.Equal(t, []string{"m0", "m1", "m3", "m4"}, pub.names())
+	require.Len(t, e.drv.Messages(), 1)
+}
+
+func TestTwoRelaysDeliverEverythingOnceInKeyOrder(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	e := newEnv(t)
+	const keys, perKey = 10, 20
+	for i := range perKey {
+		for k := range keys {
+			e.emit(t, fmt.Sprint("k", k), fmt.Sprintf("k%d-%03d", k, i))
+		}
+	}
+	pub := &recorder{}
+	var wg sync.WaitGroup
+	for _, id := range []string{"r1", "r2"} {
+		r := relay(e, pub, &outbox.RelayOptions{ID: id, BatchSize: 7, PollInterval: time.Millisecond})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			require.NoError(t, r.Run(ctx))
+		}()
+	}
+	require.Eventually(t, func() bool { return len(pub.names()) == keys*perKey }, 10*time.Second, time.Millisecond)
+	cancel()
+	wg.Wait()
+
+	got := pub.names()
+	require.Len(t, got, keys*perKey, "every message exactly once")
+	last := map[string]string{}
+	for _, n := range got {
+		k := n[:len(n)-4]
+		require.Less(t, last[k], n, "per-key order")
+		last[k] = n
+	}
+}
+
+// blocking publishes only when released, to catch a relay mid-batch.
+type blocking struct {
+	started, release chan struct{}
+	rec              recorder
+}
+
+func (b *blocking) Publish(ctx context.Context, msgs []outbox.Message) error {
+	close(b.started)
+	<-b.release
+	return b.rec.Publish(ctx, msgs)
+}
+
+func TestRunDrainsTheBatchInFlightOnStop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	e := newEnv(t)
+	e.emit(t, "k", "m1")
+	pub := &blocking{started: make(chan struct{}), release: make(chan struct{})}
+	r := relay(e, pub, quiet())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	<-pub.started
+	cancel()
+	close(pub.release)
+	require.NoError(t, <-done)
+	require.Equal(t, []string{"m1"}, pub.rec.names())
+	require.Empty(t, e.drv.Messages(), "acked although ctx was cancelled mid-batch")
+}
+
+func TestWakeCutsThePollShort(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := newEnv(t)
+	wake := make(chan struct{}, 1)
+	batches := make(chan outbox.BatchStats, 10)
+	pub := &recorder{}
+	r := relay(e, pub, &outbox.RelayOptions{PollInterval: time.Hour, Wake: wake,
+		Observe: func(s outbox.BatchStats) { batches <- s }})
+	go func() { _ = r.Run(ctx) }()
+	require.Zero(t, (<-batches).Claimed, "the first look finds nothing; the relay now sleeps for an hour")
+	e.emit(t, "k", "m")
+	wake <- struct{}{}
+	select {
+	case s := <-batches:
+		require.Equal(t, 1, s.Published)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the wake signal did not wake the relay")
+	}
+}
+
+// failingStore makes every claim fail, for the error path.
+type failingStore struct{ outbox.Store }
+
+func (failingStore) Claim(context.Context, string, time.Time, time.Duration, int) ([]outbox.Claimed, error) {
+	return nil, errors.New("database unreachable")
+}
+
+func TestStepReportsStoreErrors(t *testing.T) {
+	r := outbox.NewRelay(failingStore{}, &recorder{}, nil)
+	_, err := r.Step(context.Background())
+	require.ErrorContains(t, err, "database unreachable")
+}
+
+// TestLaterMessageOfAFailedKeyIsHeldBack: when this relay holds two messages of one key (the
+// earlier one still leased to it from a batch whose ack failed) and the earlier one fails, the
+// later one is not published ahead of it.
+func TestLaterMessageOfAFailedKeyIsHeldBack(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.emit(t, "k", "m1", "m2")
+	e.emit(t, "other", "o1")
+	_, err := e.drv.Claim(ctx, "relay-1", t0, time.Minute, 10) // m1 and o1 leased, as by a crashed batch
+	require.NoError(t, err)
+
+	pub := &recorder{failing: map[string]bool{"m1": true}}
+	r := relay(e, pub, &outbox.RelayOptions{BatchSize: 10})
+	n, err := r.Step(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n, "its own leased m1 and o1, and m2 behind m1")
+	require.Equal(t, []string{"o1"}, pub.names(), "m2 waits for m1")
+
+	pub.mu.Lock()
+	pub.failing = nil
+	pub.mu.Unlock()
+	e.clock.Advance(time.Hour)
+	for range 3 {
+		_, err := r.Step(ctx)
+		require.NoError(t, err)
+	}
+	require.Equal(t, []string{"o1", "m1", "m2"}, pub.names())
+}

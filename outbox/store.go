@@ -1,0 +1,95 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/dddkit/ddd/uow"
+)
+
+// Message is an outbox message, as the unit of work writes it (see [uow.Message]).
+type Message = uow.Message
+
+// This file is the relay side of the driver contract: the interfaces a storage driver's outbox
+// implements for a [Relay], declared here where the relay calls them. The unit of work writes
+// messages (package uow's contract); a relay claims, acks and releases them.
+//
+// Order per key: a message is claimable only when every earlier message of its key (lower
+// sequence) is gone (acknowledged) or leased to the same relay, so a later message waits while
+// an earlier one is retrying, parked, delayed or leased to another relay, and every other key
+// keeps flowing.
+
+// Store is a driver's outbox as a relay sees it. Implementations are safe for concurrent use by
+// several relays, in one process or many.
+type Store interface {
+	// Claim leases to owner, until now+lease, up to limit messages that are due: not parked,
+	// DeliverAfter and any retry time not after now, not leased to another owner (or with an
+	// expired lease), and with no earlier message of their key other than ones leased to
+	// owner. It returns them in commit order. Two concurrent claims never return one message
+	// to two owners while its lease runs; a claim after the lease expired may (the message is
+	// then published again: delivery is at least once).
+	Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Claimed, error)
+
+	// Ack deletes the published messages with the given IDs that are still leased to owner;
+	// the others (lease lost) are left alone.
+	Ack(ctx context.Context, owner string, ids []string) error
+
+	// Release records failed publications of messages leased to owner: each gets one more
+	// attempt, loses its lease, and is retried from RetryAt, or parked when Park is set. Parked
+	// messages stay, blocking the later messages of their key, until unparked.
+	Release(ctx context.Context, owner string, failures []Failure) error
+}
+
+// Claimed is a claimed message and how many publications of it failed before.
+type Claimed struct {
+	Message
+	// Seq is the message's position in the outbox (its commit order).
+	Seq int64
+	// Attempts counts the failed publications so far.
+	Attempts int
+}
+
+// Failure is a failed publication for Store.Release.
+type Failure struct {
+	ID string
+	// RetryAt is when the message becomes claimable again (ignored when Park is set).
+	RetryAt time.Time
+	// Park parks the message (dead letter) instead.
+	Park bool
+	// Reason is the publish error, kept for operators.
+	Reason string
+}
+
+// Operator is the optional operator side of a Store: parked (dead-lettered) messages and the
+// backlog.
+type Operator interface {
+	// Parked returns up to limit parked messages in commit order.
+	Parked(ctx context.Context, limit int) ([]Parked, error)
+	// Unpark makes the parked messages with the given IDs claimable again with no failed
+	// attempts, and returns how many it unparked.
+	Unpark(ctx context.Context, ids []string) (int, error)
+	// PurgeParked deletes the messages parked before the given time, and returns how many.
+	PurgeParked(ctx context.Context, before time.Time) (int, error)
+	// OldestDue returns the creation time of the oldest message that is due at now and not
+	// parked (ok false when there is none): the relay's lag.
+	OldestDue(ctx context.Context, now time.Time) (created time.Time, ok bool, err error)
+}
+
+// Parked is a dead-lettered message.
+type Parked struct {
+	Message
+	Seq      int64
+	Attempts int
+	ParkedAt time.Time
+	// Reason is the last publish error.
+	Reason string
+}
+
+// The errors of this package.
+var (
+	// ErrInvalid: bad input, such as a non-positive batch size or an empty owner.
+	ErrInvalid = errors.New("outbox: invalid argument")
+	// ErrUnsupported: the store lacks an optional capability (the operator API).
+	ErrUnsupported = errors.New("outbox: not supported by the store")
+)

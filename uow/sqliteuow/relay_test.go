@@ -1,0 +1,15 @@
+package sqliteuow_test
+
+import (
+	"testing"
+
+	"github.com/dddkit/ddd/internal/sqlstore/relaytest"
+)
+
+// TestRelay runs the SQL drivers' relay tests, each on a file of its own.
+func TestRelay(t *testing.T) {
+	relaytest.Run(t, func(t *testing.T) relaytest.Store {
+		d, _ := open(t, nil)
+		return d
+	})
+}
