@@ -23,6 +23,10 @@ type Options struct {
 	Services []any
 	// Topic returns the outbox topic of an aggregate event; nil means the aggregate type name.
 	Topic func(aggregate.Envelope) string
+	// Decorate, if set, is called at commit for every message the unit writes, with the
+	// commit's context, before it is stored: to add headers such as trace context (the
+	// OpenTelemetry adapter of package outbox does). It must not change the message's ID.
+	Decorate func(ctx context.Context, m *Message)
 }
 
 // Store runs units of work on a driver. It is safe for concurrent use; each unit is used by one
@@ -32,6 +36,7 @@ type Store struct {
 	services []any
 	clock    Clock
 	topic    func(aggregate.Envelope) string
+	decorate func(context.Context, *Message)
 }
 
 // NewStore returns a store over the driver; nil opts means the defaults.
@@ -42,6 +47,7 @@ func NewStore(d Driver, opts *Options) *Store {
 		if opts.Topic != nil {
 			s.topic = opts.Topic
 		}
+		s.decorate = opts.Decorate
 	}
 	s.clock = systemClock{}
 	for _, v := range s.services {

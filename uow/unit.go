@@ -279,6 +279,12 @@ func (u *Unit) changes(ctx context.Context) (*Changes, []committedEntry, error) 
 		committed = append(committed, committedEntry{entry: e, version: version})
 	}
 	c.Messages = append(c.Messages, u.emitted...)
+	if d := u.store.decorate; d != nil {
+		for i := range c.Messages {
+			c.Messages[i].Headers = maps.Clone(c.Messages[i].Headers)
+			d(ctx, &c.Messages[i])
+		}
+	}
 	c.Inbox = u.marks
 	return c, committed, nil
 }

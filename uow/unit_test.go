@@ -498,3 +498,22 @@ func TestLostCommitAcknowledgementWithInbox(t *testing.T) {
 	require.Equal(t, int64(2), rec.Version)
 	require.Len(t, d.Messages(), 1)
 }
+
+func TestDecorateAddsHeadersAtCommit(t *testing.T) {
+	type traceKey struct{}
+	ctx := context.WithValue(context.Background(), traceKey{}, "trace-7")
+	d := memuow.New(nil)
+	s := uow.NewStore(d, &uow.Options{Decorate: func(ctx context.Context, m *uow.Message) {
+		m.Headers["traceparent"] = ctx.Value(traceKey{}).(string)
+	}})
+	seed(context.Background(), s)
+	require.NoError(t, Transfer(ctx, s, "alice", "bob", 1))
+	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
+		return u.Emit(uow.Message{Topic: "t", Name: "n"})
+	}, nil))
+	msgs := d.Messages()
+	require.Len(t, msgs, 3)
+	for _, m := range msgs {
+		require.Equal(t, "trace-7", m.Headers["traceparent"], m.Name)
+	}
+}
