@@ -139,8 +139,10 @@ func (r *Relay) Run(ctx context.Context) error {
 		if err != nil {
 			r.o.Logger.WarnContext(ctx, "outbox relay: batch failed", slog.String("relay", r.o.ID), slog.String("error", err.Error()))
 		}
-		if err == nil && n == r.o.BatchSize {
-			continue // a full batch: more may be waiting
+		if err == nil && n > 0 {
+			// More may be due: a claim takes at most one message per key (order per key),
+			// so even a batch that is not full can leave a backlog behind it.
+			continue
 		}
 		wait := time.NewTimer(r.o.PollInterval)
 		select {

@@ -5,6 +5,7 @@
 //
 //	go run ./internal/bench -driver postgres -dsn 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
 //	go run ./internal/bench -driver sqlite -dsn /tmp/bench.db
+//	go run ./internal/bench -relay -messages 100000   (the outbox relay; see relayMain)
 //
 // Each run uses fresh tables (a new schema on PostgreSQL, a new file on SQLite) seeded with
 // -rows accounts, and drops them afterwards. Progress goes to standard error.
@@ -15,12 +16,20 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
 func main() {
+	if slices.Contains(os.Args[1:], "-relay") {
+		// The relay mode has flags of its own (see relayMain).
+		if err := relayMain(context.Background(), os.Args[1:], os.Stdout); err != nil {
+			fatal(err)
+		}
+		return
+	}
 	var (
 		driver     = flag.String("driver", "postgres", "postgres or sqlite")
 		dsn        = flag.String("dsn", "", "PostgreSQL DSN, or the SQLite file to create (default: a temp file)")
