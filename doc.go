@@ -25,12 +25,10 @@
 //   - [github.com/dddkit/ddd/uow/sqliteuow], [github.com/dddkit/ddd/uow/pguow] and
 //     [github.com/dddkit/ddd/uow/mysqluow]: the SQL drivers (SQLite as the embedded default,
 //     PostgreSQL on pgx, MySQL and MariaDB), one shared implementation parameterised by dialect.
-//
 //   - [github.com/dddkit/ddd/outbox]: the relay that publishes committed messages at least once and
-//     in order per key, an in-process bus, and idempotent consumers; with NATS JetStream
-//     ([github.com/dddkit/ddd/outbox/natsjs]), watermill
-//     ([github.com/dddkit/ddd/outbox/watermillpub]) and OpenTelemetry
-//     ([github.com/dddkit/ddd/outbox/outboxotel]) in their own packages.
+//     in order per key, an in-process bus, and idempotent consumers. NATS JetStream, watermill and
+//     OpenTelemetry have packages of their own: [github.com/dddkit/ddd/outbox/natsjs],
+//     [github.com/dddkit/ddd/outbox/watermillpub] and [github.com/dddkit/ddd/outbox/outboxotel].
 //
 // The layers still to come build on these: sagas, and reference domains under examples/.
 // Dependencies flow one way: money, aggregate and uow import nothing beyond the standard library,
