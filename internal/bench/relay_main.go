@@ -35,7 +35,8 @@ func relayMain(ctx context.Context, args []string, w io.Writer) error {
 		rate      = fs.Int("rate", 200, "commits per second in the latency runs")
 		latency   = fs.Duration("latency", 5*time.Second, "how long each latency run commits")
 		polls     = fs.String("polls", "1s,100ms", "polling-only latency runs, comma-separated intervals")
-		only      = fs.String("only", "", "drain or latency: run only that part")
+		only      = fs.String("only", "", "drain, latency or nats: run only that part")
+		natsURL   = fs.String("nats", "", "NATS URL for -only nats, end to end into JetStream (default: $DDD_TEST_NATS)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,8 +68,11 @@ func relayMain(ctx context.Context, args []string, w io.Writer) error {
 		cfg.skipLat = true
 	case *only == "latency":
 		cfg.skipDrain = true
+	case *only == "nats":
+		_, err = runNATSBench(ctx, w, *dsn, *natsURL, cfg)
+		return err
 	case *only != "":
-		return fmt.Errorf("-only %q: drain or latency", *only)
+		return fmt.Errorf("-only %q: drain, latency or nats", *only)
 	}
 	return runRelayBench(ctx, w, *dsn, cfg)
 }
