@@ -313,53 +313,60 @@ func (tx *Tx) commitStmts(ch *uow.Changes) ([]Stmt, []stmtKind, error) {
 			return nil, nil, fmt.Errorf("%w: write op %d", uow.ErrInvalid, w.Op)
 		}
 	}
-	const msgCols = 8
-	for rest := ch.Messages; len(rest) > 0; {
-		n := min(len(rest), tx.d.MaxParams/msgCols)
-		chunk := rest[:n]
-		rest = rest[n:]
-		var sql strings.Builder
-		sql.WriteString("INSERT INTO " + tx.t.Outbox + " (id, topic, msg_key, name, payload, headers, created_at, deliver_after) VALUES ")
-		args := make([]any, 0, n*msgCols)
-		for i, m := range chunk {
-			if i > 0 {
-				sql.WriteString(", ")
-			}
-			sql.WriteString("(" + tx.params(len(args)+1, msgCols) + ")")
-			headers, err := json.Marshal(m.Headers)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%w: headers of message %s: %v", uow.ErrInvalid, m.ID, err)
-			}
-			var payload any
-			if len(m.Payload) > 0 {
-				payload = string(m.Payload)
-			}
-			var after any
-			if !m.DeliverAfter.IsZero() {
-				after = m.DeliverAfter.UnixMicro()
-			}
-			args = append(args, m.ID, m.Topic, m.Key, m.Name, payload, string(headers), m.CreatedAt.UnixMicro(), after)
+	msgRows := make([][]any, len(ch.Messages))
+	for i, m := range ch.Messages {
+		headers, err := json.Marshal(m.Headers)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: headers of message %s: %v", uow.ErrInvalid, m.ID, err)
 		}
-		stmts = append(stmts, Stmt{SQL: sql.String(), Args: args})
+		var payload any
+		if len(m.Payload) > 0 {
+			payload = string(m.Payload)
+		}
+		var after any
+		if !m.DeliverAfter.IsZero() {
+			after = m.DeliverAfter.UnixMicro()
+		}
+		msgRows[i] = []any{m.ID, m.Topic, m.Key, m.Name, payload, string(headers), m.CreatedAt.UnixMicro(), after}
+	}
+	for _, st := range tx.insertRows(tx.t.Outbox, "id, topic, msg_key, name, payload, headers, created_at, deliver_after", msgRows) {
+		stmts = append(stmts, st)
 		kinds = append(kinds, plain)
 	}
-	const markCols = 3
-	for rest := ch.Inbox; len(rest) > 0; {
-		n := min(len(rest), tx.d.MaxParams/markCols)
-		chunk := rest[:n]
-		rest = rest[n:]
-		var sql strings.Builder
-		sql.WriteString("INSERT INTO " + tx.t.Inbox + " (consumer, message_id, processed_at) VALUES ")
-		args := make([]any, 0, n*markCols)
-		for i, m := range chunk {
-			if i > 0 {
-				sql.WriteString(", ")
-			}
-			sql.WriteString("(" + tx.params(len(args)+1, markCols) + ")")
-			args = append(args, m.Consumer, m.MessageID, m.At.UnixMicro())
-		}
-		stmts = append(stmts, Stmt{SQL: sql.String(), Args: args})
+	markRows := make([][]any, len(ch.Inbox))
+	for i, m := range ch.Inbox {
+		markRows[i] = []any{m.Consumer, m.MessageID, m.At.UnixMicro()}
+	}
+	for _, st := range tx.insertRows(tx.t.Inbox, "consumer, message_id, processed_at", markRows) {
+		stmts = append(stmts, st)
 		kinds = append(kinds, insertMarks)
 	}
 	return stmts, kinds, nil
+}
+
+// insertRows returns multi-row INSERT statements of rows (all of one width) into table, as many
+// rows per statement as the dialect's parameter limit allows.
+func (tx *Tx) insertRows(table, columns string, rows [][]any) []Stmt {
+	if len(rows) == 0 {
+		return nil
+	}
+	width := len(rows[0])
+	var out []Stmt
+	for len(rows) > 0 {
+		n := max(min(len(rows), tx.d.MaxParams/width), 1)
+		chunk := rows[:n]
+		rows = rows[n:]
+		var sql strings.Builder
+		sql.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
+		args := make([]any, 0, n*width)
+		for i, r := range chunk {
+			if i > 0 {
+				sql.WriteString(", ")
+			}
+			sql.WriteString("(" + tx.params(len(args)+1, width) + ")")
+			args = append(args, r...)
+		}
+		out = append(out, Stmt{SQL: sql.String(), Args: args})
+	}
+	return out
 }
