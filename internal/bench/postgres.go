@@ -17,17 +17,12 @@ import (
 // postgresSubjects creates a fresh schema, migrates and seeds it, and returns the library's and
 // the hand-written transfer over it, each with its own pool of the same size.
 func postgresSubjects(ctx context.Context, dsn string, rows int) ([]subject, error) {
-	schema := testenv.Name("bench_")
 	poolDSN, err := withPoolSize(dsn, 32)
 	if err != nil {
 		return nil, err
 	}
-	drv, err := pguow.Open(ctx, poolDSN, &pguow.Options{Schema: schema})
+	drv, schema, err := openSchema(ctx, poolDSN, "bench_")
 	if err != nil {
-		return nil, err
-	}
-	if err := drv.Migrate(ctx); err != nil {
-		drv.Close()
 		return nil, err
 	}
 	store := uow.NewStore(drv, nil)
@@ -49,6 +44,20 @@ func postgresSubjects(ctx context.Context, dsn string, rows int) ([]subject, err
 		{name: libName, transfer: libraryTransfer(store), close: func() {}},
 		{name: handName, transfer: pgxTransfer(pool, schema), close: drop},
 	}, nil
+}
+
+// openSchema opens a pguow driver on a fresh schema named with prefix and migrates it.
+func openSchema(ctx context.Context, dsn, prefix string) (*pguow.Driver, string, error) {
+	schema := testenv.Name(prefix)
+	drv, err := pguow.Open(ctx, dsn, &pguow.Options{Schema: schema})
+	if err != nil {
+		return nil, "", err
+	}
+	if err := drv.Migrate(ctx); err != nil {
+		drv.Close()
+		return nil, "", err
+	}
+	return drv, schema, nil
 }
 
 func withPoolSize(dsn string, n int) (string, error) {

@@ -20,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/dddkit/ddd/internal/testenv"
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/pguow"
@@ -121,13 +120,8 @@ type relaySchema struct {
 }
 
 func newRelaySchema(ctx context.Context, poolDSN string) (*relaySchema, error) {
-	schema := testenv.Name("relay_")
-	drv, err := pguow.Open(ctx, poolDSN, &pguow.Options{Schema: schema})
+	drv, schema, err := openSchema(ctx, poolDSN, "relay_")
 	if err != nil {
-		return nil, err
-	}
-	if err := drv.Migrate(ctx); err != nil {
-		drv.Close()
 		return nil, err
 	}
 	return &relaySchema{drv: drv, schema: schema, table: `"` + schema + `"."ddd_outbox"`}, nil
