@@ -31,8 +31,9 @@ type RelayOptions struct {
 	// whatever the backlog.
 	BatchSize int
 	// Lease is how long claimed messages stay reserved to this relay; a relay that crashed
-	// loses its claim after it, and another relay takes over. 0 means 30s. Keep it well above
-	// the time a batch takes to publish.
+	// loses its claim after it, and another relay takes over. With a [Holder] store it bounds
+	// how long a batch's transaction stays open (a relay that crashed loses its claim at once,
+	// with its connection). 0 means 30s. Keep it well above the time a batch takes to publish.
 	Lease time.Duration
 	// PollInterval is how long an idle relay waits before it looks for due messages again;
 	// 0 means 1s. A Wake signal (PostgreSQL's NOTIFY) shortens the wait.
@@ -72,9 +73,11 @@ type BatchStats struct {
 // publishes them, and acknowledges (deletes) the published ones. A message that fails is retried
 // with exponential backoff and parked after MaxAttempts. Order is kept per key (the store hands
 // out a key's messages one after another), so one poison message holds back only its own key.
-// Several relays, in one process or many, can run on one store, each with its own ID. One Relay
-// runs one batch at a time: its ID owns the leases, and the store hands an owner's leased
-// messages back to its next claim, so Run and Step must not run concurrently on one Relay.
+// Several relays, in one process or many, can run on one store, each with its own ID. A store
+// that is a [Holder] (PostgreSQL) is claimed with row locks held while the batch publishes; other
+// stores are claimed with leases written to the claimed rows. One Relay runs one batch at a
+// time: its ID owns the leases, and the store hands an owner's leased messages back to its next
+// claim, so Run and Step must not run concurrently on one Relay.
 type Relay struct {
 	store Store
 	pub   Publisher
@@ -163,9 +166,9 @@ func (r *Relay) Step(ctx context.Context) (int, error) {
 	start := time.Now()
 	now := r.o.Clock.Now()
 	stats := BatchStats{Lag: r.lag(ctx, now)}
-	claimed, err := r.store.Claim(ctx, r.o.ID, now, r.o.Lease, r.o.BatchSize)
+	claimed, finish, err := r.claim(ctx, now)
 	if err != nil {
-		return 0, fmt.Errorf("outbox: claim: %w", err)
+		return 0, err
 	}
 	stats.Claimed = len(claimed)
 	if len(claimed) == 0 {
@@ -177,32 +180,63 @@ func (r *Relay) Step(ctx context.Context) (int, error) {
 	defer cancel()
 
 	published, failed := r.publish(work, claimed)
-	var errs []error
-	if len(published) > 0 {
-		if err := r.store.Ack(work, r.o.ID, published); err != nil {
-			errs = append(errs, fmt.Errorf("outbox: ack: %w", err))
+	failures := make([]Failure, len(failed))
+	for i, f := range failed {
+		failures[i] = r.failure(f.msg, f.err, now)
+		if failures[i].Park {
+			stats.Parked++
+			r.o.Logger.WarnContext(ctx, "outbox relay: message parked", slog.String("relay", r.o.ID),
+				slog.String("id", f.msg.ID), slog.String("key", f.msg.Key), slog.String("name", f.msg.Name),
+				slog.Int("attempts", f.msg.Attempts+1), slog.String("error", f.err.Error()))
 		}
 	}
-	if len(failed) > 0 {
-		failures := make([]Failure, len(failed))
-		for i, f := range failed {
-			failures[i] = r.failure(f.msg, f.err, now)
-			if failures[i].Park {
-				stats.Parked++
-				r.o.Logger.WarnContext(ctx, "outbox relay: message parked", slog.String("relay", r.o.ID),
-					slog.String("id", f.msg.ID), slog.String("key", f.msg.Key), slog.String("name", f.msg.Name),
-					slog.Int("attempts", f.msg.Attempts+1), slog.String("error", f.err.Error()))
-			}
-		}
-		if err := r.store.Release(work, r.o.ID, failures); err != nil {
-			errs = append(errs, fmt.Errorf("outbox: release: %w", err))
-		}
-	}
+	err = finish(work, published, failures)
 	stats.Published, stats.Failed = len(published), len(failed)
 	r.observe(stats, start)
 	r.o.Logger.DebugContext(ctx, "outbox relay: batch", slog.String("relay", r.o.ID), slog.Int("claimed", stats.Claimed),
 		slog.Int("published", stats.Published), slog.Int("failed", stats.Failed), slog.Int("parked", stats.Parked))
-	return len(claimed), errors.Join(errs...)
+	return len(claimed), err
+}
+
+// finishFunc records a batch's outcome: it acknowledges the published messages and releases
+// the failed ones.
+type finishFunc func(ctx context.Context, published []string, failures []Failure) error
+
+// claim claims a batch: held in a transaction when the store is a [Holder], leased otherwise.
+func (r *Relay) claim(ctx context.Context, now time.Time) ([]Claimed, finishFunc, error) {
+	if h, ok := r.store.(Holder); ok {
+		held, err := h.Hold(ctx, now, r.o.Lease, r.o.BatchSize)
+		if err != nil {
+			return nil, nil, fmt.Errorf("outbox: claim: %w", err)
+		}
+		return held.Messages(), func(ctx context.Context, published []string, failures []Failure) error {
+			if err := held.Finish(ctx, published, failures); err != nil {
+				return fmt.Errorf("outbox: finish: %w", err)
+			}
+			return nil
+		}, nil
+	}
+	claimed, err := r.store.Claim(ctx, r.o.ID, now, r.o.Lease, r.o.BatchSize)
+	if err != nil {
+		return nil, nil, fmt.Errorf("outbox: claim: %w", err)
+	}
+	return claimed, r.settle, nil
+}
+
+// settle is the finishFunc of a leased batch: Ack, then Release.
+func (r *Relay) settle(ctx context.Context, published []string, failures []Failure) error {
+	var errs []error
+	if len(published) > 0 {
+		if err := r.store.Ack(ctx, r.o.ID, published); err != nil {
+			errs = append(errs, fmt.Errorf("outbox: ack: %w", err))
+		}
+	}
+	if len(failures) > 0 {
+		if err := r.store.Release(ctx, r.o.ID, failures); err != nil {
+			errs = append(errs, fmt.Errorf("outbox: release: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 type failedMessage struct {
@@ -229,8 +263,8 @@ func (r *Relay) publish(ctx context.Context, claimed []Claimed) (published []str
 	held := map[string]bool{} // keys with a failed message: their later messages wait
 	for i, c := range claimed {
 		if held[c.Key] {
-			// Neither acked nor released: it stays leased to this relay, behind the failed
-			// earlier message, which the store then hands out first.
+			// Neither acked nor released: it stays leased to this relay (or is unlocked with a
+			// held claim), behind the failed earlier message, which the store hands out first.
 			continue
 		}
 		if err := r.pub.Publish(ctx, msgs[i:i+1]); err != nil {

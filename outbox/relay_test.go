@@ -323,3 +323,69 @@ func TestLaterMessageOfAFailedKeyIsHeldBack(t *testing.T) {
 	}
 	require.Equal(t, []string{"o1", "m1", "m2"}, pub.names())
 }
+
+// heldStore is a Holder over memuow for the relay's held path: Hold claims with a lease of its
+// own owner, Finish acks and releases under it, and both are recorded.
+type heldStore struct {
+	*memuow.Driver
+	holds    int
+	finishes []heldFinish
+	failNext error // returned by the next Finish, which then records nothing
+}
+
+type heldFinish struct {
+	published []string
+	failures  []outbox.Failure
+}
+
+type heldClaim struct {
+	s    *heldStore
+	msgs []outbox.Claimed
+}
+
+func (s *heldStore) Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (outbox.Held, error) {
+	s.holds++
+	msgs, err := s.Claim(ctx, "held", now, lease, limit)
+	return &heldClaim{s: s, msgs: msgs}, err
+}
+
+func (h *heldClaim) Messages() []outbox.Claimed { return h.msgs }
+
+func (h *heldClaim) Finish(ctx context.Context, published []string, failures []outbox.Failure) error {
+	if err := h.s.failNext; err != nil {
+		h.s.failNext = nil
+		return err // as a rolled-back transaction: nothing recorded
+	}
+	h.s.finishes = append(h.s.finishes, heldFinish{published, failures})
+	if err := h.s.Ack(ctx, "held", published); err != nil {
+		return err
+	}
+	return h.s.Release(ctx, "held", failures)
+}
+
+func TestRelayFinishesHeldClaims(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.emit(t, "a", "poison")
+	e.emit(t, "b", "b1")
+	store := &heldStore{Driver: e.drv}
+	pub := &recorder{failing: map[string]bool{"poison": true}}
+	r := outbox.NewRelay(store, pub, &outbox.RelayOptions{ID: "r", Clock: e.clock, MaxAttempts: 1})
+
+	n, err := r.Step(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Equal(t, 1, store.holds, "a Holder store is claimed with Hold, not Claim")
+	require.Len(t, store.finishes, 1)
+	f := store.finishes[0]
+	require.Len(t, f.published, 1)
+	require.Len(t, f.failures, 1)
+	require.True(t, f.failures[0].Park, "the poison message parks after MaxAttempts 1")
+	require.Contains(t, f.failures[0].Reason, "broker refused poison")
+	require.Equal(t, []string{"b1"}, pub.names())
+
+	e.emit(t, "c", "c1")
+	store.failNext = errors.New("connection lost")
+	_, err = r.Step(ctx)
+	require.ErrorContains(t, err, "outbox: finish")
+}

@@ -41,6 +41,35 @@ type Store interface {
 	Release(ctx context.Context, owner string, failures []Failure) error
 }
 
+// Holder is an optional capability of a Store: claims held as row locks of a transaction that
+// stays open while the relay publishes, instead of leases written to every claimed row. A claim
+// then costs no write, and a relay that dies loses its claim the moment its connection closes.
+// A [Relay] uses it when its store has it (pguow does).
+type Holder interface {
+	// Hold claims up to limit messages that are due at now, as Claim does (not parked, not
+	// leased to anyone with a lease running, in commit order), but only messages with no
+	// earlier message of their key left at all, so at most one per key. It locks them in a
+	// transaction that stays open until the returned Held is finished; concurrent claims, held
+	// or leased, skip them and the later messages of their keys. The transaction lasts at most
+	// lease: the store (or its server) rolls it back when it stays idle longer, and the messages
+	// are claimable again. Hold returns a finished, empty Held when nothing is due.
+	Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (Held, error)
+}
+
+// Held is a claim of [Holder.Hold]. Finish must be called exactly once, also when nothing was
+// published.
+type Held interface {
+	// Messages returns the held messages in commit order.
+	Messages() []Claimed
+	// Finish deletes the messages of the claim whose IDs are in published, records failures
+	// as Store.Release does (one more attempt, RetryAt or parked), and commits, releasing the
+	// locks: messages in neither list are claimable again, unchanged. IDs that are not in the
+	// claim are ignored. On an error nothing is recorded and the claim is released (its
+	// transaction is rolled back, or was already ended by the server): published messages are
+	// then published again, so delivery stays at least once.
+	Finish(ctx context.Context, published []string, failures []Failure) error
+}
+
 // Claimed is a claimed message and how many publications of it failed before.
 type Claimed struct {
 	Message

@@ -27,6 +27,21 @@ type Relay struct {
 	Read Conn
 	// Now returns the time recorded as a message's parked_at; nil means time.Now.
 	Now func() time.Time
+	// Begin, when set, makes Hold available: it returns a READ COMMITTED transaction that the
+	// backend ends (rolling it back) when it stays idle longer than lease.
+	Begin func(ctx context.Context, lease time.Duration) (TxConn, error)
+}
+
+// TxConn is a transaction that its holder ends. Its first Query may begin it, in the same round
+// trip where the backend can.
+type TxConn interface {
+	// Query runs q in the transaction, as Conn.Query does.
+	Query(ctx context.Context, q string, args []any, row func(scan func(dest ...any) error) error) error
+	// Commit runs stmts and commits, in one round trip where the backend can. On an error the
+	// transaction is rolled back (or was ended by the backend), and the TxConn is done.
+	Commit(ctx context.Context, stmts []Stmt) error
+	// Rollback ends the transaction, rolling it back.
+	Rollback(ctx context.Context) error
 }
 
 var (
@@ -114,14 +129,7 @@ func (r *Relay) Claim(ctx context.Context, owner string, now time.Time, lease ti
 	}
 	at, until := now.UnixMicro(), now.Add(lease).UnixMicro()
 	a := &args{d: r.D}
-	q := "SELECT o.seq, o.attempts, " + msgCols + " FROM " + r.T.Outbox + " o" +
-		" WHERE o.parked_at IS NULL" +
-		" AND COALESCE(o.deliver_after, 0) <= " + a.add(at) +
-		" AND COALESCE(o.retry_at, 0) <= " + a.add(at) +
-		" AND (o.lease_until IS NULL OR o.lease_until <= " + a.add(at) + " OR o.lease_owner = " + a.add(owner) + ")" +
-		" AND NOT EXISTS (SELECT 1 FROM " + r.T.Outbox + " e WHERE e.msg_key = o.msg_key AND e.seq < o.seq" +
-		" AND NOT (COALESCE(e.lease_owner, '') = " + a.add(owner) + " AND COALESCE(e.lease_until, 0) > " + a.add(at) + "))" +
-		" ORDER BY o.seq LIMIT " + a.add(limit) + r.D.SkipLocked
+	q := r.claimSQL(a, at, owner, limit)
 	var out []outbox.Claimed
 	err := r.InTx(ctx, func(c Conn) error {
 		out = out[:0]
@@ -163,6 +171,27 @@ func (r *Relay) Claim(ctx context.Context, owner string, now time.Time, lease ti
 	return out, nil
 }
 
+// claimSQL returns the select of Claim (owner set) or Hold (owner ""), binding its arguments in
+// a: the messages due at at, unparked, unleased (or leased to owner), with no earlier message of
+// their key (other than ones leased to owner), in seq order, at most limit, locked with the
+// dialect's SkipLocked.
+func (r *Relay) claimSQL(a *args, at int64, owner string, limit int) string {
+	// Arguments are bound in the order of the text: MySQL and SQLite placeholders are positional.
+	q := "SELECT o.seq, o.attempts, " + msgCols + " FROM " + r.T.Outbox + " o" +
+		" WHERE o.parked_at IS NULL" +
+		" AND COALESCE(o.deliver_after, 0) <= " + a.add(at) +
+		" AND COALESCE(o.retry_at, 0) <= " + a.add(at) +
+		" AND (o.lease_until IS NULL OR o.lease_until <= " + a.add(at)
+	if owner != "" {
+		q += " OR o.lease_owner = " + a.add(owner)
+	}
+	q += ") AND NOT EXISTS (SELECT 1 FROM " + r.T.Outbox + " e WHERE e.msg_key = o.msg_key AND e.seq < o.seq"
+	if owner != "" {
+		q += " AND NOT (COALESCE(e.lease_owner, '') = " + a.add(owner) + " AND COALESCE(e.lease_until, 0) > " + a.add(at) + ")"
+	}
+	return q + ") ORDER BY o.seq LIMIT " + a.add(limit) + r.D.SkipLocked
+}
+
 // Ack implements outbox.Store: it deletes the messages with the given IDs leased to owner (in
 // one transaction, in statements of at most MaxParams parameters).
 func (r *Relay) Ack(ctx context.Context, owner string, ids []string) error {
@@ -195,32 +224,41 @@ func (r *Relay) Release(ctx context.Context, owner string, failures []outbox.Fai
 	if len(failures) == 0 {
 		return nil
 	}
-	now := time.Now
-	if r.Now != nil {
-		now = r.Now
-	}
-	parkedAt := now().UnixMicro()
+	now := r.now()
 	stmts := make([]Stmt, 0, len(failures))
 	for _, f := range failures {
-		var retry, parked any
-		if f.Park {
-			parked = parkedAt
-		} else if !f.RetryAt.IsZero() {
-			retry = f.RetryAt.UnixMicro()
-		}
 		a := &args{d: r.D}
-		q := "UPDATE " + r.T.Outbox + " SET attempts = attempts + 1" +
-			", retry_at = " + a.add(retry) +
-			", parked_at = " + a.add(parked) +
-			", last_error = " + a.add(reason(f.Reason)) +
-			", lease_owner = NULL, lease_until = NULL" +
-			" WHERE id = " + a.add(f.ID) + " AND lease_owner = " + a.add(owner)
-		stmts = append(stmts, Stmt{SQL: q, Args: a.vals})
+		stmts = append(stmts, Stmt{SQL: r.releaseSQL(a, f, now) + " AND lease_owner = " + a.add(owner), Args: a.vals})
 	}
 	if err := r.InTx(ctx, func(c Conn) error { _, err := c.Exec(ctx, stmts); return err }); err != nil {
 		return r.fail("release", err)
 	}
 	return nil
+}
+
+// now returns the time recorded as a message's parked_at.
+func (r *Relay) now() int64 {
+	if r.Now != nil {
+		return r.Now().UnixMicro()
+	}
+	return time.Now().UnixMicro()
+}
+
+// releaseSQL returns the UPDATE recording the failed publication f (its WHERE clause selects the
+// message by ID; callers add their conditions), binding its arguments in a.
+func (r *Relay) releaseSQL(a *args, f outbox.Failure, parkedAt int64) string {
+	var retry, parked any
+	if f.Park {
+		parked = parkedAt
+	} else if !f.RetryAt.IsZero() {
+		retry = f.RetryAt.UnixMicro()
+	}
+	return "UPDATE " + r.T.Outbox + " SET attempts = attempts + 1" +
+		", retry_at = " + a.add(retry) +
+		", parked_at = " + a.add(parked) +
+		", last_error = " + a.add(reason(f.Reason)) +
+		", lease_owner = NULL, lease_until = NULL" +
+		" WHERE id = " + a.add(f.ID)
 }
 
 // reason returns s as last_error keeps it: valid UTF-8 without NUL (which PostgreSQL's text

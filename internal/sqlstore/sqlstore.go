@@ -100,6 +100,10 @@ type Dialect struct {
 	LockKeys func(ctx context.Context, c Conn, keys []string) error
 	// MaxParams bounds the bind parameters of one statement.
 	MaxParams int
+	// SeqIn, when set, binds a list of sequence numbers as one array parameter: it returns the
+	// condition that column seq is one of the []int64 bound as param (PostgreSQL's
+	// "seq = ANY($1)"). Without it, lists are spelt out as IN (...).
+	SeqIn func(param string) string
 }
 
 // Tables are the quoted, validated names of a driver's tables.

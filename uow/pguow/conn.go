@@ -187,6 +187,7 @@ func newDialect(t sqlstore.Tables, namespace string) *sqlstore.Dialect {
 			return err
 		},
 		MaxParams: 65535,
+		SeqIn:     func(p string) string { return "seq = ANY(" + p + ")" },
 	}
 }
 

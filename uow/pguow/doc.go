@@ -102,6 +102,14 @@
 // breaking per-key order; a partial index on the unparked messages keeps a claim cheap with a large
 // backlog. Parked times are the process's clock (time.Now).
 //
+// The Driver is also an [outbox.Holder], which an [outbox.Relay] prefers: Hold selects the key
+// heads the same way but writes no lease; it keeps them locked in a transaction left open while
+// the relay publishes, and Finish deletes the published ones and commits. The transaction sets
+// idle_in_transaction_session_timeout to the relay's lease, so the server ends the claim of a
+// relay that stopped talking to it, and a relay that dies loses its claim with its connection.
+// Migration 0004 gives msg_key the "C" collation, which makes the per-key probe of every claim
+// (is there an earlier message of this key?) compare bytes.
+//
 // # Concurrency and errors
 //
 // Updates and deletes compare the version loaded (uow.ErrConflict when it moved on); GetForUpdate

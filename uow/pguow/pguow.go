@@ -132,7 +132,7 @@ func New(pool *pgxpool.Pool, opts *Options) (*Driver, error) {
 		ms := max(o.LockTimeout.Milliseconds(), 1)
 		d.beginSQL += "; SET LOCAL lock_timeout = " + strconv.FormatInt(ms, 10)
 	}
-	d.relay = &sqlstore.Relay{D: d.dialect, T: t, InTx: d.inTx, Read: conn{tx: pool}}
+	d.relay = &sqlstore.Relay{D: d.dialect, T: t, InTx: d.inTx, Read: conn{tx: pool}, Begin: d.beginHeld}
 	return d, nil
 }
 

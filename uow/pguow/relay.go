@@ -2,10 +2,12 @@ package pguow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dddkit/ddd/internal/sqlstore"
 	"github.com/dddkit/ddd/outbox"
@@ -17,8 +19,142 @@ import (
 
 var (
 	_ outbox.Store    = (*Driver)(nil)
+	_ outbox.Holder   = (*Driver)(nil)
 	_ outbox.Operator = (*Driver)(nil)
 )
+
+// Hold implements [outbox.Holder], which an [outbox.Relay] prefers to Claim: in a READ COMMITTED
+// transaction of its own it selects up to limit due messages in commit order, the head of each
+// key, with FOR UPDATE SKIP LOCKED, and keeps them locked until the Held is finished. Nothing is
+// written to claim them. The transaction sets idle_in_transaction_session_timeout to lease, so
+// the server ends a claim whose relay stops talking to it (hung or partitioned) after lease; a
+// relay that dies loses its claim when its connection closes. limit < 1 or lease <= 0 is an
+// error wrapping outbox.ErrInvalid; other errors are the database's, wrapped. Finish errors of a
+// claim the server ended are the database's too.
+func (d *Driver) Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (outbox.Held, error) {
+	h, err := d.relay.Hold(ctx, now, lease, limit)
+	if err != nil {
+		return nil, d.relayErr(ctx, err)
+	}
+	return heldClaim{h, d}, nil
+}
+
+// heldClaim prefixes the package's name to the errors of Finish.
+type heldClaim struct {
+	outbox.Held
+	d *Driver
+}
+
+// Finish implements outbox.Held.
+func (h heldClaim) Finish(ctx context.Context, published []string, failures []outbox.Failure) error {
+	return h.d.relayErr(ctx, h.Held.Finish(ctx, published, failures))
+}
+
+// maxIdleTimeout bounds idle_in_transaction_session_timeout (milliseconds, a 32-bit integer).
+const maxIdleTimeout = 1<<31 - 1
+
+// beginHeld returns the transaction of a held claim on a connection of its own: READ COMMITTED,
+// ended by the server once it idles longer than lease. It costs two round trips: BEGIN goes with
+// the claim's select, the deletes of Finish with the COMMIT.
+func (d *Driver) beginHeld(ctx context.Context, lease time.Duration) (sqlstore.TxConn, error) {
+	c, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return nil, ctxErr(ctx, err)
+	}
+	ms := min(max(lease.Milliseconds(), 1), maxIdleTimeout)
+	return &heldTx{c: c, begin: fmt.Sprintf("SET LOCAL idle_in_transaction_session_timeout = %d", ms)}, nil
+}
+
+// heldTx is the sqlstore.TxConn of a held claim: a pool connection, released when the transaction
+// ends. A connection left in a transaction (after an error) is closed by the pool on release.
+type heldTx struct {
+	c     *pgxpool.Conn
+	begin string // the SET LOCAL sent after BEGIN with the first query; "" once sent
+}
+
+// Query implements sqlstore.TxConn: the first query is pipelined after BEGIN and the SET LOCAL of
+// the lease, in one round trip.
+func (h *heldTx) Query(ctx context.Context, q string, args []any, row func(scan func(dest ...any) error) error) error {
+	if h.c == nil {
+		return errHeldDone
+	}
+	b := &pgx.Batch{}
+	if h.begin != "" {
+		b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+		b.Queue(h.begin)
+		h.begin = ""
+	}
+	b.Queue(q, args...)
+	br := h.c.SendBatch(ctx, b)
+	for range b.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return ctxErr(ctx, err)
+		}
+	}
+	rows, err := br.Query()
+	if err == nil {
+		for rows.Next() {
+			if err = row(rows.Scan); err != nil {
+				break
+			}
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return ctxErr(ctx, err)
+}
+
+// Commit implements sqlstore.TxConn: stmts and COMMIT in one round trip.
+func (h *heldTx) Commit(ctx context.Context, stmts []sqlstore.Stmt) error {
+	if h.c == nil {
+		return errHeldDone
+	}
+	b := &pgx.Batch{}
+	for _, s := range stmts {
+		b.Queue(s.SQL, s.Args...)
+	}
+	b.Queue("COMMIT")
+	err := h.c.SendBatch(ctx, b).Close()
+	if err == nil && h.c.Conn().PgConn().TxStatus() != 'I' {
+		// A COMMIT of a transaction that failed rolls it back, without an error.
+		err = errors.New("commit: the transaction was rolled back")
+	}
+	if err != nil {
+		_ = h.end(context.WithoutCancel(ctx))
+		return ctxErr(ctx, err)
+	}
+	h.c.Release()
+	h.c = nil
+	return nil
+}
+
+// Rollback implements sqlstore.TxConn.
+func (h *heldTx) Rollback(ctx context.Context) error {
+	if h.c == nil {
+		return errHeldDone
+	}
+	return ctxErr(ctx, h.end(ctx))
+}
+
+// end rolls the transaction back, if one is open, and releases the connection.
+func (h *heldTx) end(ctx context.Context) error {
+	var err error
+	if h.c.Conn().PgConn().TxStatus() != 'I' && !h.c.Conn().IsClosed() {
+		_, err = h.c.Exec(ctx, "ROLLBACK")
+	}
+	h.c.Release()
+	h.c = nil
+	return err
+}
+
+// errHeldDone is the error of using a held claim's transaction once it ended.
+var errHeldDone = errors.New("the claim's transaction has ended")
 
 // Claim implements [outbox.Store]: it leases to owner, until now+lease, up to limit due
 // messages in commit order, at most the head of each key (plus later messages whose earlier

@@ -158,7 +158,8 @@ func drainRelay(t *testing.T, d *pguow.Driver, r *outbox.Relay) {
 	}
 }
 
-// TestRelayCrashBetweenPublishAndAck: a relay publishes the heads of three keys and dies before
+// TestRelayCrashBetweenPublishAndAck: a relay with leased claims (ackLost hides the driver's
+// outbox.Holder) publishes the heads of three keys and dies before
 // its ack. Another relay leaves them alone while the dead relay's lease runs, then publishes
 // them again and the rest after them; the consumer's inbox absorbs the second copies: one
 // effect per message, in commit order per key.
@@ -186,6 +187,63 @@ func TestRelayCrashBetweenPublishAndAck(t *testing.T) {
 	require.Zero(t, n, "the dead relay's lease runs")
 
 	clock.Advance(time.Minute + time.Second)
+	drainRelay(t, d, r2)
+	require.Len(t, snk.delivered(), 12, "the three heads twice, the others once")
+	require.Equal(t, idsByKey(committed), snk.effects(t, "a", "b", "c"))
+	require.Equal(t, 9, snk.drv.InboxLen())
+}
+
+// killAfterPublish publishes to a bus, then has the server terminate the session holding the
+// relay's claim (its transaction, idle in the schema's outbox select): the relay's process died
+// between publishing and finishing the claim.
+type killAfterPublish struct {
+	t      *testing.T
+	d      *pguow.Driver
+	schema string
+	bus    *outbox.Bus
+	killed int
+}
+
+func (k *killAfterPublish) Publish(ctx context.Context, msgs []outbox.Message) error {
+	if err := k.bus.Publish(ctx, msgs); err != nil {
+		return err
+	}
+	var n int
+	err := k.d.Pool().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE state = 'idle in transaction' AND query LIKE '%SKIP LOCKED%' AND query LIKE '%' || $1 || '%'`, k.schema).Scan(&n)
+	require.NoError(k.t, err)
+	k.killed += n
+	return nil
+}
+
+// TestHeldRelayKilledBetweenPublishAndFinish: a relay holding a claim (pguow is an
+// outbox.Holder) publishes the heads of three keys and dies before finishing: its session ends,
+// and with it the claim, so another relay takes the heads over at once, with no lease to wait
+// for, and publishes them again and the rest after them. The consumer's inbox absorbs the
+// second copies: one effect per message, in commit order per key.
+func TestHeldRelayKilledBetweenPublishAndFinish(t *testing.T) {
+	d := newDriver(t, nil)
+	s := uow.NewStore(d, nil)
+	committed := emitRounds(t, s, 3, "a", "b", "c")
+	snk := newSink(t)
+	opts := func(id string) *outbox.RelayOptions {
+		return &outbox.RelayOptions{ID: id, Lease: time.Minute, BatchSize: 100, Logger: quietLog}
+	}
+
+	killer := &killAfterPublish{t: t, d: d, schema: schemaOf(t, d), bus: snk.bus}
+	n, err := outbox.NewRelay(d, killer, opts("r1")).Step(t.Context())
+	require.Error(t, err, "the claim's session was terminated before Finish")
+	require.Equal(t, 3, n, "the head of each key")
+	require.Equal(t, 1, killer.killed, "one session held the claim")
+	require.Len(t, snk.delivered(), 3)
+	left, err := d.ReadMessages(t.Context())
+	require.NoError(t, err)
+	require.Len(t, left, 9, "nothing finished")
+
+	r2 := outbox.NewRelay(d, snk.bus, opts("r2"))
+	n, err = r2.Step(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 3, n, "the dead relay's claim ended with its session")
 	drainRelay(t, d, r2)
 	require.Len(t, snk.delivered(), 12, "the three heads twice, the others once")
 	require.Equal(t, idsByKey(committed), snk.effects(t, "a", "b", "c"))

@@ -429,10 +429,33 @@ func sameSet(a, b []string) bool {
 // message is published exactly once (leases never expire here), and the messages of each key
 // in commit order.
 func testOutboxConcurrentRelays(t testing.TB, newDriver func(testing.TB) uow.Driver) {
-	const total, keys, limit = 200, 10, 5
 	e := start(t, newDriver)
 	r := e.relay()
 	now := e.clock.Now()
+	concurrentRelays(e, func(ctx context.Context, owner string, limit int) ([]outbox.Claimed, func([]string) error, error) {
+		batch, err := r.Claim(ctx, owner, now, time.Hour, limit)
+		if err != nil {
+			return nil, nil, fmt.Errorf("Claim: %w", err)
+		}
+		return batch, func(ids []string) error {
+			if err := r.Ack(ctx, owner, ids); err != nil {
+				return fmt.Errorf("Ack: %w", err)
+			}
+			return nil
+		}, nil
+	})
+}
+
+// claimFunc claims a batch for owner and returns it with the function that acknowledges the
+// published IDs of it.
+type claimFunc func(ctx context.Context, owner string, limit int) (batch []outbox.Claimed, ack func(ids []string) error, err error)
+
+// concurrentRelays runs 4 relays claiming with claim, publishing (a short sleep) and acking
+// while a producer commits 200 messages over 10 keys, and checks that each message was published
+// once, by one relay at a time, in commit order per key, and that the outbox ends empty.
+func concurrentRelays(e *env, claim claimFunc) {
+	const total, keys, limit = 200, 10, 5
+	t := e.t
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 
@@ -445,9 +468,9 @@ func testOutboxConcurrentRelays(t testing.TB, newDriver func(testing.TB) uow.Dri
 	)
 	worker := func(owner string) error {
 		for acked.Load() < total {
-			batch, err := r.Claim(ctx, owner, now, time.Hour, limit)
+			batch, ack, err := claim(ctx, owner, limit)
 			if err != nil {
-				return fmt.Errorf("Claim: %w", err)
+				return err
 			}
 			if len(batch) == 0 {
 				time.Sleep(time.Millisecond)
@@ -468,8 +491,8 @@ func testOutboxConcurrentRelays(t testing.TB, newDriver func(testing.TB) uow.Dri
 			}
 			mu.Unlock()
 			time.Sleep(publishFor) // publishing: other relays claim meanwhile
-			if err := r.Ack(ctx, owner, ids); err != nil {
-				return fmt.Errorf("Ack: %w", err)
+			if err := ack(ids); err != nil {
+				return err
 			}
 			mu.Lock()
 			for _, id := range ids {

@@ -77,6 +77,9 @@ var clauses = []clause{
 	{"OutboxConcurrentRelays", testOutboxConcurrentRelays},
 	{"OutboxLeaseExpiry", testOutboxLeaseExpiry},
 	{"OutboxOldestDue", testOutboxOldestDue},
+	{"OutboxHold", testOutboxHold},
+	{"OutboxHoldConcurrentRelays", testOutboxHoldConcurrentRelays},
+	{"OutboxHoldExpiry", testOutboxHoldExpiry},
 }
 
 // Waits of the clauses about blocking.
