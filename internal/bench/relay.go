@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,7 @@ import (
 // loop; (b) commit-to-publish latency at a steady commit rate, woken by NOTIFY or polling.
 type relayConfig struct {
 	messages  int             // seeded per drain
+	rounds    int             // alternating rounds per drain level; the medians are reported
 	keys      int             // the seeded messages cycle through this many keys
 	batches   []int           // batch sizes to drain with
 	workers   []int           // relays (and hand-written workers) at once
@@ -80,14 +82,22 @@ func runRelayBench(ctx context.Context, w io.Writer, dsn string, cfg relayConfig
 		var results []drainResult
 		for _, n := range cfg.workers {
 			for _, b := range cfg.batches {
-				for _, impl := range []string{relayLibName, relayHandName} {
-					fmt.Fprintf(os.Stderr, "%s: %d worker(s), batch %d: seeding %d messages\n", impl, n, b, cfg.messages)
-					r, err := drainOnce(ctx, poolDSN, impl, n, b, cfg)
-					if err != nil {
-						return err
+				// Alternating rounds, so that the machine's noise hits both alike; the
+				// median round of each is kept.
+				rounds := map[string][]drainResult{}
+				for round := range max(cfg.rounds, 1) {
+					for _, impl := range []string{relayLibName, relayHandName} {
+						fmt.Fprintf(os.Stderr, "%s: %d worker(s), batch %d, round %d: seeding %d messages\n", impl, n, b, round+1, cfg.messages)
+						r, err := drainOnce(ctx, poolDSN, impl, n, b, cfg)
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(os.Stderr, "  %.0f msgs/s\n", r.perSecond())
+						rounds[impl] = append(rounds[impl], r)
 					}
-					fmt.Fprintf(os.Stderr, "  %.0f msgs/s\n", r.perSecond())
-					results = append(results, r)
+				}
+				for _, impl := range []string{relayLibName, relayHandName} {
+					results = append(results, medianDrain(rounds[impl]))
 				}
 			}
 		}
@@ -431,6 +441,13 @@ func percentiles(d []time.Duration) (p50, p99, mx time.Duration) {
 	}
 	slices.Sort(d)
 	return d[len(d)/2], d[len(d)*99/100], d[len(d)-1]
+}
+
+// medianDrain returns the round with the median elapsed time (the slower of the middle two for
+// an even count).
+func medianDrain(rounds []drainResult) drainResult {
+	sorted := slices.SortedFunc(slices.Values(rounds), func(a, b drainResult) int { return cmp.Compare(a.elapsed, b.elapsed) })
+	return sorted[len(sorted)/2]
 }
 
 // drainReport prints one row per drain; the library's rows carry its throughput as a ratio of the

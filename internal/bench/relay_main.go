@@ -15,7 +15,8 @@ import (
 //
 // (a) it drains -messages messages seeded (with COPY, -keys keys) into a fresh outbox, once per
 // -relays and -batches level, with outbox.Relay.Run and with a hand-written FOR UPDATE SKIP
-// LOCKED loop, to an in-process counting publisher, and prints msgs/s and the ratio; (b) it
+// LOCKED loop, to an in-process counting publisher, in -rounds alternating rounds, and prints the
+// median msgs/s and the ratio; (b) it
 // commits -rate messages a second for -latency, with NOTIFY waking the relay and then with
 // polling only at each -polls interval, and prints the commit-to-publish latency p50/p99.
 //
@@ -29,6 +30,7 @@ func relayMain(ctx context.Context, args []string, w io.Writer) error {
 		dsn       = fs.String("dsn", "", "PostgreSQL DSN (default: $DDD_TEST_POSTGRES)")
 		messages  = fs.Int("messages", 100_000, "messages seeded per drain")
 		keys      = fs.Int("keys", 1000, "keys the seeded messages cycle through")
+		rounds    = fs.Int("rounds", 1, "alternating rounds per drain level; medians are reported")
 		batches   = fs.String("batches", "1,100,1000", "comma-separated batch sizes")
 		relays    = fs.String("relays", "1,2", "comma-separated numbers of relays (and hand-written workers)")
 		drainPoll = fs.Duration("drain-poll", 0, "the relays' PollInterval while draining (0: the library's default, 1s)")
@@ -50,7 +52,7 @@ func relayMain(ctx context.Context, args []string, w io.Writer) error {
 	if *dsn == "" {
 		return fmt.Errorf("-dsn or DDD_TEST_POSTGRES is required")
 	}
-	cfg := relayConfig{messages: *messages, keys: *keys, drainPoll: *drainPoll, rate: *rate, latency: *latency}
+	cfg := relayConfig{messages: *messages, rounds: *rounds, keys: *keys, drainPoll: *drainPoll, rate: *rate, latency: *latency}
 	var err error
 	if cfg.batches, err = parseLevels(*batches); err != nil {
 		return fmt.Errorf("-batches: %w", err)
@@ -62,8 +64,8 @@ func relayMain(ctx context.Context, args []string, w io.Writer) error {
 		return fmt.Errorf("-polls: %w", err)
 	}
 	switch {
-	case cfg.messages < 1 || cfg.keys < 1 || cfg.rate < 1 || cfg.latency <= 0:
-		return fmt.Errorf("-messages, -keys, -rate and -latency must be positive")
+	case cfg.messages < 1 || cfg.keys < 1 || cfg.rounds < 1 || cfg.rate < 1 || cfg.latency <= 0:
+		return fmt.Errorf("-messages, -keys, -rounds, -rate and -latency must be positive")
 	case *only == "drain":
 		cfg.skipLat = true
 	case *only == "latency":
