@@ -27,10 +27,10 @@
 // A [Store] claims with leases: Claim writes the relay's ID and an expiry into each claimed row,
 // and commits, so no transaction stays open while the batch publishes. A store that is also a
 // [Holder] (pguow) claims by locking the rows (FOR UPDATE SKIP LOCKED) in a transaction held open
-// while the batch publishes, and deletes the published ones in it: no write per claim, about
-// twice the throughput of leases on PostgreSQL, and a dead relay's claim ends with its
-// connection. A [Relay] uses held claims whenever its store offers them; the price is one open
-// transaction per relay while a batch publishes, bounded by the lease.
+// while the batch publishes, and deletes the published ones in it: no write per claim, and a
+// dead relay's claim ends with its connection. A [Relay] uses held claims whenever its store
+// offers them; the price is one open transaction per relay while a batch publishes, bounded by
+// the lease.
 //
 // # Defaults
 //

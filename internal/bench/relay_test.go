@@ -78,6 +78,13 @@ func TestDrainReportRatio(t *testing.T) {
 	require.Equal(t, 4, strings.Count(s, "\n"))
 }
 
+func TestMedianDrain(t *testing.T) {
+	rounds := []drainResult{{elapsed: 3 * time.Second}, {elapsed: time.Second}, {elapsed: 2 * time.Second}}
+	require.Equal(t, 2*time.Second, medianDrain(rounds).elapsed)
+	require.Equal(t, 3*time.Second, medianDrain(rounds[:1]).elapsed)
+	require.Equal(t, 3*time.Second, medianDrain(rounds[:2]).elapsed, "the slower of the middle two")
+}
+
 func TestLatencyReport(t *testing.T) {
 	var out bytes.Buffer
 	latencyReport(&out, []latencyResult{{mode: "poll 100ms", rate: 200, messages: 1000, p50: 51 * time.Millisecond, p99: 99 * time.Millisecond, max: 101 * time.Millisecond}})
@@ -94,6 +101,7 @@ func TestRelayMainRejectsBadFlags(t *testing.T) {
 		{"-relay", "-relays", "x"},
 		{"-relay", "-polls", "fast"},
 		{"-relay", "-messages", "0"},
+		{"-relay", "-rounds", "0"},
 		{"-relay", "-only", "both"},
 	} {
 		require.Error(t, relayMain(ctx, args, &bytes.Buffer{}), args)
