@@ -57,6 +57,12 @@
 //     relay's messages are taken over when its lease ends, not before; the lag is the oldest
 //     due message. The times passed to Claim are the store's fake clock's; the parked time,
 //     which the driver takes itself, must be the system time give or take an hour.
+//   - OutboxHold, OutboxHoldConcurrentRelays, OutboxHoldExpiry: held claims ([outbox.Holder]):
+//     key heads only, no delayed, parked or leased message; while a claim is held, other claims
+//     skip its messages and their keys and every other key flows; Finish deletes the published,
+//     records failures and releases the rest; concurrent held relays never share a message and
+//     keep per-key order; a claim nobody finishes ends after its lease, in real time, and its
+//     late Finish records nothing.
 //
 // # What a driver must provide
 //
@@ -74,8 +80,9 @@
 // The optional capabilities are checked when the driver has them and skipped, with a message
 // naming the interface, when it does not: queries ([uow.Querier]: clause Find), keyed locks
 // ([uow.KeyLocker]: KeyedLocks), the inbox ([uow.InboxReader]: Inbox, and the inbox parts of
-// other clauses) and its purge ([uow.InboxPurger]: InboxPurge). A driver that documents one of
-// them must pass its clause.
+// other clauses), its purge ([uow.InboxPurger]: InboxPurge) and held claims ([outbox.Holder]:
+// the OutboxHold clauses, which need a driver running at least three transactions at once). A
+// driver that documents one of them must pass its clause.
 //
 // Mapped repositories ([uow.MappedRepo]) are not covered: the suite cannot know a driver's
 // tables or native transaction type, so each SQL driver tests its own mappers.
