@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dddkit/ddd/internal/sqlstore"
@@ -120,10 +121,22 @@ func (h *heldTx) Commit(ctx context.Context, stmts []sqlstore.Stmt) error {
 		b.Queue(s.SQL, s.Args...)
 	}
 	b.Queue("COMMIT")
-	err := h.c.SendBatch(ctx, b).Close()
-	if err == nil && h.c.Conn().PgConn().TxStatus() != 'I' {
-		// A COMMIT of a transaction that failed rolls it back, without an error.
-		err = errors.New("commit: the transaction was rolled back")
+	br := h.c.SendBatch(ctx, b)
+	var err error
+	for range stmts {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		var tag pgconn.CommandTag
+		if tag, err = br.Exec(); err == nil && tag.String() == "ROLLBACK" {
+			// A COMMIT of a failed transaction rolls it back, without an error.
+			err = errors.New("commit: the transaction was rolled back")
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		_ = h.end(context.WithoutCancel(ctx))
