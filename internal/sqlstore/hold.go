@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/dddkit/ddd/outbox"
 )
 
-// Hold implements outbox.Holder when r.Begin is set: in a transaction begun by Begin (which the
+// Hold implements outbox.Holder when r.Begin and the dialect's SeqIn are set: in a transaction begun by Begin (which the
 // backend ends when it idles longer than lease), it selects and locks the messages Claim would
 // select for no owner: due at now, unparked, unleased or with an expired lease, with no earlier
 // message of their key at all, in seq order, at most limit, skipping locked rows. Nothing is
@@ -23,7 +22,7 @@ import (
 // still blocks them).
 func (r *Relay) Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (outbox.Held, error) {
 	switch {
-	case r.Begin == nil:
+	case r.Begin == nil || r.D.SeqIn == nil:
 		return nil, fmt.Errorf("%w: %s holds no claims", outbox.ErrUnsupported, r.D.Name)
 	case limit < 1:
 		return nil, fmt.Errorf("%w: claim limit %d", outbox.ErrInvalid, limit)
@@ -73,8 +72,8 @@ var errFinished = errors.New("claim already finished")
 func (h *held) Messages() []outbox.Claimed { return h.msgs }
 
 // Finish implements outbox.Held: in the claim's transaction, with its commit (TxConn.Commit), it
-// deletes the published messages (by seq: one array parameter where the dialect has SeqIn, else
-// statements of at most MaxParams parameters) and records the failures as Release does. Any
+// deletes the published messages (by seq, bound as one array parameter: Dialect.SeqIn) and
+// records the failures as Release does. Any
 // error rolls the transaction back. An empty claim's Finish does nothing; a second Finish is an
 // error wrapping outbox.ErrInvalid.
 func (h *held) Finish(ctx context.Context, published []string, failures []outbox.Failure) error {
@@ -98,27 +97,9 @@ func (h *held) Finish(ctx context.Context, published []string, failures []outbox
 			delete(seqs, id) // an ID listed twice is deleted once
 		}
 	}
-	switch {
-	case len(del) == 0:
-	case h.r.D.SeqIn != nil:
+	if len(del) > 0 {
 		a := &args{d: h.r.D}
 		stmts = append(stmts, Stmt{SQL: "DELETE FROM " + h.r.T.Outbox + " WHERE " + h.r.D.SeqIn(a.add(del)), Args: a.vals})
-	default:
-		for len(del) > 0 {
-			n := min(len(del), max(h.r.D.MaxParams, 1))
-			a := &args{d: h.r.D}
-			var q strings.Builder
-			q.WriteString("DELETE FROM " + h.r.T.Outbox + " WHERE seq IN (")
-			for i, seq := range del[:n] {
-				if i > 0 {
-					q.WriteString(", ")
-				}
-				q.WriteString(a.add(seq))
-			}
-			q.WriteByte(')')
-			stmts = append(stmts, Stmt{SQL: q.String(), Args: a.vals})
-			del = del[n:]
-		}
 	}
 	now := h.r.now()
 	for _, f := range failures {

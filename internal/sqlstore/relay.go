@@ -27,7 +27,7 @@ type Relay struct {
 	Read Conn
 	// Now returns the time recorded as a message's parked_at; nil means time.Now.
 	Now func() time.Time
-	// Begin, when set, makes Hold available: it returns a READ COMMITTED transaction that the
+	// Begin, when set with the dialect's SeqIn, makes Hold available: it returns a READ COMMITTED transaction that the
 	// backend ends (rolling it back) when it stays idle longer than lease.
 	Begin func(ctx context.Context, lease time.Duration) (TxConn, error)
 }

@@ -102,7 +102,7 @@ type Dialect struct {
 	MaxParams int
 	// SeqIn, when set, binds a list of sequence numbers as one array parameter: it returns the
 	// condition that column seq is one of the []int64 bound as param (PostgreSQL's
-	// "seq = ANY($1)"). Without it, lists are spelt out as IN (...).
+	// "seq = ANY($1)"). Relay.Hold needs it.
 	SeqIn func(param string) string
 }
 
