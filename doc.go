@@ -29,8 +29,12 @@
 //     in order per key, an in-process bus, and idempotent consumers. NATS JetStream, watermill and
 //     OpenTelemetry have packages of their own: [github.com/dddkit/ddd/outbox/natsjs],
 //     [github.com/dddkit/ddd/outbox/watermillpub] and [github.com/dddkit/ddd/outbox/outboxotel].
+//   - [github.com/dddkit/ddd/saga]: process managers persisted through the unit of work, with
+//     durable timeouts (delayed outbox messages) and compensation, validated definitions drawn
+//     as Mermaid diagrams, and React for choreography at a context's edge;
+//     [github.com/dddkit/ddd/saga/sagatest] tests them given-when-then with a fake clock.
 //
-// The layers still to come build on these: sagas, and reference domains under examples/.
+// The reference domains under examples/ are still to come.
 // Dependencies flow one way: money, aggregate and uow import nothing beyond the standard library,
 // shopspring/decimal and google/uuid.
 //

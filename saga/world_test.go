@@ -76,8 +76,7 @@ func eachWorld(t *testing.T, test func(t *testing.T, w world)) {
 	}
 }
 
-func mustJSON(t testing.TB, v any) []byte {
-	t.Helper()
+func mustJSON(t require.TestingT, v any) []byte {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return b

@@ -26,11 +26,13 @@ import (
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
-// Driver is a storage driver that also keeps the outbox: memuow's, pguow's, and the other SQL
-// drivers'.
+// Driver is a storage driver that also keeps the outbox and lists its messages: memuow's,
+// pguow's, and the other SQL drivers'.
 type Driver interface {
 	uow.Driver
 	outbox.Store
+	// Messages returns the committed outbox messages not yet acknowledged.
+	Messages() []uow.Message
 }
 
 // Start is the fake clock's time when Options.Clock is nil.
@@ -64,9 +66,10 @@ type Fixture[D any] struct {
 	// Manager is the saga's manager; handle messages through it directly to race them.
 	Manager *saga.Manager[D]
 
-	t     testing.TB
-	def   *saga.Definition[D]
-	relay *outbox.Relay
+	t      testing.TB
+	def    *saga.Definition[D]
+	driver Driver
+	relay  *outbox.Relay
 
 	mu     sync.Mutex
 	sent   []saga.Message
@@ -108,8 +111,9 @@ func New[D any](t testing.TB, def *saga.Definition[D], opts *Options) *Fixture[D
 	f := &Fixture[D]{
 		Store: uow.NewStore(o.Driver, &uow.Options{Services: append([]any{o.Clock}, o.Services...)}),
 		Clock: o.Clock,
-		t:     t,
-		def:   def,
+		t:      t,
+		def:    def,
+		driver: o.Driver,
 	}
 	f.Manager = saga.NewManager(f.Store, def, &mo)
 	f.relay = outbox.NewRelay(o.Driver, publisher(f.publish), &ro)
@@ -177,12 +181,36 @@ func (f *Fixture[D]) When(msg saga.Message) error {
 	return err
 }
 
-// AdvanceTime moves the clock on by d and relays what came due: timeouts fire, failed
-// compensations are retried once their backoff has passed.
+// AdvanceTime moves the clock on by d and relays what comes due meanwhile, as time passing would:
+// the clock stops at each timeout's due time in turn and the timeout fires then, so one that a
+// transition schedules again within d fires again. Failed deliveries waiting for their backoff
+// (a failing compensation) are retried when the clock passes their retry time.
 func (f *Fixture[D]) AdvanceTime(d time.Duration) {
 	f.t.Helper()
-	f.Clock.Advance(d)
+	end := f.Clock.Now().Add(d)
+	for {
+		f.Drain()
+		next, ok := f.nextDue(end)
+		if !ok {
+			break
+		}
+		f.Clock.Set(next)
+	}
+	f.Clock.Set(end)
 	f.Drain()
+}
+
+// nextDue returns the earliest delivery time of an outbox message that is after now and not after
+// end.
+func (f *Fixture[D]) nextDue(end time.Time) (time.Time, bool) {
+	now := f.Clock.Now()
+	var next time.Time
+	for _, m := range f.driver.Messages() {
+		if m.DeliverAfter.After(now) && !m.DeliverAfter.After(end) && (next.IsZero() || m.DeliverAfter.Before(next)) {
+			next = m.DeliverAfter
+		}
+	}
+	return next, !next.IsZero()
 }
 
 // Drain relays the outbox until nothing in it is due by the fake clock.
