@@ -109,8 +109,8 @@ func New[D any](t testing.TB, def *saga.Definition[D], opts *Options) *Fixture[D
 	}
 	ro.Clock = o.Clock
 	f := &Fixture[D]{
-		Store: uow.NewStore(o.Driver, &uow.Options{Services: append([]any{o.Clock}, o.Services...)}),
-		Clock: o.Clock,
+		Store:  uow.NewStore(o.Driver, &uow.Options{Services: append([]any{o.Clock}, o.Services...)}),
+		Clock:  o.Clock,
 		t:      t,
 		def:    def,
 		driver: o.Driver,
