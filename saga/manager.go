@@ -73,6 +73,9 @@ func (m *Manager[D]) Handle(ctx context.Context, msg Message) error {
 	if !m.knows(msg) {
 		return nil
 	}
+	if msg.ID == "" {
+		return fmt.Errorf("%w: message %s has no ID to deduplicate on", ErrInvalid, msg.Name)
+	}
 	for tries := 1; ; tries++ {
 		var r run
 		err := outbox.Idempotent(m.store, m.consumer, func(ctx context.Context, u *uow.Unit, msg Message) error {
@@ -86,8 +89,6 @@ func (m *Manager[D]) Handle(ctx context.Context, msg Message) error {
 				m.log.Info("saga instance finished", "key", r.key, "state", r.state, "status", r.finished)
 			}
 			return nil
-		case errors.Is(err, outbox.ErrInvalid):
-			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		case r.created && errors.Is(err, uow.ErrDuplicate) && tries < 3:
 			continue // another message started the instance meanwhile: handle this one in it
 		case errors.As(err, &ce):
@@ -144,10 +145,10 @@ func (m *Manager[D]) onMessage(ctx context.Context, u *uow.Unit, msg Message, r 
 			m.ignore(msg, key, "no instance, and the message starts none")
 			return nil
 		}
+		r.created = true // an ErrDuplicate from here on means another message started it first
 		if inst, err = m.start(ctx, u, key); err != nil {
 			return err
 		}
-		r.created = true
 	case err != nil:
 		return err
 	}

@@ -29,8 +29,9 @@ type ReactOptions struct {
 // the boundary): it returns a Handler that translates each message into a command of this
 // context and runs the command's Handle in a unit of work of store with the inbox mark of
 // (consumer, message ID), so a redelivered message has no second effect. translate returns nil
-// for a message the context does not react to (it is then ignored, unmarked), and an error for
-// one it cannot read (returned wrapping ErrInvalid, so the relay retries and finally parks it).
+// (a nil interface) for a message the context does not react to (it is then ignored, unmarked),
+// and an error for one it cannot read (returned wrapping ErrInvalid, so the relay retries and
+// finally parks it). A message without an ID is an error wrapping ErrInvalid.
 //
 // A command that breaks a business rule is rejected for good: the rejection is marked handled
 // and opts.Rejected, if set, reacts to it. Technical errors and exhausted conflicts are returned,
@@ -45,6 +46,9 @@ func React(store *uow.Store, consumer string, translate func(m Message) (uow.Com
 	}
 	log := o.Logger.With("consumer", consumer)
 	return func(ctx context.Context, m Message) error {
+		if m.ID == "" {
+			return fmt.Errorf("%w: %s: message %s has no ID to deduplicate on", ErrInvalid, consumer, m.Name)
+		}
 		cmd, err := translate(m)
 		if err != nil {
 			return fmt.Errorf("%w: %s reading message %s (%s): %w", ErrInvalid, consumer, m.Name, m.ID, err)
@@ -55,9 +59,6 @@ func React(store *uow.Store, consumer string, translate func(m Message) (uow.Com
 		err = outbox.Idempotent(store, consumer, func(ctx context.Context, u *uow.Unit, _ Message) error {
 			return cmd.Handle(ctx, u)
 		}, o.Do)(ctx, m)
-		if errors.Is(err, outbox.ErrInvalid) {
-			return fmt.Errorf("%w: %w", ErrInvalid, err)
-		}
 		if err == nil || !errors.Is(err, aggregate.ErrRule) {
 			return err
 		}
