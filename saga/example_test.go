@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/saga"
 	"github.com/dddkit/ddd/uow"
@@ -148,4 +149,84 @@ func ExampleManager() {
 	// 12:00: RequestPayment {"order":"o-1"}
 	// 12:15: CancelOrder {"order":"o-1"}
 	// cancelled failed
+}
+
+// shelf is the stock context's aggregate: units of one product.
+type shelf struct {
+	aggregate.Root[string]
+	Units int `json:"units"`
+}
+
+var errOutOfStock = aggregate.NewRule("out_of_stock", "out of stock")
+
+// reserve is the stock context's command.
+type reserve struct {
+	Product string
+	Units   int
+}
+
+func (c reserve) Handle(ctx context.Context, u *uow.Unit) error {
+	s, err := uow.Repo[*shelf](u).Get(ctx, c.Product)
+	if err != nil {
+		return err
+	}
+	if s.Units < c.Units {
+		return fmt.Errorf("%w: %d left", errOutOfStock, s.Units)
+	}
+	s.Units -= c.Units
+	return nil
+}
+
+func ExampleReact() {
+	ctx := context.Background()
+	d := memuow.New(nil)
+	store := uow.NewStore(d, nil)
+	err := uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
+		root, err := aggregate.NewRoot("book")
+		if err != nil {
+			return err
+		}
+		return uow.Repo[*shelf](u).Add(ctx, &shelf{Root: root, Units: 3})
+	}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// At the stock context's edge, the sales context's OrderPlaced becomes a Reserve command;
+	// a refusal is announced as ReservationFailed, so the sales context learns of it.
+	handler := saga.React(store, "stock", func(m saga.Message) (uow.Command, error) {
+		var placed struct {
+			Product string `json:"product"`
+			Units   int    `json:"units"`
+		}
+		if err := json.Unmarshal(m.Payload, &placed); err != nil {
+			return nil, err
+		}
+		return reserve{Product: placed.Product, Units: placed.Units}, nil
+	}, &saga.ReactOptions{
+		Logger: slog.New(slog.DiscardHandler),
+		Rejected: func(_ context.Context, u *uow.Unit, m saga.Message, rule error) error {
+			return u.Emit(saga.Message{Topic: "stock", Name: "ReservationFailed", Payload: m.Payload})
+		},
+	})
+
+	first := saga.Message{ID: aggregate.NewID[string](), Topic: "sales", Name: "OrderPlaced",
+		Payload: []byte(`{"product":"book","units":2}`)}
+	second := first
+	second.ID = aggregate.NewID[string]()
+	for _, m := range []saga.Message{first, first, second} { // first is delivered twice
+		fmt.Println(handler(ctx, m))
+	}
+	units, _ := d.Get("shelf", "book")
+	fmt.Println(string(units.Data))
+	for _, m := range d.Messages() {
+		fmt.Println(m.Name)
+	}
+	// Output:
+	// <nil>
+	// <nil>
+	// <nil>
+	// {"units":1}
+	// ReservationFailed
 }
