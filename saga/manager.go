@@ -240,20 +240,28 @@ func (m *Manager[D]) emitCompensate(u *uow.Unit, inst *instance, step int) error
 	return u.Emit(Message{Topic: m.def.topic, Key: inst.AggregateID(), Name: nameCompensate, Payload: payload})
 }
 
+// loadOwn loads the instance one of the saga's own messages (a timeout, a compensation step) is
+// for; it returns nil, and the message is ignored, when the message is another saga's (sharing the
+// topic) or its instance does not exist.
+func (m *Manager[D]) loadOwn(ctx context.Context, u *uow.Unit, msg Message, sagaName, key string) (*instance, error) {
+	if sagaName != m.def.name {
+		return nil, nil
+	}
+	inst, err := uow.Repo[*instance](u).Get(ctx, instanceID(m.def.name, key))
+	if errors.Is(err, uow.ErrNotFound) {
+		m.ignore(msg, key, "no such instance")
+		return nil, nil
+	}
+	return inst, err
+}
+
 func (m *Manager[D]) onTimeout(ctx context.Context, u *uow.Unit, msg Message, r *run) error {
 	var b timeoutBody
 	if err := json.Unmarshal(msg.Payload, &b); err != nil || b.Key == "" || b.Timeout == "" {
 		return fmt.Errorf("%w: timeout message %s: malformed payload %q", ErrInvalid, msg.ID, msg.Payload)
 	}
-	if b.Saga != m.def.name {
-		return nil // another saga's timeout on a shared topic
-	}
-	inst, err := uow.Repo[*instance](u).Get(ctx, instanceID(m.def.name, b.Key))
-	if errors.Is(err, uow.ErrNotFound) {
-		m.ignore(msg, b.Key, "timeout of no instance")
-		return nil
-	}
-	if err != nil {
+	inst, err := m.loadOwn(ctx, u, msg, b.Saga, b.Key)
+	if inst == nil || err != nil {
 		return err
 	}
 	if inst.Status != Running || inst.Timeouts[b.Timeout] != b.Token {
@@ -285,15 +293,8 @@ func (m *Manager[D]) onCompensate(ctx context.Context, u *uow.Unit, msg Message,
 	if err := json.Unmarshal(msg.Payload, &b); err != nil || b.Key == "" {
 		return fmt.Errorf("%w: compensation message %s: malformed payload %q", ErrInvalid, msg.ID, msg.Payload)
 	}
-	if b.Saga != m.def.name {
-		return nil
-	}
-	inst, err := uow.Repo[*instance](u).Get(ctx, instanceID(m.def.name, b.Key))
-	if errors.Is(err, uow.ErrNotFound) {
-		m.ignore(msg, b.Key, "compensation of no instance")
-		return nil
-	}
-	if err != nil {
+	inst, err := m.loadOwn(ctx, u, msg, b.Saga, b.Key)
+	if inst == nil || err != nil {
 		return err
 	}
 	r.key = inst.Key
