@@ -34,7 +34,8 @@
 //     as Mermaid diagrams, and React for choreography at a context's edge;
 //     [github.com/dddkit/ddd/saga/sagatest] tests them given-when-then with a fake clock.
 //
-// The reference domains under examples/ are still to come.
+// Reference domains live under examples/: [github.com/dddkit/ddd/examples/budget] (seed 004's
+// budget aggregate and its summary projection); bank transfers and crowdfunding are to come.
 // Dependencies flow one way: money, aggregate and uow import nothing beyond the standard library,
 // shopspring/decimal and google/uuid.
 //
