@@ -175,7 +175,8 @@ func (p *pot) active() int {
 
 // RecordExpense records an expense against the pot named potName: a positive amount in the
 // budget's currency (a zero expense records nothing, and money coming back is a reversal, not a
-// negative expense), on a day inside the budget's period, under an ID the budget has not used.
+// negative expense), on a day inside the budget's period, under an ID no expense of the budget
+// has (the expenses of a deallocated pot, all reversed, leave with it, and so do their IDs).
 // It may take the pot past its allocation: an expense is a fact, and a budget that refused to
 // record what was spent would only lie; Remaining then goes negative, and Overspent says so. It
 // records ExpenseRecorded.
