@@ -103,11 +103,10 @@ type Transition[D any] struct {
 // Definition is a validated saga type, made by Define. It is immutable and safe for concurrent
 // use.
 type Definition[D any] struct {
-	name          string
-	spec          Spec[D]
-	topic         string
-	byEvent       map[edge]*Transition[D]
-	compensatedTo map[State]bool
+	name    string
+	spec    Spec[D]
+	topic   string
+	byEvent map[edge]*Transition[D]
 }
 
 type edge struct {
@@ -171,11 +170,10 @@ func Define[D any](name string, spec Spec[D]) (*Definition[D], error) {
 	}
 
 	d := &Definition[D]{
-		name:          name,
-		spec:          spec,
-		topic:         cmp.Or(spec.Topic, "saga."+name),
-		byEvent:       make(map[edge]*Transition[D]),
-		compensatedTo: make(map[State]bool),
+		name:    name,
+		spec:    spec,
+		topic:   cmp.Or(spec.Topic, "saga."+name),
+		byEvent: make(map[edge]*Transition[D]),
 	}
 	handled := make(map[string]bool)
 	next := make(map[State][]State)
@@ -244,11 +242,6 @@ func Define[D any](name string, spec Spec[D]) (*Definition[D], error) {
 		}
 		if _, term := spec.Terminal[s]; !term && len(next[s]) == 0 && s != "" {
 			bad("state %s is not terminal and no transition leaves it", s)
-		}
-	}
-	for s, st := range spec.Terminal {
-		if st == Compensated {
-			d.compensatedTo[s] = true
 		}
 	}
 	if len(problems) > 0 {

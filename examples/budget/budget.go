@@ -24,21 +24,25 @@ var ErrInvalid = aggregate.NewRule("invalid_input", "invalid input")
 // The business rules of a budget. Each is an *aggregate.RuleError: errors.Is(err,
 // aggregate.ErrRule) tells them from technical failures.
 var (
-	ErrClosed            = aggregate.NewRule("budget_closed", "the budget is closed")
-	ErrPeriod            = aggregate.NewRule("invalid_period", "a budget opens in the future and ends after it starts")
-	ErrTooEarlyToClose   = aggregate.NewRule("too_early_to_close", "a budget closes from the day before its end")
-	ErrNegativeAlloc     = aggregate.NewRule("negative_allocation", "an allocation cannot be negative")
-	ErrDuplicatePot      = aggregate.NewRule("duplicate_pot", "the budget already has a pot with that name")
-	ErrUnknownPot        = aggregate.NewRule("unknown_pot", "the budget has no pot with that name")
-	ErrPotHasExpenses    = aggregate.NewRule("pot_has_expenses", "a pot with active expenses cannot be deallocated")
-	ErrOutsidePeriod     = aggregate.NewRule("outside_period", "the expense's date is outside the budget's period")
-	ErrNonPositive       = aggregate.NewRule("non_positive_expense", "an expense's amount must be positive")
-	ErrCurrencyMismatch  = aggregate.NewRule("currency_mismatch", "the amount is not in the budget's currency")
-	ErrUnknownExpense    = aggregate.NewRule("unknown_expense", "the budget has no expense with that ID")
-	ErrAlreadyReversed   = aggregate.NewRule("already_reversed", "the expense is already reversed")
-	ErrDuplicateExpense  = aggregate.NewRule("duplicate_expense", "the budget already has an expense with that ID")
-	errCorruptedDocument = errors.New("budget: stored document is inconsistent")
+	ErrClosed           = aggregate.NewRule("budget_closed", "the budget is closed")
+	ErrPeriod           = aggregate.NewRule("invalid_period", "a budget opens in the future and ends after it starts")
+	ErrTooEarlyToClose  = aggregate.NewRule("too_early_to_close", "a budget closes from the day before its end")
+	ErrNegativeAlloc    = aggregate.NewRule("negative_allocation", "an allocation cannot be negative")
+	ErrDuplicatePot     = aggregate.NewRule("duplicate_pot", "the budget already has a pot with that name")
+	ErrUnknownPot       = aggregate.NewRule("unknown_pot", "the budget has no pot with that name")
+	ErrPotHasExpenses   = aggregate.NewRule("pot_has_expenses", "a pot with active expenses cannot be deallocated")
+	ErrOutsidePeriod    = aggregate.NewRule("outside_period", "the expense's date is outside the budget's period")
+	ErrNonPositive      = aggregate.NewRule("non_positive_expense", "an expense's amount must be positive")
+	ErrCurrencyMismatch = aggregate.NewRule("currency_mismatch", "the amount is not in the budget's currency")
+	ErrUnknownExpense   = aggregate.NewRule("unknown_expense", "the budget has no expense with that ID")
+	ErrAlreadyReversed  = aggregate.NewRule("already_reversed", "the expense is already reversed")
+	ErrDuplicateExpense = aggregate.NewRule("duplicate_expense", "the budget already has an expense with that ID")
 )
+
+// ErrCorrupt: a stored budget document, or an event the summary projection applies, breaks the
+// budget's invariants. It is a technical failure, not a business rule: someone wrote the data
+// around the root.
+var ErrCorrupt = errors.New("budget: stored document is inconsistent")
 
 // Budget is the aggregate root (seed 004): a period with a currency, the pots allocated in it and
 // the expenses recorded against them. Every change goes through the root, which checks every
@@ -355,27 +359,27 @@ func (b *Budget) MarshalJSON() ([]byte, error) {
 func (b *Budget) UnmarshalJSON(data []byte) error {
 	var doc budgetDoc
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("%w: %v", errCorruptedDocument, err)
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	c, err := money.Lookup(doc.Currency)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errCorruptedDocument, err)
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if doc.Start.IsZero() || !doc.End.After(doc.Start) {
-		return fmt.Errorf("%w: period %s to %s", errCorruptedDocument, doc.Start, doc.End)
+		return fmt.Errorf("%w: period %s to %s", ErrCorrupt, doc.Start, doc.End)
 	}
 	pots := make([]pot, 0, len(doc.Pots))
 	names, ids := map[string]bool{}, map[ExpenseID]bool{}
 	for _, pd := range doc.Pots {
 		if pd.Name == "" || names[pd.Name] || pd.Allocation.Currency() != c || pd.Allocation.IsNegative() {
-			return fmt.Errorf("%w: pot %q allocated %s", errCorruptedDocument, pd.Name, pd.Allocation)
+			return fmt.Errorf("%w: pot %q allocated %s", ErrCorrupt, pd.Name, pd.Allocation)
 		}
 		names[pd.Name] = true
 		p := pot{name: pd.Name, allocation: pd.Allocation}
 		for _, e := range pd.Expenses {
 			if e.ID == "" || ids[e.ID] || e.Amount.Currency() != c || !e.Amount.IsPositive() ||
 				e.Date.Before(doc.Start) || e.Date.After(doc.End) {
-				return fmt.Errorf("%w: expense %q of %s on %s", errCorruptedDocument, e.ID, e.Amount, e.Date)
+				return fmt.Errorf("%w: expense %q of %s on %s", ErrCorrupt, e.ID, e.Amount, e.Date)
 			}
 			ids[e.ID] = true
 			p.expenses = append(p.expenses, expense{e.ID, e.Amount, e.Date, e.Description, e.Reversed})

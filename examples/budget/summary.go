@@ -120,7 +120,7 @@ func (s *Summary) apply(name string, decode func(any) error) error {
 		}
 		i := s.pot(e.Pot)
 		if i < 0 {
-			return fmt.Errorf("budget summary of %s: %w: pot %q", s.ID(), errCorruptedDocument, e.Pot)
+			return fmt.Errorf("budget summary of %s: %w: pot %q", s.ID(), ErrCorrupt, e.Pot)
 		}
 		s.Allocated, err = s.Allocated.Sub(s.Pots[i].Allocated)
 		s.Pots = slices.Delete(s.Pots, i, i+1)
@@ -135,7 +135,7 @@ func (s *Summary) apply(name string, decode func(any) error) error {
 		}
 		i := s.pot(e.Pot)
 		if i < 0 {
-			return fmt.Errorf("budget summary of %s: %w: pot %q", s.ID(), errCorruptedDocument, e.Pot)
+			return fmt.Errorf("budget summary of %s: %w: pot %q", s.ID(), ErrCorrupt, e.Pot)
 		}
 		if s.Pots[i].Spent, err = s.Pots[i].Spent.Add(amount); err != nil {
 			return err
