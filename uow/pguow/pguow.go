@@ -150,6 +150,11 @@ func (d *Driver) Close() {
 // store's database outside a unit.
 func (d *Driver) Pool() *pgxpool.Pool { return d.pool }
 
+// Schema returns the schema the driver's tables live in (Options.Schema), empty for the
+// connection's search_path: the schema a Mapper or read model keeps its own tables in, beside
+// the driver's.
+func (d *Driver) Schema() string { return d.schema }
+
 // Channel returns the name of the PostgreSQL notification channel that every commit writing
 // outbox messages notifies (pg_notify with an empty payload, sent on the unit's connection right
 // after its COMMIT succeeded, outside the transaction so that notifying units do not serialise),
