@@ -1,0 +1,309 @@
+package transfer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dddkit/ddd/aggregate"
+	"github.com/dddkit/ddd/money"
+	"github.com/dddkit/ddd/uow"
+)
+
+// Strategy is how a transfer keeps the two accounts consistent under concurrency: seed 000's
+// four designs.
+type Strategy int
+
+const (
+	// Default is the bank's own strategy (Options.Strategy).
+	Default Strategy = iota
+	// Optimistic loads the accounts without locks; the commit compares their versions and a
+	// concurrent change retries the whole command.
+	Optimistic
+	// Pessimistic loads both accounts FOR UPDATE, in account number order (so two transfers
+	// never deadlock), and holds them until the commit.
+	Pessimistic
+	// Keyed takes a lock per account number before loading (uow.Unit.Lock: advisory locks on
+	// PostgreSQL, named locks on MySQL and MariaDB, across processes; in-process on SQLite and
+	// memuow), then loads and commits optimistically.
+	Keyed
+	// Eventual checks the balance as read (best effort), lets the domain return the changes,
+	// and has the database add them to the balances atomically (balance = balance + delta):
+	// no conflicts, no locks held across the command, and concurrent debits can overdraw an
+	// account, which the outcome reports. The events reach the outbox like any other.
+	Eventual
+)
+
+var strategyNames = [...]string{"default", "optimistic", "pessimistic", "keyed", "eventual"}
+
+// Strategies returns the four strategies.
+func Strategies() []Strategy { return []Strategy{Optimistic, Pessimistic, Keyed, Eventual} }
+
+// String returns the strategy's name: "optimistic", "pessimistic", "keyed", "eventual".
+func (s Strategy) String() string {
+	if s < 0 || int(s) >= len(strategyNames) {
+		return fmt.Sprintf("Strategy(%d)", int(s))
+	}
+	return strategyNames[s]
+}
+
+// ParseStrategy returns the strategy named s (as String writes it, in any case), or an error
+// wrapping ErrInvalidInput.
+func ParseStrategy(s string) (Strategy, error) {
+	for i, n := range strategyNames {
+		if strings.EqualFold(s, n) {
+			return Strategy(i), nil
+		}
+	}
+	return 0, fmt.Errorf("%w: strategy %q: want optimistic, pessimistic, keyed or eventual", ErrInvalidInput, s)
+}
+
+// Options tune a Bank. The zero value (or nil) means the defaults.
+type Options struct {
+	// Strategy is used by transfers that ask for Default; zero means Optimistic.
+	Strategy Strategy
+	// Do tunes the retries of conflicts; nil means up to 100 attempts, waiting 1ms to 50ms.
+	Do *uow.DoOptions
+}
+
+// Bank is the application service: it opens accounts, takes deposits and posts transfers, each
+// command in one unit of work on its store, with every rule of the domain always on. It is safe
+// for concurrent use.
+type Bank struct {
+	store    *uow.Store
+	st       storage
+	strategy Strategy
+	do       uow.DoOptions
+}
+
+// New returns a bank on store. On the SQLite, PostgreSQL and MySQL drivers it keeps its
+// aggregates in seed 000's account and transfer tables (and a deposit table), which Migrate
+// creates; on any other driver (memuow) as JSON documents. opts may be nil.
+func New(store *uow.Store, opts *Options) (*Bank, error) {
+	if store == nil {
+		return nil, fmt.Errorf("transfer: %w: nil store", uow.ErrInvalid)
+	}
+	b := &Bank{store: store, st: storageFor(store), strategy: Optimistic,
+		do: uow.DoOptions{MaxAttempts: 100, MinBackoff: time.Millisecond, MaxBackoff: 50 * time.Millisecond}}
+	if opts != nil {
+		if opts.Strategy != Default {
+			if opts.Strategy < Optimistic || opts.Strategy > Eventual {
+				return nil, fmt.Errorf("transfer: %w: %v", uow.ErrInvalid, opts.Strategy)
+			}
+			b.strategy = opts.Strategy
+		}
+		if opts.Do != nil {
+			b.do = *opts.Do
+		}
+	}
+	return b, nil
+}
+
+// Migrate creates the driver's tables (its Migrate method, if it has one) and the bank's
+// account, transfer and deposit tables on the SQL drivers. It is idempotent.
+func Migrate(ctx context.Context, d uow.Driver) error {
+	if m, ok := d.(interface{ Migrate(context.Context) error }); ok {
+		if err := m.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	if t, ok := storageFor(uow.NewStore(d, nil)).(*tables); ok {
+		return t.migrate(ctx)
+	}
+	return nil
+}
+
+// Store returns the bank's store.
+func (b *Bank) Store() *uow.Store { return b.store }
+
+// Strategy returns the strategy of transfers that ask for Default.
+func (b *Bank) Strategy() Strategy { return b.strategy }
+
+// Finder returns the bank's read side.
+func (b *Bank) Finder() *Finder { return &Finder{q: b.st} }
+
+// OpenAccount opens an empty account numbered n in currency c (an ISO 4217 currency). Errors
+// wrap ErrInvalidInput or ErrAccountExists.
+func (b *Bank) OpenAccount(ctx context.Context, n AccountNumber, c money.Currency) error {
+	if c.IsZero() || c.IsCustom() {
+		return fmt.Errorf("%w: account %s: want an ISO 4217 currency, not %q", ErrInvalidInput, n, c.Code())
+	}
+	err := uow.Do(ctx, b.store, func(ctx context.Context, u *uow.Unit) error {
+		a, err := OpenAccount(n, c, u.Now())
+		if err != nil {
+			return err
+		}
+		return b.st.accounts(u).Add(ctx, a)
+	}, &b.do)
+	if errors.Is(err, uow.ErrDuplicate) {
+		return fmt.Errorf("%w: %s", ErrAccountExists, n)
+	}
+	return err
+}
+
+// DepositOutcome is what a deposit did. Replayed reports a retried request: the deposit was made
+// before, nothing moved now, and the event is the first one.
+type DepositOutcome struct {
+	MoneyDeposited
+	Replayed bool `json:"replayed,omitempty"`
+}
+
+// Deposit pays r.Amount into r.Account, once per deposit ID: a retry of the same request
+// returns the first outcome. Errors wrap ErrInvalidInput, ErrUnknownAccount,
+// ErrCurrencyMismatch or ErrDuplicateDeposit; technical ones are the store's.
+func (b *Bank) Deposit(ctx context.Context, r DepositRequest) (DepositOutcome, error) {
+	if _, err := ParseDepositID(string(r.ID)); err != nil {
+		return DepositOutcome{}, err
+	}
+	if _, err := ParseAccountNumber(string(r.Account)); err != nil {
+		return DepositOutcome{}, err
+	}
+	var out DepositOutcome
+	err := b.once(ctx, func(ctx context.Context, u *uow.Unit) error {
+		out = DepositOutcome{}
+		if d, err := b.st.deposits(u).Get(ctx, string(r.ID)); err == nil {
+			if !d.Matches(r) {
+				return fmt.Errorf("%w: %s", ErrDuplicateDeposit, r.ID)
+			}
+			out = DepositOutcome{MoneyDeposited: d.Outcome(), Replayed: true}
+			return nil
+		} else if !errors.Is(err, uow.ErrNotFound) {
+			return err
+		}
+		a, err := b.st.accounts(u).Get(ctx, string(r.Account))
+		if err != nil {
+			return unknownAccount(err)
+		}
+		d, err := a.Deposit(r.ID, r.Amount, u.Now())
+		if err != nil {
+			return err
+		}
+		out.MoneyDeposited = d.Outcome()
+		return b.st.deposits(u).Add(ctx, d)
+	})
+	return out, err
+}
+
+// Outcome is what a transfer did: its TransferCompleted event (the debit, the credit and the
+// posting), whether it replayed an earlier identical request, how many times the command ran
+// (more than 1 after conflicts) and the strategy used.
+type Outcome struct {
+	TransferCompleted
+	Replayed bool     `json:"replayed,omitempty"`
+	Attempts int      `json:"attempts"`
+	Strategy Strategy `json:"-"`
+}
+
+// Transfer posts r with strategy s (Default: the bank's). A retry of a request already posted
+// (same transfer number, accounts and amount) returns the first outcome with Replayed set and
+// moves nothing. Business errors wrap ErrInvalidInput, ErrSameAccount, ErrUnknownAccount,
+// ErrCurrencyMismatch, ErrInsufficientFunds or ErrDuplicateTransfer (all aggregate.ErrRule);
+// conflicts are retried (Options.Do) and, when the attempts run out, returned wrapping
+// uow.ErrConflict; other errors are the store's.
+func (b *Bank) Transfer(ctx context.Context, r Request, s Strategy) (Outcome, error) {
+	if s == Default {
+		s = b.strategy
+	}
+	if s < Optimistic || s > Eventual {
+		return Outcome{}, fmt.Errorf("%w: %v", ErrInvalidInput, s)
+	}
+	if err := r.Validate(); err != nil {
+		return Outcome{}, err
+	}
+	var out Outcome
+	attempts := 0
+	err := b.once(ctx, func(ctx context.Context, u *uow.Unit) error {
+		attempts++
+		out = Outcome{}
+		if t, err := b.st.transfers(u).Get(ctx, string(TransferIDOf(r.Number))); err == nil {
+			if !t.Matches(r) {
+				return fmt.Errorf("%w: %s", ErrDuplicateTransfer, r.Number)
+			}
+			out.TransferCompleted, out.Replayed = t.Outcome(), true
+			return nil
+		} else if !errors.Is(err, uow.ErrNotFound) {
+			return err
+		}
+		t, err := b.post(ctx, u, r, s)
+		if err != nil {
+			return err
+		}
+		out.TransferCompleted = t.Outcome()
+		return b.st.transfers(u).Add(ctx, t)
+	})
+	out.Attempts, out.Strategy = attempts, s
+	if err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// post moves the money of r in unit u with strategy s and returns the transfer to add.
+func (b *Bank) post(ctx context.Context, u *uow.Unit, r Request, s Strategy) (*Transfer, error) {
+	repo := b.st.accounts(u)
+	switch s {
+	case Pessimistic:
+		first, second := r.From, r.To
+		if second < first {
+			first, second = second, first
+		}
+		for _, n := range []AccountNumber{first, second} {
+			if _, err := repo.GetForUpdate(ctx, string(n)); err != nil {
+				return nil, unknownAccount(err)
+			}
+		}
+	case Keyed:
+		if err := u.Lock(ctx, "bank-account:"+string(r.From), "bank-account:"+string(r.To)); err != nil {
+			return nil, err
+		}
+	}
+	accs, err := loadAccounts(ctx, repo, r.From, r.To) // tracked ones come from the identity map
+	if err != nil {
+		return nil, err
+	}
+	if s != Eventual {
+		return Post(r, accs[0], accs[1], u.Now())
+	}
+	changes, err := Plan(r, accs[0], accs[1])
+	if err != nil {
+		return nil, err
+	}
+	balances, err := b.st.apply(ctx, u, changes)
+	if err != nil {
+		return nil, err
+	}
+	t, err := Posted(r, u.Now(), balances[0], balances[1])
+	if err != nil {
+		return nil, err
+	}
+	o := t.Outcome()
+	if err := emit(u, r.From, o.Debited); err != nil {
+		return nil, err
+	}
+	return t, emit(u, r.To, o.Credited)
+}
+
+// emit writes an account's event to the outbox as the account would have recorded it: the
+// eventual strategy changes balances in the database, not through the aggregate.
+func emit(u *uow.Unit, n AccountNumber, e aggregate.Event) error {
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return u.Emit(uow.Message{Topic: aggregate.TypeName(&Account{}), Key: string(n), Name: e.EventName(), Payload: payload,
+		Headers: map[string]string{uow.HeaderAggregateType: aggregate.TypeName(&Account{}), uow.HeaderAggregateID: string(n)}})
+}
+
+// once runs fn with uow.Do; when the commit finds the transfer or deposit inserted meanwhile by
+// a request racing with the same number (uow.ErrDuplicate), it runs fn once more, which then
+// finds it and replays or refuses.
+func (b *Bank) once(ctx context.Context, fn func(ctx context.Context, u *uow.Unit) error) error {
+	err := uow.Do(ctx, b.store, fn, &b.do)
+	if errors.Is(err, uow.ErrDuplicate) && !errors.Is(err, aggregate.ErrRule) {
+		err = uow.Do(ctx, b.store, fn, &b.do)
+	}
+	return err
+}

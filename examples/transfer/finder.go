@@ -1,0 +1,434 @@
+package transfer
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dddkit/ddd/money"
+	"github.com/dddkit/ddd/uow"
+)
+
+// Finder is the bank's read side (seed 000's Finder): queries that read the store directly and
+// return view structs shaped for their use, never domain objects. It reads committed data and
+// never writes. It is safe for concurrent use; get one from Bank.Finder.
+type Finder struct{ q queries }
+
+// queries is what a storage answers for the Finder.
+type queries interface {
+	// balances reads every account's balance in one consistent read.
+	balances(ctx context.Context) ([]Balance, error)
+	// transfersOver returns up to limit transfers of more than m, in m's currency, largest first.
+	transfersOver(ctx context.Context, m money.Money, limit int) ([]TransferView, error)
+	// statement returns the account's balance and its latest limit lines, newest first.
+	statement(ctx context.Context, n AccountNumber, limit int) (Statement, error)
+	// ledger returns, in one consistent read, each account's balance with its deposits, credits
+	// and debits summed.
+	ledger(ctx context.Context) ([]LedgerLine, error)
+}
+
+// Balance is an account's balance.
+type Balance struct {
+	Account AccountNumber `json:"account"`
+	Balance money.Money   `json:"balance"`
+}
+
+// TransferView is a posted transfer as the read side shows it.
+type TransferView struct {
+	ID       TransferID     `json:"id"`
+	Number   TransferNumber `json:"number"`
+	Debited  AccountNumber  `json:"debited"`
+	Credited AccountNumber  `json:"credited"`
+	Amount   money.Money    `json:"amount"`
+	At       time.Time      `json:"at"`
+}
+
+// Statement is an account's balance and its latest movements, oldest first.
+type Statement struct {
+	Account AccountNumber   `json:"account"`
+	Balance money.Money     `json:"balance"`
+	Lines   []StatementLine `json:"lines"`
+}
+
+// StatementLine is one movement of an account: a deposit, a transfer's debit or its credit.
+// Amount is signed (a debit is negative); Balance is the balance the movement left.
+type StatementLine struct {
+	At           time.Time     `json:"at"`
+	Kind         string        `json:"kind"`                   // "deposit", "debit" or "credit"
+	Reference    string        `json:"reference"`              // the deposit ID or transfer number
+	Counterparty AccountNumber `json:"counterparty,omitempty"` // the other account of a transfer
+	Amount       money.Money   `json:"amount"`
+	Balance      money.Money   `json:"balance"`
+}
+
+// LedgerLine is an account's balance beside its movements summed: for a reconciled account,
+// Balance = Deposited + Credited - Debited.
+type LedgerLine struct {
+	Account   AccountNumber `json:"account"`
+	Balance   money.Money   `json:"balance"`
+	Deposited money.Money   `json:"deposited"`
+	Credited  money.Money   `json:"credited"`
+	Debited   money.Money   `json:"debited"`
+}
+
+// Expected returns the balance the movements give: Deposited + Credited - Debited.
+func (l LedgerLine) Expected() money.Money {
+	e, _ := l.Deposited.Add(l.Credited)
+	e, _ = e.Sub(l.Debited)
+	return e
+}
+
+// Total is the money of one currency in the bank.
+type Total struct {
+	Currency  string      `json:"currency"`
+	Accounts  int         `json:"accounts"`
+	Balance   money.Money `json:"balance"`   // the sum of the balances
+	Deposited money.Money `json:"deposited"` // the sum of the deposits: money enters only by deposit
+}
+
+// Reconciliation checks the ledger against the balances (Finder.Reconcile).
+type Reconciliation struct {
+	Accounts int     `json:"accounts"`
+	Totals   []Total `json:"totals"`
+	// Mismatches are the accounts whose balance is not what their movements give.
+	Mismatches []LedgerLine `json:"mismatches,omitempty"`
+	// Overdrawn are the accounts with a negative balance (only the eventual strategy can
+	// leave one).
+	Overdrawn []Balance `json:"overdrawn,omitempty"`
+}
+
+// Balanced reports whether every account reconciles and, per currency, the balances sum to
+// the deposits (transfers move money, never make it).
+func (r Reconciliation) Balanced() bool {
+	if len(r.Mismatches) > 0 {
+		return false
+	}
+	for _, t := range r.Totals {
+		if !t.Balance.Equal(t.Deposited) {
+			return false
+		}
+	}
+	return true
+}
+
+// Balances returns every account's balance, in account number order, from one consistent read
+// (one statement, so the total is never caught between a debit and its credit).
+func (f *Finder) Balances(ctx context.Context) ([]Balance, error) { return f.q.balances(ctx) }
+
+// TransfersOver returns the transfers of more than m in m's currency, largest first, at most
+// limit of them (limit <= 0 means 100): seed 000's (find-transfers-over 200 :usd).
+func (f *Finder) TransfersOver(ctx context.Context, m money.Money, limit int) ([]TransferView, error) {
+	if m.Currency().IsZero() {
+		return nil, fmt.Errorf("%w: no currency", ErrInvalidInput)
+	}
+	return f.q.transfersOver(ctx, m, limitOr100(limit))
+}
+
+// Statement returns the account's balance and its latest movements, at most limit of them
+// (limit <= 0 means 100), oldest first. An unknown account wraps ErrUnknownAccount.
+func (f *Finder) Statement(ctx context.Context, n AccountNumber, limit int) (Statement, error) {
+	if _, err := ParseAccountNumber(string(n)); err != nil {
+		return Statement{}, err
+	}
+	s, err := f.q.statement(ctx, n, limitOr100(limit))
+	if err != nil {
+		return Statement{}, err
+	}
+	slices.Reverse(s.Lines)
+	return s, nil
+}
+
+// Ledger returns each account's balance beside its deposits, credits and debits summed, in
+// account number order, from one consistent read.
+func (f *Finder) Ledger(ctx context.Context) ([]LedgerLine, error) { return f.q.ledger(ctx) }
+
+// Totals returns, per currency, the number of accounts, the sum of their balances and of their
+// deposits, from one consistent read.
+func (f *Finder) Totals(ctx context.Context) ([]Total, error) {
+	lines, err := f.q.ledger(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return totals(lines), nil
+}
+
+// Reconcile checks, from one consistent read, that every account's balance equals its
+// deposits plus credits minus debits, and lists negative balances.
+func (f *Finder) Reconcile(ctx context.Context) (Reconciliation, error) {
+	lines, err := f.q.ledger(ctx)
+	if err != nil {
+		return Reconciliation{}, err
+	}
+	r := Reconciliation{Accounts: len(lines), Totals: totals(lines)}
+	for _, l := range lines {
+		if !l.Balance.Equal(l.Expected()) {
+			r.Mismatches = append(r.Mismatches, l)
+		}
+		if l.Balance.IsNegative() {
+			r.Overdrawn = append(r.Overdrawn, Balance{Account: l.Account, Balance: l.Balance})
+		}
+	}
+	return r, nil
+}
+
+func totals(lines []LedgerLine) []Total {
+	by := map[string]*Total{}
+	for _, l := range lines {
+		c := l.Balance.Currency()
+		t := by[c.Code()]
+		if t == nil {
+			t = &Total{Currency: c.Code(), Balance: money.Zero(c), Deposited: money.Zero(c)}
+			by[c.Code()] = t
+		}
+		t.Accounts++
+		t.Balance, _ = t.Balance.Add(l.Balance)
+		t.Deposited, _ = t.Deposited.Add(l.Deposited)
+	}
+	out := make([]Total, 0, len(by))
+	for _, t := range by {
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(a, b Total) int { return strings.Compare(a.Currency, b.Currency) })
+	return out
+}
+
+func limitOr100(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return n
+}
+
+// The SQL queries.
+
+func (t *tables) balances(ctx context.Context) ([]Balance, error) {
+	var out []Balance
+	err := t.read.query(ctx, "SELECT number, currency, balance FROM "+t.account+" ORDER BY number", nil,
+		func(scan func(...any) error) error {
+			var number, currency string
+			var balance int64
+			if err := scan(&number, &currency, &balance); err != nil {
+				return err
+			}
+			b, err := fromMinor(balance, strings.TrimSpace(currency))
+			out = append(out, Balance{Account: AccountNumber(strings.TrimSpace(number)), Balance: b})
+			return err
+		})
+	return out, err
+}
+
+func (t *tables) transfersOver(ctx context.Context, m money.Money, limit int) ([]TransferView, error) {
+	over, err := minor(m)
+	if err != nil {
+		return nil, err
+	}
+	var out []TransferView
+	err = t.read.query(ctx, t.sql("SELECT number, debited, credited, amount, currency, created_at, debit_balance, credit_balance FROM "+
+		t.transfer+" WHERE currency = ? AND amount > ? ORDER BY amount DESC, number LIMIT ?"),
+		[]any{m.Currency().Code(), over, limit}, func(scan func(...any) error) error {
+			d, err := scanTransfer(scan)
+			out = append(out, TransferView{ID: TransferIDOf(d.Number), Number: d.Number, Debited: d.Debited,
+				Credited: d.Credited, Amount: d.Amount, At: d.CreatedAt})
+			return err
+		})
+	return out, err
+}
+
+func (t *tables) statement(ctx context.Context, n AccountNumber, limit int) (Statement, error) {
+	s := Statement{Account: n}
+	found := false
+	err := t.read.query(ctx, t.sql("SELECT currency, balance FROM "+t.account+" WHERE number = ?"), []any{string(n)},
+		func(scan func(...any) error) error {
+			var currency string
+			var balance int64
+			if err := scan(&currency, &balance); err != nil {
+				return err
+			}
+			found = true
+			var err error
+			s.Balance, err = fromMinor(balance, strings.TrimSpace(currency))
+			return err
+		})
+	if err != nil {
+		return s, err
+	}
+	if !found {
+		return s, fmt.Errorf("%w: %s", ErrUnknownAccount, n)
+	}
+	q := t.sql("SELECT * FROM (" +
+		"SELECT created_at AS moved_at, 'debit' AS kind, number AS ref, credited AS other, -amount AS amount, currency, debit_balance AS balance FROM " + t.transfer + " WHERE debited = ?" +
+		" UNION ALL SELECT created_at, 'credit', number, debited, amount, currency, credit_balance FROM " + t.transfer + " WHERE credited = ?" +
+		" UNION ALL SELECT made_at, 'deposit', id, '', amount, currency, balance FROM " + t.deposit + " WHERE account = ?" +
+		") lines ORDER BY moved_at DESC, ref DESC LIMIT ?")
+	err = t.read.query(ctx, q, []any{string(n), string(n), string(n), limit}, func(scan func(...any) error) error {
+		var (
+			kind, ref, other, currency string
+			at, amount, balance        int64
+		)
+		if err := scan(&at, &kind, &ref, &other, &amount, &currency, &balance); err != nil {
+			return err
+		}
+		currency = strings.TrimSpace(currency)
+		l := StatementLine{At: fromMicros(at), Kind: kind, Reference: ref, Counterparty: AccountNumber(strings.TrimSpace(other))}
+		var err error
+		if l.Amount, err = fromMinor(amount, currency); err != nil {
+			return err
+		}
+		l.Balance, err = fromMinor(balance, currency)
+		s.Lines = append(s.Lines, l)
+		return err
+	})
+	return s, err
+}
+
+func (t *tables) ledger(ctx context.Context) ([]LedgerLine, error) {
+	q := "SELECT a.number, a.currency, a.balance," +
+		" COALESCE((SELECT SUM(d.amount) FROM " + t.deposit + " d WHERE d.account = a.number), 0)," +
+		" COALESCE((SELECT SUM(c.amount) FROM " + t.transfer + " c WHERE c.credited = a.number), 0)," +
+		" COALESCE((SELECT SUM(b.amount) FROM " + t.transfer + " b WHERE b.debited = a.number), 0)" +
+		" FROM " + t.account + " a ORDER BY a.number"
+	var out []LedgerLine
+	err := t.read.query(ctx, q, nil, func(scan func(...any) error) error {
+		var number, currency string
+		var balance, deposited, credited, debited int64
+		if err := scan(&number, &currency, &balance, &deposited, &credited, &debited); err != nil {
+			return err
+		}
+		currency = strings.TrimSpace(currency)
+		l := LedgerLine{Account: AccountNumber(strings.TrimSpace(number))}
+		var err error
+		for _, p := range []struct {
+			dst *money.Money
+			v   int64
+		}{{&l.Balance, balance}, {&l.Deposited, deposited}, {&l.Credited, credited}, {&l.Debited, debited}} {
+			if *p.dst, err = fromMinor(p.v, currency); err != nil {
+				return err
+			}
+		}
+		out = append(out, l)
+		return nil
+	})
+	return out, err
+}
+
+// The document queries: read every document of a kind (documents suit small, in-memory stores).
+
+// read runs fn in a unit that is rolled back.
+func (s documents) read(ctx context.Context, fn func(u *uow.Unit) error) error {
+	u, err := s.store.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = u.Rollback(context.WithoutCancel(ctx)) }()
+	return fn(u)
+}
+
+func all[T any](ctx context.Context, r interface {
+	FindFunc(context.Context, func(T) bool) ([]T, error)
+}) ([]T, error) {
+	return r.FindFunc(ctx, func(T) bool { return true })
+}
+
+func (s documents) balances(ctx context.Context) ([]Balance, error) {
+	var out []Balance
+	err := s.read(ctx, func(u *uow.Unit) error {
+		accs, err := all(ctx, s.accounts(u))
+		for _, a := range accs {
+			out = append(out, Balance{Account: a.Number(), Balance: a.balance})
+		}
+		return err
+	})
+	return out, err
+}
+
+func (s documents) transfersOver(ctx context.Context, m money.Money, limit int) ([]TransferView, error) {
+	var out []TransferView
+	err := s.read(ctx, func(u *uow.Unit) error {
+		ts, err := s.transfers(u).FindFunc(ctx, func(t *Transfer) bool {
+			return t.amount.Currency() == m.Currency() && t.amount.Amount().GreaterThan(m.Amount())
+		})
+		for _, t := range ts {
+			out = append(out, TransferView{ID: t.ID(), Number: t.number, Debited: t.debited, Credited: t.credited,
+				Amount: t.amount, At: t.createdAt})
+		}
+		return err
+	})
+	slices.SortFunc(out, func(a, b TransferView) int {
+		return cmp.Or(b.Amount.Amount().Cmp(a.Amount.Amount()), strings.Compare(string(a.Number), string(b.Number)))
+	})
+	return out[:min(limit, len(out))], err
+}
+
+func (s documents) statement(ctx context.Context, n AccountNumber, limit int) (Statement, error) {
+	st := Statement{Account: n}
+	err := s.read(ctx, func(u *uow.Unit) error {
+		a, err := s.accounts(u).Get(ctx, string(n))
+		if err != nil {
+			return unknownAccount(err)
+		}
+		st.Balance = a.balance
+		ts, err := s.transfers(u).FindFunc(ctx, func(t *Transfer) bool { return t.debited == n || t.credited == n })
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			if t.debited == n {
+				st.Lines = append(st.Lines, StatementLine{At: t.createdAt, Kind: "debit", Reference: string(t.number),
+					Counterparty: t.credited, Amount: t.amount.Neg(), Balance: t.debitBalance})
+			} else {
+				st.Lines = append(st.Lines, StatementLine{At: t.createdAt, Kind: "credit", Reference: string(t.number),
+					Counterparty: t.debited, Amount: t.amount, Balance: t.creditBalance})
+			}
+		}
+		ds, err := s.deposits(u).FindFunc(ctx, func(d *Deposit) bool { return d.account == n })
+		for _, d := range ds {
+			st.Lines = append(st.Lines, StatementLine{At: d.at, Kind: "deposit", Reference: string(d.ID()),
+				Amount: d.amount, Balance: d.balance})
+		}
+		return err
+	})
+	slices.SortFunc(st.Lines, func(a, b StatementLine) int {
+		return cmp.Or(b.At.Compare(a.At), strings.Compare(b.Reference, a.Reference))
+	})
+	st.Lines = st.Lines[:min(limit, len(st.Lines))]
+	return st, err
+}
+
+func (s documents) ledger(ctx context.Context) ([]LedgerLine, error) {
+	var out []LedgerLine
+	err := s.read(ctx, func(u *uow.Unit) error {
+		accs, err := all(ctx, s.accounts(u))
+		if err != nil {
+			return err
+		}
+		ts, err := all(ctx, s.transfers(u))
+		if err != nil {
+			return err
+		}
+		ds, err := all(ctx, s.deposits(u))
+		if err != nil {
+			return err
+		}
+		index := map[AccountNumber]int{}
+		for i, a := range accs {
+			index[a.Number()] = i
+			z := money.Zero(a.Currency())
+			out = append(out, LedgerLine{Account: a.Number(), Balance: a.balance, Deposited: z, Credited: z, Debited: z})
+		}
+		for _, d := range ds {
+			l := &out[index[d.account]]
+			l.Deposited, _ = l.Deposited.Add(d.amount)
+		}
+		for _, t := range ts {
+			l := &out[index[t.credited]]
+			l.Credited, _ = l.Credited.Add(t.amount)
+			l = &out[index[t.debited]]
+			l.Debited, _ = l.Debited.Add(t.amount)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,97 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/dddkit/ddd/money"
+	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/mysqluow"
+	"github.com/dddkit/ddd/uow/pguow"
+	"github.com/dddkit/ddd/uow/sqliteuow"
+)
+
+// storage keeps the bank's aggregates on one kind of store: the account, transfer and deposit
+// tables of seed 000 on the SQL drivers, JSON documents on any other (memuow).
+type storage interface {
+	accounts(u *uow.Unit) *uow.Repository[*Account]
+	transfers(u *uow.Unit) *uow.Repository[*Transfer]
+	deposits(u *uow.Unit) *uow.Repository[*Deposit]
+	// apply adds each change's delta to its account's stored balance in the unit's
+	// transaction, atomically and without reading the balance first where the store can (the
+	// eventual strategy), and returns the balances they left, in the order of changes. It
+	// takes the accounts in number order, so two units applying overlapping changes cannot
+	// deadlock. A missing account is an error wrapping ErrUnknownAccount.
+	apply(ctx context.Context, u *uow.Unit, changes []Change) ([]money.Money, error)
+	// queries is the read side.
+	queries
+}
+
+// storageFor returns the storage of the bank on d: tables on the SQL drivers, documents on others.
+func storageFor(s *uow.Store) storage {
+	switch d := s.Driver().(type) {
+	case *sqliteuow.Driver:
+		return newTables(dialectSQLite, "", sqlConn{d.DB()}, sqliteTx)
+	case *pguow.Driver:
+		return newTables(dialectPostgres, d.Schema(), pgxConn{d.Pool()}, pgTx)
+	case *mysqluow.Driver:
+		return newTables(dialectMySQL, "", sqlConn{d.DB()}, mysqlTx)
+	default:
+		return documents{store: s}
+	}
+}
+
+// documents keeps every aggregate as a JSON document through uow.Repo: any driver, no SQL.
+type documents struct{ store *uow.Store }
+
+func (documents) accounts(u *uow.Unit) *uow.Repository[*Account]   { return uow.Repo[*Account](u) }
+func (documents) transfers(u *uow.Unit) *uow.Repository[*Transfer] { return uow.Repo[*Transfer](u) }
+func (documents) deposits(u *uow.Unit) *uow.Repository[*Deposit]   { return uow.Repo[*Deposit](u) }
+
+// apply changes the accounts' documents. A document store has no "add to a column": the
+// balances are read and written back under the version compare-and-set, so a concurrent change
+// makes the unit retry (on documents the eventual strategy behaves like the optimistic one).
+func (s documents) apply(ctx context.Context, u *uow.Unit, changes []Change) ([]money.Money, error) {
+	repo := s.accounts(u)
+	if _, err := loadAccounts(ctx, repo, changes[0].Account, changes[1].Account); err != nil {
+		return nil, err
+	}
+	out := make([]money.Money, len(changes))
+	for i, c := range changes {
+		a, err := repo.Get(ctx, string(c.Account))
+		if err != nil {
+			return nil, err
+		}
+		b, err := a.balance.Add(c.Delta)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCurrencyMismatch, err)
+		}
+		a.balance, out[i] = b, b
+	}
+	return out, nil
+}
+
+// loadAccounts loads two accounts in number order (so units write them in that order) and
+// returns them in the order asked; a missing one wraps ErrUnknownAccount.
+func loadAccounts(ctx context.Context, repo *uow.Repository[*Account], a, b AccountNumber) ([2]*Account, error) {
+	ids := []string{string(a), string(b)}
+	slices.Sort(ids)
+	got, err := repo.GetMany(ctx, ids...)
+	if err != nil {
+		return [2]*Account{}, unknownAccount(err)
+	}
+	if string(a) != ids[0] {
+		got[0], got[1] = got[1], got[0]
+	}
+	return [2]*Account{got[0], got[1]}, nil
+}
+
+// unknownAccount turns a repository's not-found error into the business error.
+func unknownAccount(err error) error {
+	if errors.Is(err, uow.ErrNotFound) {
+		return fmt.Errorf("%w: %w", ErrUnknownAccount, err)
+	}
+	return err
+}
