@@ -210,7 +210,7 @@ func fromMinor(units int64, code string) (money.Money, error) {
 	return money.FromMinorUnits(units, c)
 }
 
-func micros(t time.Time) int64     { return t.UnixMicro() }
+func micros(t time.Time) int64      { return t.UnixMicro() }
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 // placeholders returns ids as query arguments.
@@ -399,7 +399,7 @@ func (m depositRows) Load(ctx context.Context, u *uow.Unit, ids []string, lock u
 	var out []*Deposit
 	err = c.query(ctx, q, args(ids), func(scan func(...any) error) error {
 		var (
-			id, account, currency  string
+			id, account, currency string
 			amount, made, balance int64
 		)
 		if err := scan(&id, &account, &amount, &currency, &made, &balance); err != nil {
