@@ -50,7 +50,7 @@ func OpenAccount(number AccountNumber, c money.Currency, at time.Time) (*Account
 	if err != nil {
 		return nil, err
 	}
-	a := &Account{Root: root, balance: money.Zero(c), openedAt: at.UTC()}
+	a := &Account{Root: root, balance: money.Zero(c), openedAt: stamp(at)}
 	a.Record(AccountOpened{Account: number, Currency: c.Code(), At: a.openedAt})
 	return a, nil
 }
@@ -95,7 +95,7 @@ func (a *Account) Deposit(id DepositID, amount money.Money, at time.Time) (*Depo
 		return nil, err
 	}
 	a.balance = balance
-	d := &Deposit{Root: root, account: a.Number(), amount: amount, balance: balance, at: at.UTC()}
+	d := &Deposit{Root: root, account: a.Number(), amount: amount, balance: balance, at: stamp(at)}
 	a.Record(MoneyDeposited{Account: a.Number(), Deposit: id, Amount: amount, Balance: balance, At: d.at})
 	return d, nil
 }
@@ -134,3 +134,7 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 	a.balance, a.openedAt = d.Balance, d.OpenedAt.UTC()
 	return nil
 }
+
+// stamp returns t as the bank keeps times: UTC, to the microsecond (what every store holds), so
+// an outcome read back equals the one first returned.
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

@@ -218,16 +218,18 @@ func (b *Bank) Transfer(ctx context.Context, r Request, s Strategy) (Outcome, er
 	err := b.once(ctx, func(ctx context.Context, u *uow.Unit) error {
 		attempts++
 		out = Outcome{}
-		if t, err := b.st.transfers(u).Get(ctx, string(TransferIDOf(r.Number))); err == nil {
-			if !t.Matches(r) {
-				return fmt.Errorf("%w: %s", ErrDuplicateTransfer, r.Number)
-			}
-			out.TransferCompleted, out.Replayed = t.Outcome(), true
-			return nil
-		} else if !errors.Is(err, uow.ErrNotFound) {
+		if found, err := b.replay(ctx, u, r, &out); found || err != nil {
 			return err
 		}
 		t, err := b.post(ctx, u, r, s)
+		if errors.Is(err, aggregate.ErrRule) {
+			// The same request may have been posted since we looked, by a caller we then waited
+			// for (a lock) or whose debit we then read: the state that refused us includes its
+			// transfer, so looking again finds it.
+			if found, rerr := b.replay(ctx, u, r, &out); found || rerr != nil {
+				return rerr
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -239,6 +241,22 @@ func (b *Bank) Transfer(ctx context.Context, r Request, s Strategy) (Outcome, er
 		return out, err
 	}
 	return out, nil
+}
+
+// replay looks for the transfer r's number posted: found, it sets out to its outcome when it is
+// r's (a retry), or returns ErrDuplicateTransfer.
+func (b *Bank) replay(ctx context.Context, u *uow.Unit, r Request, out *Outcome) (bool, error) {
+	t, err := b.st.transfers(u).Get(ctx, string(TransferIDOf(r.Number)))
+	switch {
+	case errors.Is(err, uow.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	case !t.Matches(r):
+		return true, fmt.Errorf("%w: %s", ErrDuplicateTransfer, r.Number)
+	}
+	out.TransferCompleted, out.Replayed = t.Outcome(), true
+	return true, nil
 }
 
 // post moves the money of r in unit u with strategy s and returns the transfer to add.

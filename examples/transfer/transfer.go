@@ -143,7 +143,7 @@ func newTransfer(r Request, at time.Time, debitBalance, creditBalance money.Mone
 		return nil, err
 	}
 	t := &Transfer{Root: root, number: r.Number, debited: r.From, credited: r.To, amount: r.Amount,
-		createdAt: at.UTC(), debitBalance: debitBalance, creditBalance: creditBalance}
+		createdAt: stamp(at), debitBalance: debitBalance, creditBalance: creditBalance}
 	t.Record(t.Outcome())
 	return t, nil
 }
