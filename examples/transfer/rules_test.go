@@ -200,7 +200,9 @@ func TestEventualReportsOverdraft(t *testing.T) {
 	}
 }
 
-func itoa(i int) string { return string(rune('0'+i/100%10)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10)) }
+func itoa(i int) string {
+	return string(rune('0'+i/100%10)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10))
+}
 
 // assertBalances checks the balances the Finder reads.
 func assertBalances(t *testing.T, b *transfer.Bank, want map[transfer.AccountNumber]string) {
