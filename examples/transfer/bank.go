@@ -50,8 +50,8 @@ func (s Strategy) String() string {
 	return strategyNames[s]
 }
 
-// ParseStrategy returns the strategy named s (as String writes it, in any case), or an error
-// wrapping ErrInvalidInput.
+// ParseStrategy returns the strategy named s as String writes it, in any case ("default" gives
+// Default), or an error wrapping ErrInvalidInput.
 func ParseStrategy(s string) (Strategy, error) {
 	for i, n := range strategyNames {
 		if strings.EqualFold(s, n) {
@@ -59,6 +59,24 @@ func ParseStrategy(s string) (Strategy, error) {
 		}
 	}
 	return 0, fmt.Errorf("%w: strategy %q: want optimistic, pessimistic, keyed or eventual", ErrInvalidInput, s)
+}
+
+// MarshalText encodes the strategy as its name.
+func (s Strategy) MarshalText() ([]byte, error) {
+	if s < 0 || int(s) >= len(strategyNames) {
+		return nil, fmt.Errorf("transfer: %w: %v", ErrInvalidInput, s)
+	}
+	return []byte(strategyNames[s]), nil
+}
+
+// UnmarshalText decodes a name as ParseStrategy does, leaving s unchanged on error.
+func (s *Strategy) UnmarshalText(b []byte) error {
+	v, err := ParseStrategy(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
 }
 
 // Options tune a Bank. The zero value (or nil) means the defaults.
@@ -175,7 +193,7 @@ func (b *Bank) Deposit(ctx context.Context, r DepositRequest) (DepositOutcome, e
 		}
 		a, err := b.st.accounts(u).Get(ctx, string(r.Account))
 		if err != nil {
-			return unknownAccount(err)
+			return unknownAccount(r.Account, err)
 		}
 		d, err := a.Deposit(r.ID, r.Amount, u.Now())
 		if err != nil {
@@ -194,7 +212,7 @@ type Outcome struct {
 	TransferCompleted
 	Replayed bool     `json:"replayed,omitempty"`
 	Attempts int      `json:"attempts"`
-	Strategy Strategy `json:"-"`
+	Strategy Strategy `json:"strategy"` // the strategy of this call (a replay's, not the first's)
 }
 
 // Transfer posts r with strategy s (Default: the bank's). A retry of a request already posted
@@ -270,7 +288,7 @@ func (b *Bank) post(ctx context.Context, u *uow.Unit, r Request, s Strategy) (*T
 		}
 		for _, n := range []AccountNumber{first, second} {
 			if _, err := repo.GetForUpdate(ctx, string(n)); err != nil {
-				return nil, unknownAccount(err)
+				return nil, unknownAccount(n, err)
 			}
 		}
 	case Keyed:

@@ -205,7 +205,7 @@ func limitOr100(n int) int {
 // The SQL queries.
 
 func (t *tables) balances(ctx context.Context) ([]Balance, error) {
-	var out []Balance
+	out := []Balance{}
 	err := t.read.query(ctx, "SELECT number, currency, balance FROM "+t.account+" ORDER BY number", nil,
 		func(scan func(...any) error) error {
 			var number, currency string
@@ -333,7 +333,7 @@ func all[T any](ctx context.Context, r interface {
 }
 
 func (s documents) balances(ctx context.Context) ([]Balance, error) {
-	var out []Balance
+	out := []Balance{}
 	err := s.read(ctx, func(u *uow.Unit) error {
 		accs, err := all(ctx, s.accounts(u))
 		for _, a := range accs {
@@ -367,7 +367,7 @@ func (s documents) statement(ctx context.Context, n AccountNumber, limit int) (S
 	err := s.read(ctx, func(u *uow.Unit) error {
 		a, err := s.accounts(u).Get(ctx, string(n))
 		if err != nil {
-			return unknownAccount(err)
+			return unknownAccount(n, err)
 		}
 		st.Balance = a.balance
 		ts, err := s.transfers(u).FindFunc(ctx, func(t *Transfer) bool { return t.debited == n || t.credited == n })

@@ -3,6 +3,7 @@ package transfer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -163,7 +164,7 @@ func TestEventualReportsOverdraft(t *testing.T) {
 				outs := make(chan transfer.Outcome, 2)
 				for j := range 2 {
 					go func() {
-						o, err := b.Transfer(ctx, transfer.Request{Number: transfer.TransferNumber("p-" + itoa(i) + "-" + itoa(j)),
+						o, err := b.Transfer(ctx, transfer.Request{Number: transfer.TransferNumber(fmt.Sprintf("p-%d-%d", i, j)),
 							From: acct(1), To: acct(2), Amount: usdOf(t, "6.00")}, transfer.Default)
 						outs <- o
 						errs <- err
@@ -190,7 +191,7 @@ func TestEventualReportsOverdraft(t *testing.T) {
 				bal, err := b.Finder().Balances(ctx)
 				require.NoError(t, err)
 				if back := bal[1].Balance; back.IsPositive() {
-					_, err := b.Transfer(ctx, transfer.Request{Number: transfer.TransferNumber("back-" + itoa(i)),
+					_, err := b.Transfer(ctx, transfer.Request{Number: transfer.TransferNumber(fmt.Sprintf("back-%d", i)),
 						From: acct(2), To: acct(1), Amount: back}, transfer.Default)
 					require.NoError(t, err)
 				}
@@ -198,10 +199,6 @@ func TestEventualReportsOverdraft(t *testing.T) {
 			t.Fatal("no overdraft in 200 racing pairs")
 		})
 	}
-}
-
-func itoa(i int) string {
-	return string(rune('0'+i/100%10)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10))
 }
 
 // assertBalances checks the balances the Finder reads.

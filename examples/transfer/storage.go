@@ -79,8 +79,15 @@ func loadAccounts(ctx context.Context, repo *uow.Repository[*Account], a, b Acco
 	ids := []string{string(a), string(b)}
 	slices.Sort(ids)
 	got, err := repo.GetMany(ctx, ids...)
+	if errors.Is(err, uow.ErrNotFound) {
+		for _, id := range ids { // name the missing one
+			if _, err := repo.Get(ctx, id); err != nil {
+				return [2]*Account{}, unknownAccount(AccountNumber(id), err)
+			}
+		}
+	}
 	if err != nil {
-		return [2]*Account{}, unknownAccount(err)
+		return [2]*Account{}, err
 	}
 	if string(a) != ids[0] {
 		got[0], got[1] = got[1], got[0]
@@ -88,10 +95,10 @@ func loadAccounts(ctx context.Context, repo *uow.Repository[*Account], a, b Acco
 	return [2]*Account{got[0], got[1]}, nil
 }
 
-// unknownAccount turns a repository's not-found error into the business error.
-func unknownAccount(err error) error {
+// unknownAccount turns a repository's not-found error for account n into the business error.
+func unknownAccount(n AccountNumber, err error) error {
 	if errors.Is(err, uow.ErrNotFound) {
-		return fmt.Errorf("%w: %w", ErrUnknownAccount, err)
+		return fmt.Errorf("%w: %s", ErrUnknownAccount, n)
 	}
 	return err
 }
