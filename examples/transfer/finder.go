@@ -142,7 +142,9 @@ func (f *Finder) Statement(ctx context.Context, n AccountNumber, limit int) (Sta
 }
 
 // Ledger returns each account's balance beside its deposits, credits and debits summed, in
-// account number order, from one consistent read.
+// account number order, from one consistent read: one statement on the SQL stores; on
+// documents, reads repeated until the accounts' versions are the same before and after (an
+// error wrapping uow.ErrConflict if they never are).
 func (f *Finder) Ledger(ctx context.Context) ([]LedgerLine, error) { return f.q.ledger(ctx) }
 
 // Totals returns, per currency, the number of accounts, the sum of their balances and of their
@@ -262,7 +264,7 @@ func (t *tables) statement(ctx context.Context, n AccountNumber, limit int) (Sta
 		"SELECT created_at AS moved_at, 'debit' AS kind, number AS ref, credited AS other, -amount AS amount, currency, debit_balance AS balance FROM " + t.transfer + " WHERE debited = ?" +
 		" UNION ALL SELECT created_at, 'credit', number, debited, amount, currency, credit_balance FROM " + t.transfer + " WHERE credited = ?" +
 		" UNION ALL SELECT made_at, 'deposit', id, '', amount, currency, balance FROM " + t.deposit + " WHERE account = ?" +
-		") lines ORDER BY moved_at DESC, ref DESC LIMIT ?")
+		") movements ORDER BY moved_at DESC, ref DESC LIMIT ?")
 	err = t.read.query(ctx, q, []any{string(n), string(n), string(n), limit}, func(scan func(...any) error) error {
 		var (
 			kind, ref, other, currency string
@@ -397,8 +399,23 @@ func (s documents) statement(ctx context.Context, n AccountNumber, limit int) (S
 	return st, err
 }
 
+// ledger reads the accounts, the transfers, the deposits and the accounts again, until both
+// reads of the accounts find the same versions: every transfer and deposit changes its
+// accounts in the commit that stores it, so then no commit fell between the reads, and the
+// four reads are one consistent snapshot.
 func (s documents) ledger(ctx context.Context) ([]LedgerLine, error) {
+	for range 100 {
+		lines, ok, err := s.ledgerOnce(ctx)
+		if err != nil || ok {
+			return lines, err
+		}
+	}
+	return nil, fmt.Errorf("transfer: %w: the ledger kept changing while it was read", uow.ErrConflict)
+}
+
+func (s documents) ledgerOnce(ctx context.Context) ([]LedgerLine, bool, error) {
 	var out []LedgerLine
+	consistent := false
 	err := s.read(ctx, func(u *uow.Unit) error {
 		accs, err := all(ctx, s.accounts(u))
 		if err != nil {
@@ -411,6 +428,14 @@ func (s documents) ledger(ctx context.Context) ([]LedgerLine, error) {
 		ds, err := all(ctx, s.deposits(u))
 		if err != nil {
 			return err
+		}
+		again, err := s.versions(ctx)
+		if err != nil {
+			return err
+		}
+		consistent = len(again) == len(accs)
+		for _, a := range accs {
+			consistent = consistent && again[a.Number()] == a.Version()
 		}
 		index := map[AccountNumber]int{}
 		for i, a := range accs {
@@ -430,5 +455,19 @@ func (s documents) ledger(ctx context.Context) ([]LedgerLine, error) {
 		}
 		return nil
 	})
-	return out, err
+	return out, consistent, err
+}
+
+// versions reads every account's version, in a unit of its own (a unit returns the accounts
+// it already loaded as it holds them).
+func (s documents) versions(ctx context.Context) (map[AccountNumber]int64, error) {
+	v := map[AccountNumber]int64{}
+	err := s.read(ctx, func(u *uow.Unit) error {
+		accs, err := all(ctx, s.accounts(u))
+		for _, a := range accs {
+			v[a.Number()] = a.Version()
+		}
+		return err
+	})
+	return v, err
 }
