@@ -33,7 +33,9 @@ const (
 	// Eventual checks the balance as read (best effort), lets the domain return the changes,
 	// and has the database add them to the balances atomically (balance = balance + delta):
 	// no conflicts, no locks held across the command, and concurrent debits can overdraw an
-	// account, which the outcome reports. The events reach the outbox like any other.
+	// account, which the outcome reports. The events reach the outbox like any other. On
+	// memuow (documents, with no "add to a column") the balances are rewritten under the
+	// version check instead, so there it retries on conflicts like Optimistic.
 	Eventual
 )
 

@@ -91,7 +91,7 @@ func open(ctx context.Context, dsn string, o Options) (*Backend, error) {
 		}
 		return openSQLite(ctx, path, o)
 	}
-	return nil, fmt.Errorf("backend: --db %q: want a SQLite file, memory, postgres://... or mysql://...", redact(dsn))
+	return nil, fmt.Errorf("backend: store %q: want a SQLite file, memory, postgres://... or mysql://...", redact(dsn))
 }
 
 func openSQLite(ctx context.Context, path string, o Options) (*Backend, error) {
@@ -170,7 +170,7 @@ func openMySQL(ctx context.Context, dsn string, o Options) (*Backend, error) {
 func mysqlConfig(dsn string) (*mysql.Config, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("backend: --db: %w", err)
+		return nil, fmt.Errorf("backend: store: %w", err)
 	}
 	cfg := mysql.NewConfig()
 	cfg.User = u.User.Username()
@@ -181,7 +181,7 @@ func mysqlConfig(dsn string) (*mysql.Config, error) {
 	}
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	if cfg.DBName == "" {
-		return nil, fmt.Errorf("backend: --db %s: no database name", redact(dsn))
+		return nil, fmt.Errorf("backend: store %s: no database name", redact(dsn))
 	}
 	for k, v := range u.Query() {
 		if cfg.Params == nil {

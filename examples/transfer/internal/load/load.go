@@ -53,9 +53,13 @@ var Currency = money.MustLookup("USD")
 func Number(i int) transfer.AccountNumber { return transfer.AccountNumber(fmt.Sprintf("%012d", i+1)) }
 
 // Open opens n accounts (Number(0) ... Number(n-1)) and deposits balance into each, with
-// workers goroutines, calling progress (if set) with the number done so far.
+// workers goroutines, calling progress (if set; one call at a time) with the number done so far.
 func Open(ctx context.Context, b *transfer.Bank, n, workers int, balance money.Money, progress func(done int)) error {
-	var next, done atomic.Int64
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		finished int
+	)
 	return parallel(ctx, workers, func(ctx context.Context) error {
 		for {
 			i := int(next.Add(1) - 1)
@@ -72,9 +76,12 @@ func Open(ctx context.Context, b *transfer.Bank, n, workers int, balance money.M
 					return err
 				}
 			}
-			if d := int(done.Add(1)); progress != nil {
-				progress(d)
+			mu.Lock()
+			finished++
+			if progress != nil {
+				progress(finished)
 			}
+			mu.Unlock()
 		}
 	})
 }
@@ -100,7 +107,7 @@ type Config struct {
 
 // Report is what a run measured.
 type Report struct {
-	Transfers int // transfers asked
+	Transfers int // transfers made: posted, refused or failed
 	Posted    int // transfers posted
 	Refused   int // transfers refused for insufficient funds
 	Overdrawn int // posted transfers that overdrew their debited account (eventual only)
@@ -124,17 +131,22 @@ func (r Report) PerSecond() float64 {
 // reports what happened. A business error other than insufficient funds, or any technical
 // error, stops the run and is returned.
 func Run(ctx context.Context, b *transfer.Bank, cfg Config) (Report, error) {
-	if cfg.Accounts < 2 || cfg.Workers < 1 || cfg.Transfers < 0 {
-		return Report{}, fmt.Errorf("load: want 2 accounts and 1 worker or more, got %d and %d", cfg.Accounts, cfg.Workers)
-	}
 	pool := cfg.Accounts
 	if cfg.Contention == Hot {
 		pool = min(cmp.Or(cfg.Hot, 10), cfg.Accounts)
 	}
+	switch {
+	case cfg.Accounts < 2 || pool < 2:
+		return Report{}, fmt.Errorf("load: want 2 accounts or more to pick from, got %d (hot %d)", cfg.Accounts, cfg.Hot)
+	case cfg.Workers < 1:
+		return Report{}, fmt.Errorf("load: want 1 worker or more, got %d", cfg.Workers)
+	case cfg.Transfers < 0:
+		return Report{}, fmt.Errorf("load: want 0 transfers or more, got %d", cfg.Transfers)
+	}
 	var (
 		next, done atomic.Int64
 		mu         sync.Mutex
-		rep        = Report{Transfers: cfg.Transfers}
+		rep        Report
 		latencies  = make([]time.Duration, 0, cfg.Transfers)
 		worker     atomic.Uint64
 	)
@@ -164,6 +176,7 @@ func Run(ctx context.Context, b *transfer.Bank, cfg Config) (Report, error) {
 		defer func() {
 			mu.Lock()
 			latencies = append(latencies, mine...)
+			rep.Transfers += len(mine)
 			rep.Posted += r.Posted
 			rep.Refused += r.Refused
 			rep.Overdrawn += r.Overdrawn
