@@ -34,8 +34,11 @@
 //     as Mermaid diagrams, and React for choreography at a context's edge;
 //     [github.com/dddkit/ddd/saga/sagatest] tests them given-when-then with a fake clock.
 //
-// Reference domains live under examples/: [github.com/dddkit/ddd/examples/budget] (seed 004's
-// budget aggregate and its summary projection); bank transfers and crowdfunding are to come.
+// Reference domains live under examples/: [github.com/dddkit/ddd/examples/transfer] (seed 000's
+// bank: every rule always on, the four concurrency strategies measured, relational tables
+// through Mappers, a Finder read side, and the bank command: demo, HTTP API, benchmark) and
+// [github.com/dddkit/ddd/examples/budget] (seed 004's budget aggregate and its summary
+// projection); crowdfunding is to come.
 // Dependencies flow one way: money, aggregate and uow import nothing beyond the standard library,
 // shopspring/decimal and google/uuid.
 //
@@ -46,5 +49,6 @@
 // business rule is an [github.com/dddkit/ddd/aggregate.RuleError], shown to users; everything
 // else is a technical failure.
 //
-// See examples/tour for a short program that uses both packages.
+// Run the bank demo with go run ./examples/transfer/cmd/bank demo; examples/tour is a shorter
+// program using money and aggregate alone.
 package ddd
