@@ -135,6 +135,13 @@ func (r *Repository[T]) load(ctx context.Context, ids []string, lock Lock) ([]T,
 	if err != nil {
 		return nil, err
 	}
+	if len(got) < len(read) {
+		found := make(map[string]bool, len(got))
+		for _, a := range got {
+			found[a.AggregateID()] = true
+		}
+		r.u.noteAbsent(r.kind, read, found)
+	}
 	for i, a := range got {
 		k := key{r.kind, a.AggregateID()}
 		if e, ok := r.u.tracked[k]; ok { // was tracked without the lock
@@ -257,8 +264,9 @@ func (r *Repository[T]) FindFunc(ctx context.Context, match func(T) bool) ([]T, 
 // Add tracks a new aggregate (version 0, with an ID) for insertion at commit. An ID that the
 // unit tracks (even one it removed: a unit does not delete and re-insert one ID) or the store
 // holds is an error wrapping [ErrDuplicate]; so is, at commit, one another unit inserted
-// meanwhile. A nil aggregate, an empty ID or a stored version is an error
-// wrapping [ErrInvalid].
+// meanwhile. Add reads the store to tell, unless a load of this unit already found the ID
+// missing (an idempotency check: Get, then Add when not found), which saves that round trip.
+// A nil aggregate, an empty ID or a stored version is an error wrapping [ErrInvalid].
 func (r *Repository[T]) Add(ctx context.Context, a T) error {
 	if err := r.ready(); err != nil {
 		return err
@@ -277,12 +285,14 @@ func (r *Repository[T]) Add(ctx context.Context, a T) error {
 	if _, ok := r.u.tracked[k]; ok {
 		return fmt.Errorf("%w: %s %s", ErrDuplicate, r.kind, id)
 	}
-	existing, _, err := r.read(ctx, []string{id}, Optimistic)
-	if err != nil {
-		return err
-	}
-	if len(existing) > 0 {
-		return fmt.Errorf("%w: %s %s", ErrDuplicate, r.kind, id)
+	if !r.u.absent[k] {
+		existing, _, err := r.read(ctx, []string{id}, Optimistic)
+		if err != nil {
+			return err
+		}
+		if len(existing) > 0 {
+			return fmt.Errorf("%w: %s %s", ErrDuplicate, r.kind, id)
+		}
 	}
 	e := &entry{key: k, agg: a, state: added}
 	if r.mapper != nil {

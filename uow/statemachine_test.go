@@ -94,7 +94,8 @@ type smUnit struct {
 	name    string
 	u       *uow.Unit
 	entries map[string]*smEntry
-	order   []string // tracking order
+	order   []string        // tracking order
+	absent  map[string]bool // IDs a load read and did not find: Add does not read them again
 }
 
 func (su *smUnit) track(id string, e *smEntry) {
@@ -145,7 +146,7 @@ func (m *smMachine) unit(t *rapid.T, i int) *smUnit {
 	if err != nil {
 		t.Fatalf("Begin: %v", err)
 	}
-	su := &smUnit{name: string(rune('A' + i)), u: u, entries: map[string]*smEntry{}}
+	su := &smUnit{name: string(rune('A' + i)), u: u, entries: map[string]*smEntry{}, absent: map[string]bool{}}
 	m.units[i] = su
 	return su
 }
@@ -199,6 +200,9 @@ func (m *smMachine) load(t *rapid.T, su *smUnit, id string) *smEntry {
 	rec, stored := m.committed[id]
 	switch {
 	case tracked && e.state == smRemoved, !tracked && !stored:
+		if !tracked {
+			su.absent[id] = true
+		}
 		wantErr(t, what, err, uow.ErrNotFound)
 		if got != nil {
 			t.Fatalf("%s: got %p with the error", what, got)
@@ -269,6 +273,8 @@ func (m *smMachine) getMany(t *rapid.T) {
 		}
 		if rec, stored := m.committed[id]; stored {
 			su.track(id, &smEntry{state: smLoaded, version: rec.version, snapN: rec.n, n: rec.n})
+		} else {
+			su.absent[id] = true
 		}
 	}
 	if missing {
@@ -371,7 +377,7 @@ func (m *smMachine) add(t *rapid.T) {
 	what := fmt.Sprintf("unit %s: Add(%s)", su.name, id)
 	_, tracked := su.entries[id]
 	_, stored := m.committed[id]
-	if tracked || stored {
+	if tracked || stored && !su.absent[id] { // an ID found missing before is left to the commit
 		wantErr(t, what, err, uow.ErrDuplicate)
 		m.stats.addDuplicate++
 		return

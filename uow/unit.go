@@ -34,7 +34,8 @@ type Unit struct {
 	store   *Store
 	tx      Tx
 	tracked map[key]*entry
-	order   []*entry // tracking order: the order of writes and events at commit
+	absent  map[key]bool // IDs a load found missing: Add need not read them again
+	order   []*entry     // tracking order: the order of writes and events at commit
 	emitted []Message
 	marks   []InboxMark
 	meta    aggregate.Metadata
@@ -314,6 +315,18 @@ func (u *Unit) eventMessages(e *entry) ([]Message, error) {
 		}
 	}
 	return msgs, nil
+}
+
+// noteAbsent records which of the IDs of kind a load read were not found.
+func (u *Unit) noteAbsent(kind string, ids []string, found map[string]bool) {
+	for _, id := range ids {
+		if !found[id] {
+			if u.absent == nil {
+				u.absent = map[key]bool{}
+			}
+			u.absent[key{kind, id}] = true
+		}
+	}
 }
 
 // track adds an aggregate to the identity map.
