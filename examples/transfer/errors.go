@@ -6,8 +6,8 @@ import "github.com/dddkit/ddd/aggregate"
 // one with errors.Is(err, ErrInsufficientFunds), any with errors.Is(err, aggregate.ErrRule), and
 // read its Code with errors.As. The unit of work never retries them.
 var (
-	// ErrInvalidInput is input the bank cannot read: a malformed account or transfer number,
-	// an amount that is not positive or has more decimals than its currency.
+	// ErrInvalidInput is input the bank cannot take: a malformed account or transfer number,
+	// an amount that is not positive or too large to store, an unknown strategy.
 	ErrInvalidInput = aggregate.NewRule("invalid_input", "invalid input")
 	// ErrInsufficientFunds refuses a debit below zero (the strong strategies) or, under the
 	// eventual strategy, a debit the balance as read could not cover.

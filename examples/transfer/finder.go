@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -148,7 +149,7 @@ func (f *Finder) Statement(ctx context.Context, n AccountNumber, limit int) (Sta
 func (f *Finder) Ledger(ctx context.Context) ([]LedgerLine, error) { return f.q.ledger(ctx) }
 
 // Totals returns, per currency, the number of accounts, the sum of their balances and of their
-// deposits, from one consistent read.
+// deposits, from one consistent read (see Ledger).
 func (f *Finder) Totals(ctx context.Context) ([]Total, error) {
 	lines, err := f.q.ledger(ctx)
 	if err != nil {
@@ -157,8 +158,8 @@ func (f *Finder) Totals(ctx context.Context) ([]Total, error) {
 	return totals(lines), nil
 }
 
-// Reconcile checks, from one consistent read, that every account's balance equals its
-// deposits plus credits minus debits, and lists negative balances.
+// Reconcile checks, from one consistent read (see Ledger), that every account's balance equals
+// its deposits plus credits minus debits, and lists negative balances.
 func (f *Finder) Reconcile(ctx context.Context) (Reconciliation, error) {
 	lines, err := f.q.ledger(ctx)
 	if err != nil {
@@ -404,10 +405,15 @@ func (s documents) statement(ctx context.Context, n AccountNumber, limit int) (S
 // accounts in the commit that stores it, so then no commit fell between the reads, and the
 // four reads are one consistent snapshot.
 func (s documents) ledger(ctx context.Context) ([]LedgerLine, error) {
-	for range 100 {
+	for attempt := range 100 {
 		lines, ok, err := s.ledgerOnce(ctx)
 		if err != nil || ok {
 			return lines, err
+		}
+		select { // let the writers pass: a quiet moment is all a snapshot needs
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(rand.Int64N(int64(min(attempt+1, 20)) * int64(time.Millisecond)))):
 		}
 	}
 	return nil, fmt.Errorf("transfer: %w: the ledger kept changing while it was read", uow.ErrConflict)
