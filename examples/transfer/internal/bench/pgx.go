@@ -1,11 +1,12 @@
 package bench
 
-// The yardstick: a transfer hand-written on pgx, with no ddd package, against which the
-// library's strategies on PostgreSQL are measured (DESIGN.md section 6: "a hand-written pgx
-// transaction doing the same transfer, the limit the library can approach"). It keeps its
-// own schema with an account and a transfer table shaped like the bank's, opens the same
-// accounts with the same balances, and picks accounts and amounts exactly as package load
-// does, so that a cell of the yardstick makes the same transfers as a cell of the bank.
+// The yardstick: a transfer hand-written on pgx, with no ddd library package (only package
+// load's helpers to run it), against which the library's strategies on PostgreSQL are
+// measured (DESIGN.md section 6: "a hand-written pgx transaction doing the same transfer, the
+// limit the library can approach"). It keeps its own schema with an account and a transfer
+// table shaped like the bank's, opens the same accounts with the same balances, and picks
+// accounts and amounts exactly as package load does, so that a cell of the yardstick makes the
+// same transfers as a cell of the bank.
 
 import (
 	"context"
@@ -23,6 +24,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dddkit/ddd/examples/transfer/internal/load"
 )
 
 // pgxBank is the hand-written bank: a pgxpool with the pool settings pguow gets from the same
@@ -150,7 +153,7 @@ func (p *pgxBank) run(ctx context.Context, r pgxRun) (pgxReport, error) {
 		latencies = make([]time.Duration, 0, r.transfers)
 	)
 	start := time.Now()
-	err := parallel(ctx, r.workers, func(ctx context.Context) error {
+	err := load.Parallel(ctx, r.workers, func(ctx context.Context) error {
 		rng := mrand.New(mrand.NewPCG(r.seed, worker.Add(1)))
 		var mine []time.Duration
 		var w pgxReport
@@ -187,7 +190,7 @@ func (p *pgxBank) run(ctx context.Context, r pgxRun) (pgxReport, error) {
 	})
 	rep.elapsed = time.Since(start)
 	slices.Sort(latencies)
-	rep.p50, rep.p99 = percentile(latencies, 50), percentile(latencies, 99)
+	rep.p50, rep.p99 = load.Percentile(latencies, 50), load.Percentile(latencies, 99)
 	return rep, err
 }
 
@@ -267,33 +270,4 @@ func (p *pgxBank) once(ctx context.Context, number, from, to string, amount int6
 		return err
 	}
 	return tx.Commit(ctx)
-}
-
-// percentile returns the p-th percentile of sorted durations (nearest rank, as package load).
-func percentile(sorted []time.Duration, p int) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := (len(sorted)*p + 99) / 100
-	return sorted[max(i-1, 0)]
-}
-
-// parallel runs fn in n goroutines; the first error cancels the others' context and is
-// returned.
-func parallel(ctx context.Context, n int, fn func(ctx context.Context) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var wg sync.WaitGroup
-	for range max(n, 1) {
-		wg.Go(func() {
-			if err := fn(ctx); err != nil {
-				cancel(err)
-			}
-		})
-	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return ctx.Err()
 }

@@ -60,7 +60,7 @@ func Open(ctx context.Context, b *transfer.Bank, n, workers int, balance money.M
 		mu       sync.Mutex
 		finished int
 	)
-	return parallel(ctx, workers, func(ctx context.Context) error {
+	return Parallel(ctx, workers, func(ctx context.Context) error {
 		for {
 			i := int(next.Add(1) - 1)
 			if i >= n {
@@ -168,7 +168,7 @@ func Run(ctx context.Context, b *transfer.Bank, cfg Config) (Report, error) {
 		}
 	}()
 	start := time.Now()
-	err := parallel(ctx, cfg.Workers, func(ctx context.Context) error {
+	err := Parallel(ctx, cfg.Workers, func(ctx context.Context) error {
 		w := worker.Add(1)
 		rng := rand.New(rand.NewPCG(cfg.Seed, w))
 		var mine []time.Duration
@@ -221,12 +221,12 @@ func Run(ctx context.Context, b *transfer.Bank, cfg Config) (Report, error) {
 		cfg.Progress(int(done.Load()))
 	}
 	slices.Sort(latencies)
-	rep.P50, rep.P99 = percentile(latencies, 50), percentile(latencies, 99)
+	rep.P50, rep.P99 = Percentile(latencies, 50), Percentile(latencies, 99)
 	return rep, err
 }
 
-// percentile returns the p-th percentile of sorted durations (nearest rank).
-func percentile(sorted []time.Duration, p int) time.Duration {
+// Percentile returns the p-th percentile of sorted durations (nearest rank); 0 for none.
+func Percentile(sorted []time.Duration, p int) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
@@ -234,8 +234,9 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 	return sorted[max(i-1, 0)]
 }
 
-// parallel runs fn in n goroutines; the first error cancels the others' context and is returned.
-func parallel(ctx context.Context, n int, fn func(ctx context.Context) error) error {
+// Parallel runs fn in n goroutines (at least one); the first error cancels the others' context
+// and is returned.
+func Parallel(ctx context.Context, n int, fn func(ctx context.Context) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
