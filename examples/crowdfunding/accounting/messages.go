@@ -1,0 +1,157 @@
+package accounting
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/dddkit/ddd/aggregate"
+	"github.com/dddkit/ddd/money"
+	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/saga"
+	"github.com/dddkit/ddd/uow"
+)
+
+// Events accounting publishes on Topic.
+type (
+	// AccountOpened: a new account.
+	AccountOpened struct {
+		Account  AccountID `json:"account"`
+		Owner    string    `json:"owner"`
+		Currency string    `json:"currency"`
+	}
+	// BalanceChanged: an operation moved money in or out of the account; Version orders the
+	// changes of one account (a read model keeps the highest).
+	BalanceChanged struct {
+		Account   AccountID    `json:"account"`
+		Operation OperationKey `json:"operation"`
+		Delta     money.Money  `json:"delta"`
+		Balance   money.Money  `json:"balance"`
+		Version   int64        `json:"version"`
+	}
+	// OperationApplied: an operation was applied (once, whatever the redeliveries).
+	OperationApplied struct {
+		Operation OperationKey `json:"operation"`
+		Kind      Kind         `json:"kind"`
+		Debit     AccountID    `json:"debit,omitempty"`
+		Credit    AccountID    `json:"credit,omitempty"`
+		Amount    money.Money  `json:"amount"`
+		Ref       Ref          `json:"ref"`
+	}
+	// OperationRejected: an operation another context asked for broke a rule (insufficient
+	// funds, a reused key ...): the explicit failure its requester waits for.
+	OperationRejected struct {
+		Operation OperationKey `json:"operation"`
+		Kind      Kind         `json:"kind"`
+		Ref       Ref          `json:"ref"`
+		Code      string       `json:"code"`
+		Reason    string       `json:"reason"`
+	}
+)
+
+// EventName implements aggregate.Event.
+func (AccountOpened) EventName() string { return "accounting.AccountOpened" }
+
+// EventName implements aggregate.Event.
+func (BalanceChanged) EventName() string { return "accounting.BalanceChanged" }
+
+// EventName implements aggregate.Event.
+func (OperationApplied) EventName() string { return "accounting.OperationApplied" }
+
+// EventName implements aggregate.Event.
+func (OperationRejected) EventName() string { return "accounting.OperationRejected" }
+
+// The messages accounting reacts to, as their publishers send them (accounting's reading of
+// them: it imports no other context).
+const (
+	// DonationPledged is crowdfunding's event on topic "crowdfunding": move the donation from
+	// the donor to the campaign's owner.
+	DonationPledged = "campaigns.DonationPledged"
+	// DebitRequested and RefundRequested are payouts' commands on Commands.
+	DebitRequested  = "payouts.DebitRequested"
+	RefundRequested = "payouts.RefundRequested"
+)
+
+type pledged struct {
+	Campaign string      `json:"campaign"`
+	Donation string      `json:"donation"`
+	Donor    AccountID   `json:"donor"`
+	Owner    AccountID   `json:"owner"`
+	Amount   money.Money `json:"amount"`
+}
+
+type payoutRequest struct {
+	Withdrawal string      `json:"withdrawal"`
+	Account    AccountID   `json:"account"`
+	Amount     money.Money `json:"amount"`
+}
+
+// operation is a command: apply one operation.
+type operation struct {
+	key           OperationKey
+	kind          Kind
+	debit, credit AccountID
+	amount        money.Money
+	ref           Ref
+}
+
+// Handle implements uow.Command.
+func (o operation) Handle(ctx context.Context, u *uow.Unit) error {
+	return apply(ctx, u, o.key, o.kind, o.debit, o.credit, o.amount, o.ref)
+}
+
+// Consumer is accounting's inbox name.
+const Consumer = "accounting"
+
+// Handler returns accounting's consumer: subscribe it to the "crowdfunding" topic and to
+// Commands. It applies each operation once (the inbox, and the operation's key), and answers a
+// broken rule with OperationRejected in the same unit as the inbox mark.
+func Handler(store *uow.Store) outbox.Handler {
+	return saga.React(store, Consumer, translate, &saga.ReactOptions{
+		Rejected: func(ctx context.Context, u *uow.Unit, m saga.Message, rule error) error {
+			op, err := translate(m)
+			if err != nil || op == nil {
+				return err
+			}
+			o := op.(operation)
+			var r *aggregate.RuleError
+			errors.As(rule, &r)
+			return emit(u, OperationRejected{Operation: o.key, Kind: o.kind, Ref: o.ref, Code: r.Code, Reason: rule.Error()})
+		},
+	})
+}
+
+// translate reads a message as the operation it asks for; nil for others.
+func translate(m saga.Message) (uow.Command, error) {
+	switch m.Name {
+	case DonationPledged:
+		var p pledged
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			return nil, err
+		}
+		return operation{key: OperationKey("donation/" + p.Campaign + "/" + p.Donation), kind: KindTransfer,
+			debit: p.Donor, credit: p.Owner, amount: p.Amount, ref: Ref{Campaign: p.Campaign, Donation: p.Donation}}, nil
+	case DebitRequested, RefundRequested:
+		var p payoutRequest
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			return nil, err
+		}
+		if m.Name == DebitRequested {
+			return operation{key: OperationKey("withdrawal/" + p.Withdrawal), kind: KindWithdrawal, debit: p.Account,
+				amount: p.Amount, ref: Ref{Withdrawal: p.Withdrawal}}, nil
+		}
+		return operation{key: OperationKey("refund/" + p.Withdrawal), kind: KindRefund, credit: p.Account,
+			amount: p.Amount, ref: Ref{Withdrawal: p.Withdrawal}}, nil
+	}
+	return nil, nil
+}
+
+// emit publishes an event of accounting that no aggregate records, keyed by its operation.
+func emit(u *uow.Unit, e OperationRejected) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("accounting: %w", err)
+	}
+	return u.Emit(uow.Message{Topic: Topic, Key: string(e.Operation), Name: e.EventName(), Payload: b})
+}
