@@ -215,11 +215,20 @@ func (k *killAfterPublish) Publish(ctx context.Context, msgs []outbox.Message) e
 	if err := k.bus.Publish(ctx, msgs); err != nil {
 		return err
 	}
-	var n int
-	err := k.d.Pool().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE state = 'idle in transaction' AND query LIKE '%SKIP LOCKED%' AND query LIKE '%' || $1 || '%'`, k.schema).Scan(&n)
+	var pids []int32
+	err := k.d.Pool().QueryRow(ctx, `SELECT coalesce(array_agg(pid), '{}') FROM (
+		SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE state = 'idle in transaction' AND query LIKE '%SKIP LOCKED%' AND query LIKE '%' || $1 || '%') killed`,
+		k.schema).Scan(&pids)
 	require.NoError(k.t, err)
-	k.killed += n
+	k.killed += len(pids)
+	// pg_terminate_backend only signals the backend: wait until it is gone, its transaction
+	// rolled back and its row locks released, as they are once a dead process's session ends.
+	require.Eventually(k.t, func() bool {
+		var left int
+		err := k.d.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)`, pids).Scan(&left)
+		return err == nil && left == 0
+	}, 10*time.Second, 5*time.Millisecond)
 	return nil
 }
 
