@@ -94,6 +94,7 @@ func Handler(store *uow.Store) outbox.Handler {
 // event is the union of the fields the dashboard reads from the events it follows.
 type event struct {
 	Account    string      `json:"account"`
+	Currency   string      `json:"currency"`
 	Balance    money.Money `json:"balance"`
 	Version    int64       `json:"version"`
 	Campaign   string      `json:"campaign"`
@@ -115,6 +116,15 @@ type change struct {
 }
 
 var changes = map[string]change{
+	"accounting.AccountOpened": {
+		views: func(e event) []string { return []string{e.Account} },
+		apply: func(v *View, e event) {
+			c, err := money.Lookup(e.Currency)
+			if err == nil && v.BalanceVersion < 1 { // the account's first version: empty
+				v.Balance, v.BalanceVersion = money.Zero(c), 1
+			}
+		},
+	},
 	"accounting.BalanceChanged": {
 		views: func(e event) []string { return []string{e.Account} },
 		apply: func(v *View, e event) {
@@ -126,9 +136,12 @@ var changes = map[string]change{
 	"campaigns.CampaignCreated": {
 		views: func(e event) []string { return []string{e.Owner} },
 		apply: func(v *View, e event) {
-			if v.Campaigns[e.Campaign] == nil {
-				v.Campaigns[e.Campaign] = &CampaignView{Title: e.Title, Goal: e.Goal, Raised: money.Zero(e.Goal.Currency())}
+			c := v.Campaigns[e.Campaign]
+			if c == nil {
+				c = &CampaignView{Raised: money.Zero(e.Goal.Currency())}
+				v.Campaigns[e.Campaign] = c
 			}
+			c.Title, c.Goal = e.Title, e.Goal // a confirmation may have come first
 		},
 	},
 	"campaigns.DonationPledged": {
