@@ -145,6 +145,7 @@ func (c *Campaign) settle(key string, ok bool, reason string) {
 
 // Events the context publishes on Topic.
 type (
+	// CampaignCreated: a new campaign, owned by the account Owner.
 	CampaignCreated struct {
 		Campaign CampaignID  `json:"campaign"`
 		Owner    string      `json:"owner"`
