@@ -5,7 +5,8 @@
 // It talks to the other contexts only through messages: it reacts to crowdfunding's
 // DonationPledged with a transfer, and to payouts' DebitRequested and RefundRequested commands,
 // and publishes what happened on its topic. Every operation is an Operation aggregate whose ID
-// is its idempotency key, scoped to the operation ("donation/<campaign>/<donation>",
+// is its idempotency key, scoped to the operation ("donation/<campaign>/<donation>", each part
+// path-escaped,
 // "withdrawal/<id>", "refund/<id>", "deposit/<key>"), never to an account: seed 002 kept keys
 // per account, so a key reused for a second campaign credited its owner without debiting the
 // donor.

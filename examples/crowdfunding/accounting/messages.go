@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/money"
@@ -130,7 +131,9 @@ func translate(m saga.Message) (uow.Command, error) {
 		if err := json.Unmarshal(m.Payload, &p); err != nil {
 			return nil, err
 		}
-		return operation{key: OperationKey("donation/" + p.Campaign + "/" + p.Donation), kind: KindTransfer,
+		// Both parts escaped: campaign "a" with key "b/c" and campaign "a/b" with key "c" are
+		// two donations, not one key.
+		return operation{key: OperationKey("donation/" + url.PathEscape(p.Campaign) + "/" + url.PathEscape(p.Donation)), kind: KindTransfer,
 			debit: p.Donor, credit: p.Owner, amount: p.Amount, ref: Ref{Campaign: p.Campaign, Donation: p.Donation}}, nil
 	case DebitRequested, RefundRequested:
 		var p payoutRequest

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/money"
@@ -32,7 +33,7 @@ type View struct {
 	Balance        money.Money              `json:"balance"`
 	BalanceVersion int64                    `json:"balance_version"`
 	Campaigns      map[string]*CampaignView `json:"campaigns"`   // the account's own campaigns
-	Donations      map[string]*DonationView `json:"donations"`   // the donations it made, by campaign/key
+	Donations      map[string]*DonationView `json:"donations"`   // the donations it made, by DonationKey
 	Withdrawals    map[string]*Withdrawal   `json:"withdrawals"` // its withdrawals, by ID
 }
 
@@ -170,7 +171,7 @@ var changes = map[string]change{
 		views: func(e event) []string { return []string{e.Donor} },
 		apply: func(v *View, e event) { donation(v, e, "failed") },
 	},
-	"payouts.WithdrawalRequested": {
+	"payouts.WithdrawalStarted": {
 		views: func(e event) []string { return []string{e.Account} },
 		apply: func(v *View, e event) { withdrawal(v, e, "requested") },
 	},
@@ -190,7 +191,7 @@ var changes = map[string]change{
 
 // donation sets a donation's status; a settled one never goes back to pledged.
 func donation(v *View, e event, status string) {
-	k := e.Campaign + "/" + e.Donation
+	k := DonationKey(e.Campaign, e.Donation)
 	d := v.Donations[k]
 	if d == nil {
 		d = &DonationView{Campaign: e.Campaign, Amount: e.Amount, Status: status}
@@ -199,6 +200,12 @@ func donation(v *View, e event, status string) {
 	if status != "pledged" {
 		d.Status, d.Reason = status, e.Reason
 	}
+}
+
+// DonationKey is a donation's key in View.Donations: the campaign and the donor's key, each
+// path-escaped so that no two donations share one.
+func DonationKey(campaign, key string) string {
+	return url.PathEscape(campaign) + "/" + url.PathEscape(key)
 }
 
 // withdrawal sets a withdrawal's status; a finished one never goes back to requested.

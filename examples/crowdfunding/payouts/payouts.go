@@ -38,7 +38,8 @@ const (
 	CancelRequested     = "payouts.CancelRequested"     // to the payment worker, after the timeout
 	PaymentSucceeded    = "payouts.PaymentSucceeded"    // from the worker
 	PaymentFailed       = "payouts.PaymentFailed"       // from the worker: declined or cancelled
-	WithdrawalPaid      = "payouts.WithdrawalPaid"      // outcome events, for the dashboard
+	WithdrawalStarted   = "payouts.WithdrawalStarted"   // the saga took the request: events for the dashboard
+	WithdrawalPaid      = "payouts.WithdrawalPaid"      // and the outcomes
 	WithdrawalRejected  = "payouts.WithdrawalRejected"
 	WithdrawalRefunded  = "payouts.WithdrawalRefunded"
 )
@@ -106,6 +107,11 @@ func Define(paymentTimeout time.Duration) (*saga.Definition[Withdrawal], error) 
 			{From: New, On: WithdrawalRequested, To: []saga.State{Debiting},
 				Do: func(_ context.Context, s *saga.Step[Withdrawal], m saga.Message) error {
 					if err := json.Unmarshal(m.Payload, &s.Data); err != nil {
+						return err
+					}
+					// Announced by the saga, not by Request: a request repeating a withdrawal's ID
+					// starts nothing, and announces nothing.
+					if err := send(s, Topic, WithdrawalStarted); err != nil {
 						return err
 					}
 					return send(s, AccountingCommands, DebitRequested)
@@ -184,7 +190,7 @@ type Context struct {
 type Options struct {
 	// PaymentTimeout is the saga's payment timeout; 0 means 30s.
 	PaymentTimeout time.Duration
-	// PayWait bounds one call of Provider.Pay; 0 means 2s.
+	// PayWait bounds one call of Provider.Pay or Provider.Cancel; 0 means 2s.
 	PayWait time.Duration
 }
 
@@ -277,7 +283,9 @@ func (c *Context) Work(ctx context.Context, m outbox.Message) error {
 			return fmt.Errorf("payouts: paying %s: %w", w.Withdrawal, err)
 		}
 	} else {
-		paid, err := c.provider.Cancel(ctx, w.Withdrawal)
+		cctx, cancel := context.WithTimeout(ctx, c.payWait)
+		paid, err := c.provider.Cancel(cctx, w.Withdrawal)
+		cancel()
 		if err != nil {
 			return fmt.Errorf("payouts: cancelling %s: %w", w.Withdrawal, err)
 		}
