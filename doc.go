@@ -38,7 +38,8 @@
 // bank: every rule always on, the four concurrency strategies measured, relational tables
 // through Mappers, a Finder read side, and the bank command: demo, HTTP API, benchmark) and
 // [github.com/dddkit/ddd/examples/budget] (seed 004's budget aggregate and its summary
-// projection); crowdfunding is to come.
+// projection) and [github.com/dddkit/ddd/examples/crowdfunding] (seed 002's bounded contexts
+// talking only through messages, with a donation choreography and a payout saga).
 // Dependencies flow one way: money, aggregate and uow import nothing beyond the standard library,
 // shopspring/decimal and google/uuid.
 //

@@ -38,6 +38,11 @@ var (
 	ErrAccountExists     = aggregate.NewRule("account_exists", "the account exists")
 	// ErrKeyReused is an idempotency key already used by a different operation.
 	ErrKeyReused = aggregate.NewRule("key_reused", "the idempotency key was used for another operation")
+	// ErrSameAccount is a transfer from an account to itself.
+	ErrSameAccount = aggregate.NewRule("same_account", "the debited and credited accounts are the same")
+	// ErrRejectedBefore is an operation asked for again after it was rejected: the answer under
+	// its key stays the first one (see Operation.Rejected).
+	ErrRejectedBefore = aggregate.NewRule("rejected_before", "the operation was rejected before")
 )
 
 // AccountID identifies an account.
@@ -75,6 +80,12 @@ type Operation struct {
 	Amount money.Money `json:"amount"`
 	// Ref is what the operation is for: a donation, a withdrawal.
 	Ref Ref `json:"ref"`
+	// Rejected is, for an operation another context asked for and a rule refused, the rule's
+	// code (Reason says why): the operation moved nothing, and asking for it again under its
+	// key gets the same answer, however late (after the inbox forgot the message), never a
+	// transfer the requester was told had failed.
+	Rejected string `json:"rejected,omitempty"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 // Ref names what another context asked an operation for, echoed in its events.
@@ -117,17 +128,23 @@ func Deposit(ctx context.Context, store *uow.Store, key string, to AccountID, am
 // operation does nothing (it was applied); with another, it is ErrKeyReused. The accounts record
 // Debited and Credited with their new balances.
 func apply(ctx context.Context, u *uow.Unit, key OperationKey, kind Kind, debit, credit AccountID, amount money.Money, ref Ref) error {
-	if !amount.IsPositive() {
-		return fmt.Errorf("%w: %s", ErrInvalidAmount, amount)
-	}
 	ops := uow.Repo[*Operation](u)
 	if op, err := ops.Get(ctx, string(key)); err == nil {
-		if !op.same(kind, debit, credit, amount, ref) {
+		switch {
+		case !op.same(kind, debit, credit, amount, ref):
 			return fmt.Errorf("%w: %s", ErrKeyReused, key)
+		case op.Rejected != "":
+			return fmt.Errorf("%w: %s: %s", ErrRejectedBefore, key, op.Reason)
 		}
 		return nil
 	} else if !errors.Is(err, uow.ErrNotFound) {
 		return err
+	}
+	if !amount.IsPositive() {
+		return fmt.Errorf("%w: %s", ErrInvalidAmount, amount)
+	}
+	if debit != "" && debit == credit {
+		return fmt.Errorf("%w: %s", ErrSameAccount, debit)
 	}
 	accounts := uow.Repo[*Account](u)
 	move := func(id AccountID, sign int) error {
@@ -178,10 +195,30 @@ func apply(ctx context.Context, u *uow.Unit, key OperationKey, kind Kind, debit,
 func Ledger(ctx context.Context, store *uow.Store, id AccountID) ([]*Operation, error) {
 	var out []*Operation
 	err := read(ctx, store, func(u *uow.Unit) (err error) {
-		out, err = uow.Repo[*Operation](u).FindFunc(ctx, func(o *Operation) bool { return o.Debit == id || o.Credit == id })
+		out, err = uow.Repo[*Operation](u).FindFunc(ctx, func(o *Operation) bool {
+			return o.Rejected == "" && (o.Debit == id || o.Credit == id)
+		})
 		return err
 	})
 	return out, err
+}
+
+// reject records, under its key, an operation a rule refused, unless its key holds one already.
+// It returns the operation as stored: the first answer.
+func reject(ctx context.Context, u *uow.Unit, o operation, code, reason string) (*Operation, error) {
+	ops := uow.Repo[*Operation](u)
+	if op, err := ops.Get(ctx, string(o.key)); err == nil {
+		return op, nil
+	} else if !errors.Is(err, uow.ErrNotFound) {
+		return nil, err
+	}
+	root, err := aggregate.NewRoot(o.key)
+	if err != nil {
+		return nil, err
+	}
+	op := &Operation{Root: root, Kind: o.kind, Debit: o.debit, Credit: o.credit, Amount: o.amount, Ref: o.ref,
+		Rejected: code, Reason: reason}
+	return op, ops.Add(ctx, op)
 }
 
 // Accounts returns every account.
@@ -194,11 +231,21 @@ func Accounts(ctx context.Context, store *uow.Store) ([]*Account, error) {
 	return out, err
 }
 
-// Operations returns every operation.
+// Operations returns every operation applied (not the rejected ones: see Rejections).
 func Operations(ctx context.Context, store *uow.Store) ([]*Operation, error) {
 	var out []*Operation
 	err := read(ctx, store, func(u *uow.Unit) (err error) {
-		out, err = uow.Repo[*Operation](u).Find(ctx)
+		out, err = uow.Repo[*Operation](u).FindFunc(ctx, func(o *Operation) bool { return o.Rejected == "" })
+		return err
+	})
+	return out, err
+}
+
+// Rejections returns every operation a rule refused.
+func Rejections(ctx context.Context, store *uow.Store) ([]*Operation, error) {
+	var out []*Operation
+	err := read(ctx, store, func(u *uow.Unit) (err error) {
+		out, err = uow.Repo[*Operation](u).FindFunc(ctx, func(o *Operation) bool { return o.Rejected != "" })
 		return err
 	})
 	return out, err

@@ -118,7 +118,17 @@ func Handler(store *uow.Store) outbox.Handler {
 			o := op.(operation)
 			var r *aggregate.RuleError
 			errors.As(rule, &r)
-			return emit(u, OperationRejected{Operation: o.key, Kind: o.kind, Ref: o.ref, Code: r.Code, Reason: rule.Error()})
+			if errors.Is(rule, ErrKeyReused) {
+				// The key belongs to another operation: answer this one, record nothing.
+				return emit(u, OperationRejected{Operation: o.key, Kind: o.kind, Ref: o.ref, Code: r.Code, Reason: rule.Error()})
+			}
+			// Record the refusal under the key, so it stays the answer (ErrRejectedBefore finds
+			// it and the first answer is sent again).
+			stored, err := reject(ctx, u, o, r.Code, rule.Error())
+			if err != nil {
+				return err
+			}
+			return emit(u, OperationRejected{Operation: o.key, Kind: o.kind, Ref: o.ref, Code: stored.Rejected, Reason: stored.Reason})
 		},
 	})
 }
