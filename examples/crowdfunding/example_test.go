@@ -62,7 +62,7 @@ func Example() {
 		if err != nil {
 			panic(err)
 		}
-		fmt.Print(exampleBoard(v))
+		fmt.Print(v)
 	}
 	ops, err := accounting.Operations(ctx, sys.Accounting)
 	if err != nil {
@@ -95,39 +95,4 @@ func Example() {
 	//   refund/w2: refund 5.00 USD
 	//   withdrawal/w1: withdrawal 10.00 USD
 	//   withdrawal/w2: withdrawal 5.00 USD
-}
-
-// exampleBoard renders an account's dashboard, its maps in key order.
-func exampleBoard(v *dashboard.View) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: balance %s\n", v.ID(), v.Balance)
-	for _, k := range exampleSorted(v.Campaigns) {
-		c := v.Campaigns[k]
-		fmt.Fprintf(&b, "  campaign %s %q: %s raised of %s\n", k, c.Title, c.Raised, c.Goal)
-	}
-	for _, k := range exampleSorted(v.Donations) {
-		d := v.Donations[k]
-		fmt.Fprintf(&b, "  donation %s: %s %s%s\n", k, d.Amount, d.Status, exampleWhy(d.Reason))
-	}
-	for _, k := range exampleSorted(v.Withdrawals) {
-		w := v.Withdrawals[k]
-		fmt.Fprintf(&b, "  withdrawal %s: %s %s%s\n", k, w.Amount, w.Status, exampleWhy(w.Reason))
-	}
-	return b.String()
-}
-
-func exampleWhy(reason string) string {
-	if reason == "" {
-		return ""
-	}
-	return " (" + reason + ")"
-}
-
-func exampleSorted[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

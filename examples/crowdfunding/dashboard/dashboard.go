@@ -13,7 +13,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/money"
@@ -237,6 +240,33 @@ func view(ctx context.Context, u *uow.Unit, id ViewID) (*View, error) {
 	v = &View{Root: root, Campaigns: map[string]*CampaignView{}, Donations: map[string]*DonationView{},
 		Withdrawals: map[string]*Withdrawal{}}
 	return v, repo.Add(ctx, v)
+}
+
+// String renders the view, its maps in key order: the balance, then a line per campaign,
+// donation and withdrawal.
+func (v *View) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: balance %s\n", v.ID(), v.Balance)
+	for _, k := range slices.Sorted(maps.Keys(v.Campaigns)) {
+		c := v.Campaigns[k]
+		fmt.Fprintf(&b, "  campaign %s %q: %s raised of %s\n", k, c.Title, c.Raised, c.Goal)
+	}
+	for _, k := range slices.Sorted(maps.Keys(v.Donations)) {
+		d := v.Donations[k]
+		fmt.Fprintf(&b, "  donation %s: %s %s%s\n", k, d.Amount, d.Status, why(d.Reason))
+	}
+	for _, k := range slices.Sorted(maps.Keys(v.Withdrawals)) {
+		w := v.Withdrawals[k]
+		fmt.Fprintf(&b, "  withdrawal %s: %s %s%s\n", k, w.Amount, w.Status, why(w.Reason))
+	}
+	return b.String()
+}
+
+func why(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return " (" + reason + ")"
 }
 
 // Get returns the account's view; an account nothing happened to has an empty one.

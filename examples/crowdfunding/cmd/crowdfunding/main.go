@@ -429,23 +429,10 @@ func (d *demo) tables(driver *sqliteuow.Driver) []string {
 	return names
 }
 
-// board renders an account's dashboard, its maps in key order.
+// board renders an account's dashboard, indented.
 func board(v *dashboard.View) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "  %s: balance %s\n", v.ID(), v.Balance)
-	for _, k := range sorted(v.Campaigns) {
-		c := v.Campaigns[k]
-		fmt.Fprintf(&b, "    campaign %s %q: %s raised of %s\n", k, c.Title, c.Raised, c.Goal)
-	}
-	for _, k := range sorted(v.Donations) {
-		dn := v.Donations[k]
-		fmt.Fprintf(&b, "    donation %s: %s %s%s\n", k, dn.Amount, dn.Status, why(dn.Reason))
-	}
-	for _, k := range sorted(v.Withdrawals) {
-		w := v.Withdrawals[k]
-		fmt.Fprintf(&b, "    withdrawal %s: %s %s%s\n", k, w.Amount, w.Status, why(w.Reason))
-	}
-	return b.String()
+	lines := strings.SplitAfter(strings.TrimSuffix(v.String(), "\n"), "\n")
+	return "  " + strings.Join(lines, "  ") + "\n"
 }
 
 func why(reason string) string {
