@@ -441,12 +441,3 @@ func why(reason string) string {
 	}
 	return " (" + reason + ")"
 }
-
-func sorted[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
