@@ -246,7 +246,11 @@ func view(ctx context.Context, u *uow.Unit, id ViewID) (*View, error) {
 // donation and withdrawal.
 func (v *View) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: balance %s\n", v.ID(), v.Balance)
+	if v.BalanceVersion == 0 {
+		fmt.Fprintf(&b, "%s: no balance yet\n", v.ID()) // accounting's events have not arrived
+	} else {
+		fmt.Fprintf(&b, "%s: balance %s\n", v.ID(), v.Balance)
+	}
 	for _, k := range slices.Sorted(maps.Keys(v.Campaigns)) {
 		c := v.Campaigns[k]
 		fmt.Fprintf(&b, "  campaign %s %q: %s raised of %s\n", k, c.Title, c.Raised, c.Goal)
