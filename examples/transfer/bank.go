@@ -257,10 +257,7 @@ func (b *Bank) Transfer(ctx context.Context, r Request, s Strategy) (Outcome, er
 		return b.st.transfers(u).Add(ctx, t)
 	})
 	out.Attempts, out.Strategy = attempts, s
-	if err != nil {
-		return out, err
-	}
-	return out, nil
+	return out, err
 }
 
 // replay looks for the transfer r's number posted: found, it sets out to its outcome when it is

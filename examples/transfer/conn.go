@@ -48,6 +48,15 @@ func (c sqlConn) query(ctx context.Context, q string, args []any, row func(func(
 		return classify(err)
 	}
 	defer rows.Close()
+	return each(rows, row)
+}
+
+// each calls row for every row of rows (a *sql.Rows, a pgx.Rows), then reports rows' error.
+func each(rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}, row func(func(...any) error) error) error {
 	for rows.Next() {
 		if err := row(rows.Scan); err != nil {
 			return err
@@ -75,12 +84,7 @@ func (c pgxConn) query(ctx context.Context, q string, args []any, row func(func(
 		return classify(err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := row(rows.Scan); err != nil {
-			return err
-		}
-	}
-	return classify(rows.Err())
+	return each(rows, row)
 }
 
 // The unit's transaction on each driver.

@@ -216,7 +216,7 @@ func (t *tables) balances(ctx context.Context) ([]Balance, error) {
 			if err := scan(&number, &currency, &balance); err != nil {
 				return err
 			}
-			b, err := fromMinor(balance, strings.TrimSpace(currency))
+			b, err := fromMinor(balance, currency)
 			out = append(out, Balance{Account: AccountNumber(strings.TrimSpace(number)), Balance: b})
 			return err
 		})
@@ -252,7 +252,7 @@ func (t *tables) statement(ctx context.Context, n AccountNumber, limit int) (Sta
 			}
 			found = true
 			var err error
-			s.Balance, err = fromMinor(balance, strings.TrimSpace(currency))
+			s.Balance, err = fromMinor(balance, currency)
 			return err
 		})
 	if err != nil {
@@ -274,13 +274,8 @@ func (t *tables) statement(ctx context.Context, n AccountNumber, limit int) (Sta
 		if err := scan(&at, &kind, &ref, &other, &amount, &currency, &balance); err != nil {
 			return err
 		}
-		currency = strings.TrimSpace(currency)
 		l := StatementLine{At: fromMicros(at), Kind: kind, Reference: ref, Counterparty: AccountNumber(strings.TrimSpace(other))}
-		var err error
-		if l.Amount, err = fromMinor(amount, currency); err != nil {
-			return err
-		}
-		l.Balance, err = fromMinor(balance, currency)
+		err := setMoney(currency, []*money.Money{&l.Amount, &l.Balance}, amount, balance)
 		s.Lines = append(s.Lines, l)
 		return err
 	})
@@ -300,16 +295,10 @@ func (t *tables) ledger(ctx context.Context) ([]LedgerLine, error) {
 		if err := scan(&number, &currency, &balance, &deposited, &credited, &debited); err != nil {
 			return err
 		}
-		currency = strings.TrimSpace(currency)
 		l := LedgerLine{Account: AccountNumber(strings.TrimSpace(number))}
-		var err error
-		for _, p := range []struct {
-			dst *money.Money
-			v   int64
-		}{{&l.Balance, balance}, {&l.Deposited, deposited}, {&l.Credited, credited}, {&l.Debited, debited}} {
-			if *p.dst, err = fromMinor(p.v, currency); err != nil {
-				return err
-			}
+		if err := setMoney(currency, []*money.Money{&l.Balance, &l.Deposited, &l.Credited, &l.Debited},
+			balance, deposited, credited, debited); err != nil {
+			return err
 		}
 		out = append(out, l)
 		return nil

@@ -201,19 +201,45 @@ func minor(m money.Money) (int64, error) {
 	return n, nil
 }
 
-// fromMinor returns units minor units of the currency with the given code.
+// minors returns each amount in minor units.
+func minors(ms ...money.Money) ([]int64, error) {
+	out := make([]int64, len(ms))
+	for i, m := range ms {
+		var err error
+		if out[i], err = minor(m); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// fromMinor returns units minor units of the currency with the given code (stored: it may
+// carry CHAR padding).
 func fromMinor(units int64, code string) (money.Money, error) {
-	c, err := money.Lookup(code)
+	c, err := money.Lookup(strings.TrimSpace(code))
 	if err != nil {
 		return money.Money{}, fmt.Errorf("transfer: stored currency: %w", err)
 	}
 	return money.FromMinorUnits(units, c)
 }
 
+// setMoney sets each *dst[i] to units[i] minor units of the currency with the given code: the
+// amount columns of one row.
+func setMoney(code string, dst []*money.Money, units ...int64) error {
+	for i, u := range units {
+		m, err := fromMinor(u, code)
+		if err != nil {
+			return err
+		}
+		*dst[i] = m
+	}
+	return nil
+}
+
 func micros(t time.Time) int64      { return t.UnixMicro() }
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
-// placeholders returns ids as query arguments.
+// args returns ids as query arguments.
 func args(ids []string) []any {
 	out := make([]any, len(ids))
 	for i, id := range ids {
@@ -243,7 +269,7 @@ func (m accountRows) Load(ctx context.Context, u *uow.Unit, ids []string, lock u
 		if err := scan(&number, &currency, &balance, &opened, &version); err != nil {
 			return err
 		}
-		b, err := fromMinor(balance, strings.TrimSpace(currency))
+		b, err := fromMinor(balance, currency)
 		if err != nil {
 			return err
 		}
@@ -349,17 +375,9 @@ func scanTransfer(scan func(...any) error) (transferDoc, error) {
 	if err := scan(&number, &debited, &credited, &amount, &currency, &created, &debit, &credit); err != nil {
 		return transferDoc{}, err
 	}
-	currency = strings.TrimSpace(currency)
 	d := transferDoc{Number: TransferNumber(number), Debited: AccountNumber(strings.TrimSpace(debited)),
 		Credited: AccountNumber(strings.TrimSpace(credited)), CreatedAt: fromMicros(created)}
-	var err error
-	if d.Amount, err = fromMinor(amount, currency); err != nil {
-		return d, err
-	}
-	if d.DebitBalance, err = fromMinor(debit, currency); err != nil {
-		return d, err
-	}
-	d.CreditBalance, err = fromMinor(credit, currency)
+	err := setMoney(currency, []*money.Money{&d.Amount, &d.DebitBalance, &d.CreditBalance}, amount, debit, credit)
 	return d, err
 }
 
@@ -368,11 +386,9 @@ func (m transferRows) Insert(ctx context.Context, u *uow.Unit, t *Transfer) erro
 	if err != nil {
 		return err
 	}
-	var n [3]int64
-	for i, v := range []money.Money{t.amount, t.debitBalance, t.creditBalance} {
-		if n[i], err = minor(v); err != nil {
-			return err
-		}
+	n, err := minors(t.amount, t.debitBalance, t.creditBalance)
+	if err != nil {
+		return err
 	}
 	_, err = c.exec(ctx, m.t.sql("INSERT INTO "+m.t.transfer+" (id, number, debited, credited, amount, currency, created_at, "+
 		"debit_balance, credit_balance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
@@ -405,13 +421,8 @@ func (m depositRows) Load(ctx context.Context, u *uow.Unit, ids []string, lock u
 		if err := scan(&id, &account, &amount, &currency, &made, &balance); err != nil {
 			return err
 		}
-		currency = strings.TrimSpace(currency)
 		doc := depositDoc{Account: AccountNumber(strings.TrimSpace(account)), At: fromMicros(made)}
-		var err error
-		if doc.Amount, err = fromMinor(amount, currency); err != nil {
-			return err
-		}
-		if doc.Balance, err = fromMinor(balance, currency); err != nil {
+		if err := setMoney(currency, []*money.Money{&doc.Amount, &doc.Balance}, amount, balance); err != nil {
 			return err
 		}
 		d, err := restoreDeposit(DepositID(id), doc, 1)
@@ -426,16 +437,12 @@ func (m depositRows) Insert(ctx context.Context, u *uow.Unit, d *Deposit) error 
 	if err != nil {
 		return err
 	}
-	amount, err := minor(d.amount)
-	if err != nil {
-		return err
-	}
-	balance, err := minor(d.balance)
+	n, err := minors(d.amount, d.balance)
 	if err != nil {
 		return err
 	}
 	_, err = c.exec(ctx, m.t.sql("INSERT INTO "+m.t.deposit+" (id, account, amount, currency, made_at, balance) VALUES (?, ?, ?, ?, ?, ?)"),
-		string(d.ID()), string(d.account), amount, d.amount.Currency().Code(), micros(d.at), balance)
+		string(d.ID()), string(d.account), n[0], d.amount.Currency().Code(), micros(d.at), n[1])
 	return duplicate(err)
 }
 

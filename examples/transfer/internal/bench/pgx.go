@@ -170,9 +170,7 @@ func (p *pgxBank) run(ctx context.Context, r pgxRun) (pgxReport, error) {
 			if i >= r.transfers {
 				return nil
 			}
-			from := rng.IntN(r.pool)
-			to := (from + 1 + rng.IntN(r.pool-1)) % r.pool
-			amount := 1 + rng.Int64N(1000)
+			from, to, amount := load.Pick(rng, r.pool)
 			number := r.prefix + strconv.Itoa(i)
 			t0 := time.Now()
 			attempts, err := p.transfer(ctx, number, accountNumber(from), accountNumber(to), amount)

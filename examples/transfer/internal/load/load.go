@@ -188,9 +188,8 @@ func Run(ctx context.Context, b *transfer.Bank, cfg Config) (Report, error) {
 			if i >= cfg.Transfers {
 				return nil
 			}
-			from := rng.IntN(pool)
-			to := (from + 1 + rng.IntN(pool-1)) % pool
-			amount, err := money.FromMinorUnits(1+rng.Int64N(1000), Currency)
+			from, to, cents := Pick(rng, pool)
+			amount, err := money.FromMinorUnits(cents, Currency)
 			if err != nil {
 				return err
 			}
@@ -223,6 +222,15 @@ func Run(ctx context.Context, b *transfer.Bank, cfg Config) (Report, error) {
 	slices.Sort(latencies)
 	rep.P50, rep.P99 = Percentile(latencies, 50), Percentile(latencies, 99)
 	return rep, err
+}
+
+// Pick draws a transfer as Run makes them: two different accounts among the first pool (pool
+// >= 2, 0-based) and an amount of 1 to 1,000 cents. A yardstick drawing with Pick from an rng
+// seeded alike makes the same transfers.
+func Pick(rng *rand.Rand, pool int) (from, to int, cents int64) {
+	from = rng.IntN(pool)
+	to = (from + 1 + rng.IntN(pool-1)) % pool
+	return from, to, 1 + rng.Int64N(1000)
 }
 
 // Percentile returns the p-th percentile of sorted durations (nearest rank); 0 for none.
