@@ -318,7 +318,7 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		t.Run(c.breakage.String()+"/"+c.clause, func(t *testing.T) {
 			t.Parallel()
 			// The wrapper itself is sound: intact, the clause passes.
-			f := runClause(t, c.clause, func() uow.Driver { return &brokenDriver{Driver: memuow.New(nil)} })
+			f := runClause(t, c.clause, func() uow.Driver { return &brokenDriver{Driver: memuow.New(nil), breakage: intact} })
 			require.Empty(t, f.failures, "the intact wrapper must pass %s", c.clause)
 			require.False(t, f.Skipped(), "skipped: %s", f.skipped)
 
