@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -44,7 +43,8 @@ func scanMessage(scan func(...any) error, before ...any) (uow.Message, error) {
 	if payload != nil {
 		m.Payload = append([]byte{}, payload...)
 	}
-	if err := json.Unmarshal(headers, &m.Headers); err != nil {
+	var err error
+	if m.Headers, err = decodeHeaders(headers); err != nil {
 		return m, fmt.Errorf("headers of outbox message %s: %w", m.ID, err)
 	}
 	m.CreatedAt = time.UnixMicro(created).UTC()
