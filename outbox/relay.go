@@ -244,32 +244,65 @@ type failedMessage struct {
 	err error
 }
 
-// publish publishes the batch; when that fails, it publishes the messages one by one, so that a
-// poison message fails alone.
+// publish publishes the batch in rounds: the first message of each key, then the second, and so
+// on, so that a key's later message is handed to the publisher only once its earlier one was
+// confirmed (a broker may accept a later message of a batch whose earlier one failed). A key
+// with a failed message publishes nothing more of the batch: its later messages are neither
+// acked nor released, and stay behind the failed one (unlocked with a held claim, leased to
+// this relay otherwise), which the store hands out first.
 func (r *Relay) publish(ctx context.Context, claimed []Claimed) (published []string, failed []failedMessage) {
-	msgs := make([]Message, len(claimed))
+	// round[i] is claimed[i]'s place among its key's messages: the round it goes in.
+	round := make([]int, len(claimed))
+	seen := make(map[string]int, len(claimed))
+	rounds := 1
 	for i, c := range claimed {
+		round[i] = seen[c.Key]
+		seen[c.Key] = round[i] + 1
+		rounds = max(rounds, round[i]+1)
+	}
+	if rounds == 1 {
+		return r.publishRound(ctx, claimed)
+	}
+	held := map[string]bool{} // keys with a failed message
+	for n := range rounds {
+		var batch []Claimed
+		for i, c := range claimed {
+			if round[i] == n && !held[c.Key] {
+				batch = append(batch, c)
+			}
+		}
+		p, f := r.publishRound(ctx, batch)
+		published = append(published, p...)
+		for _, m := range f {
+			held[m.msg.Key] = true
+		}
+		failed = append(failed, f...)
+	}
+	return published, failed
+}
+
+// publishRound publishes messages of distinct keys; when that fails, it publishes them one by
+// one, so that a poison message fails alone.
+func (r *Relay) publishRound(ctx context.Context, round []Claimed) (published []string, failed []failedMessage) {
+	if len(round) == 0 {
+		return nil, nil
+	}
+	msgs := make([]Message, len(round))
+	for i, c := range round {
 		msgs[i] = c.Message
 	}
 	if err := r.pub.Publish(ctx, msgs); err == nil {
-		published = make([]string, len(claimed))
-		for i, c := range claimed {
+		published = make([]string, len(round))
+		for i, c := range round {
 			published[i] = c.ID
 		}
 		return published, nil
-	} else if len(claimed) == 1 {
-		return nil, []failedMessage{{msg: claimed[0], err: err}}
+	} else if len(round) == 1 {
+		return nil, []failedMessage{{msg: round[0], err: err}}
 	}
-	held := map[string]bool{} // keys with a failed message: their later messages wait
-	for i, c := range claimed {
-		if held[c.Key] {
-			// Neither acked nor released: it stays leased to this relay (or is unlocked with a
-			// held claim), behind the failed earlier message, which the store hands out first.
-			continue
-		}
+	for i, c := range round {
 		if err := r.pub.Publish(ctx, msgs[i:i+1]); err != nil {
 			failed = append(failed, failedMessage{msg: c, err: err})
-			held[c.Key] = true
 			continue
 		}
 		published = append(published, c.ID)

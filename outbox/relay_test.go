@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -388,4 +389,72 @@ func TestRelayFinishesHeldClaims(t *testing.T) {
 	store.failNext = errors.New("connection lost")
 	_, err = r.Step(ctx)
 	require.ErrorContains(t, err, "outbox: finish")
+}
+
+// runHolder is a Holder that holds a fixed batch once (then nothing), and records its Finish.
+type runHolder struct {
+	outbox.Store
+	msgs      []outbox.Claimed
+	published []string
+	failures  []outbox.Failure
+}
+
+func (s *runHolder) Hold(context.Context, time.Time, time.Duration, int) (outbox.Held, error) {
+	return s, nil
+}
+
+func (s *runHolder) Messages() []outbox.Claimed { return s.msgs }
+
+func (s *runHolder) Finish(_ context.Context, published []string, failures []outbox.Failure) error {
+	s.published, s.failures = published, failures
+	return nil
+}
+
+// batchRecorder is a Publisher that records the names of every batch it is given and fails a
+// batch holding a name it is told to.
+type batchRecorder struct {
+	batches [][]string
+	failing map[string]bool
+}
+
+func (r *batchRecorder) Publish(_ context.Context, msgs []outbox.Message) error {
+	var names []string
+	var err error
+	for _, m := range msgs {
+		names = append(names, m.Name)
+		if r.failing[m.Name] {
+			err = fmt.Errorf("broker refused %s", m.Name)
+		}
+	}
+	r.batches = append(r.batches, names)
+	return err
+}
+
+// TestRunsOfAKeyArePublishedInRounds: a claim holding several messages of a key hands the
+// publisher the first of each key, then the second, and so on, so that a broker never sees a
+// later message of a key before the earlier one was confirmed; a key whose message failed
+// publishes nothing more of the batch, and the other keys go on.
+func TestRunsOfAKeyArePublishedInRounds(t *testing.T) {
+	claimed := func(key, name string, seq int64) outbox.Claimed {
+		return outbox.Claimed{Message: outbox.Message{ID: name, Topic: "t", Key: key, Name: name}, Seq: seq}
+	}
+	store := &runHolder{msgs: []outbox.Claimed{
+		claimed("a", "a1", 1), claimed("b", "b1", 2), claimed("a", "a2", 3), claimed("c", "c1", 4),
+		claimed("b", "b2", 5), claimed("a", "a3", 6), claimed("b", "b3", 7),
+	}}
+	pub := &batchRecorder{failing: map[string]bool{"a2": true}}
+	r := outbox.NewRelay(store, pub, &outbox.RelayOptions{ID: "r", Clock: memuow.NewClock(t0), Logger: slog.New(slog.DiscardHandler)})
+
+	n, err := r.Step(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 7, n)
+	require.Equal(t, [][]string{
+		{"a1", "b1", "c1"}, // round 1: the first message of each key
+		{"a2", "b2"},       // round 2 fails as a batch ...
+		{"a2"}, {"b2"},     // ... and is published one by one: a2 fails alone
+		{"b3"}, // round 3: a3 waits behind a2
+	}, pub.batches)
+	require.Equal(t, []string{"a1", "b1", "c1", "b2", "b3"}, store.published)
+	require.Len(t, store.failures, 1)
+	require.Equal(t, "a2", store.failures[0].ID)
 }

@@ -47,12 +47,15 @@ type Store interface {
 // A [Relay] uses it when its store has it (pguow does).
 type Holder interface {
 	// Hold claims up to limit messages that are due at now, as Claim does (not parked, not
-	// leased to anyone with a lease running, in commit order), but only messages with no
-	// earlier message of their key left at all, so at most one per key. It locks them in a
-	// transaction that stays open until the returned Held is finished; concurrent claims, held
-	// or leased, skip them and the later messages of their keys. The transaction lasts at most
-	// lease: the store (or its server) rolls it back when it stays idle longer, and the messages
-	// are claimable again. Hold returns a finished, empty Held when nothing is due.
+	// leased to anyone with a lease running, in commit order), each with no earlier message of
+	// its key left outside the claim: a claim may hold a run of a key's messages, in commit
+	// order, and a message that failed, is delayed or leased holds back the later ones of its
+	// key. It locks them in a transaction that stays open until the returned Held is finished;
+	// concurrent claims, held or leased, return none of them nor the later messages of their
+	// keys (a store may partition keys between claims, so a concurrent claim may find nothing
+	// until the held one is finished). The transaction lasts at most lease: the store (or its
+	// server) rolls it back when it stays idle longer, and the messages are claimable again.
+	// Hold returns a finished, empty Held when nothing is due.
 	Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (Held, error)
 }
 

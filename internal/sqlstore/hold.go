@@ -9,20 +9,24 @@ import (
 	"github.com/dddkit/ddd/outbox"
 )
 
-// Hold implements outbox.Holder when r.Begin and the dialect's SeqIn are set: in a transaction begun by Begin (which the
-// backend ends when it idles longer than lease), it selects and locks the messages Claim would
-// select for no owner: due at now, unparked, unleased or with an expired lease, with no earlier
-// message of their key at all, in seq order, at most limit, skipping locked rows. Nothing is
-// written. The transaction stays open until Finish; an empty claim ends it at once.
+// Hold implements outbox.Holder when r.Begin, the dialect's SeqIn and its Lanes are set: in a
+// transaction begun by Begin (which takes the claim's lanes, and which the backend ends when it
+// idles longer than lease), it selects and locks, in seq order and at most limit, the messages
+// of its lanes that are due at now, unparked and unleased (or with an expired lease), and that
+// have no earlier message of their key among the blocked ones: parked, retrying, delayed or
+// leased (migration 0005's partial index; a message that was ever one of those blocks the later
+// ones of its key until it is gone, which is only ever too cautious). Several messages of one key
+// may be held, in seq order. Nothing is written. The transaction stays open until Finish; an
+// empty claim ends it at once, as does one that found no lane free.
 //
-// Per-key order across relays: a held message h stays in the table, locked, until the Finish
-// that deletes it commits, so another claim (held or leased) skips h and, finding h in its NOT
-// EXISTS subquery, every later message of h's key. Those become claimable only once h is
-// deleted (published) or its failure is recorded (then h itself is not due, or parked, and
-// still blocks them).
+// Per-key order across relays: no concurrent claim, held or leased, shares a lane, so none holds
+// a message of a key this claim takes. A lane's previous holder committed before the lane was
+// taken, and the select, a statement of its own, sees that commit: the messages it published are
+// gone, and the ones whose failure it recorded are blocked. Messages are locked (SKIP LOCKED) so
+// that nothing else can change them while the claim is held.
 func (r *Relay) Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (outbox.Held, error) {
 	switch {
-	case r.Begin == nil || r.D.SeqIn == nil:
+	case r.Begin == nil || r.D.SeqIn == nil || r.D.Lanes == nil:
 		return nil, fmt.Errorf("%w: %s holds no claims", outbox.ErrUnsupported, r.D.Name)
 	case limit < 1:
 		return nil, fmt.Errorf("%w: claim limit %d", outbox.ErrInvalid, limit)
@@ -30,12 +34,12 @@ func (r *Relay) Hold(ctx context.Context, now time.Time, lease time.Duration, li
 		return nil, fmt.Errorf("%w: lease %v", outbox.ErrInvalid, lease)
 	}
 	a := &args{d: r.D}
-	q := r.claimSQL(a, now.UnixMicro(), "", limit)
+	q := r.holdSQL(a, now.UnixMicro(), limit)
 	tx, err := r.Begin(ctx, lease)
 	if err != nil {
 		return nil, r.fail("hold", err)
 	}
-	h := &held{r: r, tx: tx}
+	h := &held{r: r, tx: tx, msgs: make([]outbox.Claimed, 0, min(limit, maxPrealloc))}
 	err = tx.Query(ctx, q, a.vals, func(scan func(...any) error) error {
 		var m outbox.Claimed
 		var err error
@@ -45,6 +49,9 @@ func (r *Relay) Hold(ctx context.Context, now time.Time, lease time.Duration, li
 		h.msgs = append(h.msgs, m)
 		return nil
 	})
+	if errors.Is(err, ErrNoLanes) {
+		h.msgs, err = nil, nil
+	}
 	if err != nil || len(h.msgs) == 0 {
 		rbErr := tx.Rollback(context.WithoutCancel(ctx))
 		if err != nil {
@@ -56,6 +63,27 @@ func (r *Relay) Hold(ctx context.Context, now time.Time, lease time.Duration, li
 		h.tx = nil
 	}
 	return h, nil
+}
+
+// maxPrealloc bounds the messages a claim makes room for before it reads them.
+const maxPrealloc = 1024
+
+// blocked is the condition of the messages (alias b) that a held claim does not overtake: the
+// predicate of migration 0005's partial index, written as it is there so that the planner uses
+// the index.
+const blocked = "b.parked_at IS NOT NULL OR b.retry_at IS NOT NULL OR b.deliver_after IS NOT NULL OR b.lease_until IS NOT NULL"
+
+// holdSQL returns the select of Hold, binding its arguments in a. The due conditions are
+// written with IS NULL, which the planner estimates from the columns' statistics.
+func (r *Relay) holdSQL(a *args, at int64, limit int) string {
+	return "SELECT o.seq, o.attempts, " + msgCols + " FROM " + r.T.Outbox + " o" +
+		" WHERE o.parked_at IS NULL" +
+		" AND (o.deliver_after IS NULL OR o.deliver_after <= " + a.add(at) + ")" +
+		" AND (o.retry_at IS NULL OR o.retry_at <= " + a.add(at) + ")" +
+		" AND (o.lease_until IS NULL OR o.lease_until <= " + a.add(at) + ")" +
+		" AND " + r.D.Lanes.Filter +
+		" AND NOT EXISTS (SELECT 1 FROM " + r.T.Outbox + " b WHERE (" + blocked + ") AND b.msg_key = o.msg_key AND b.seq < o.seq)" +
+		" ORDER BY o.seq LIMIT " + a.add(limit) + r.D.SkipLocked
 }
 
 // held is an outbox.Held: the claim's messages and its open transaction (nil once finished).

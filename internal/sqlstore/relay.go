@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -108,7 +109,9 @@ func validOwner(owner string) error {
 // another owner with a lease running, and that have no earlier message of their key other than
 // ones leased to owner with a lease running; it locks them (the dialect's SkipLocked: FOR
 // UPDATE SKIP LOCKED on PostgreSQL and MySQL; SQLite serialises claims in its write
-// transaction), leases them to owner until now+lease, and commits.
+// transaction), leases them to owner until now+lease, and commits. With Dialect.Lanes it first
+// takes the claim's lanes and selects only their messages, so that it excludes held claims (see
+// Hold); it is empty when no lane came free.
 //
 // Why per-key order holds when two relays A and B claim at once: A's select locks the head h of
 // a key; B's select, running concurrently, skips h (SKIP LOCKED) and, for the next message m of
@@ -133,6 +136,11 @@ func (r *Relay) Claim(ctx context.Context, owner string, now time.Time, lease ti
 	var out []outbox.Claimed
 	err := r.InTx(ctx, func(c Conn) error {
 		out = out[:0]
+		if r.D.Lanes != nil {
+			if err := r.D.Lanes.Take(ctx, c); err != nil {
+				return err
+			}
+		}
 		err := c.Query(ctx, q, a.vals, func(scan func(...any) error) error {
 			var m outbox.Claimed
 			var err error
@@ -165,31 +173,32 @@ func (r *Relay) Claim(ctx context.Context, owner string, now time.Time, lease ti
 		_, err = c.Exec(ctx, stmts)
 		return err
 	})
+	if errors.Is(err, ErrNoLanes) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, r.fail("claim", err)
 	}
 	return out, nil
 }
 
-// claimSQL returns the select of Claim (owner set) or Hold (owner ""), binding its arguments in
-// a: the messages due at at, unparked, unleased (or leased to owner), with no earlier message of
-// their key (other than ones leased to owner), in seq order, at most limit, locked with the
-// dialect's SkipLocked.
+// claimSQL returns the select of Claim, binding its arguments in a: the messages due at at,
+// unparked, unleased or leased to owner, in the claim's lanes (with Dialect.Lanes), with no
+// earlier message of their key other than ones leased to owner, in seq order, at most limit,
+// locked with the dialect's SkipLocked.
 func (r *Relay) claimSQL(a *args, at int64, owner string, limit int) string {
 	// Arguments are bound in the order of the text: MySQL and SQLite placeholders are positional.
 	q := "SELECT o.seq, o.attempts, " + msgCols + " FROM " + r.T.Outbox + " o" +
 		" WHERE o.parked_at IS NULL" +
 		" AND COALESCE(o.deliver_after, 0) <= " + a.add(at) +
 		" AND COALESCE(o.retry_at, 0) <= " + a.add(at) +
-		" AND (o.lease_until IS NULL OR o.lease_until <= " + a.add(at)
-	if owner != "" {
-		q += " OR o.lease_owner = " + a.add(owner)
+		" AND (o.lease_until IS NULL OR o.lease_until <= " + a.add(at) + " OR o.lease_owner = " + a.add(owner) + ")"
+	if r.D.Lanes != nil {
+		q += " AND " + r.D.Lanes.Filter
 	}
-	q += ") AND NOT EXISTS (SELECT 1 FROM " + r.T.Outbox + " e WHERE e.msg_key = o.msg_key AND e.seq < o.seq"
-	if owner != "" {
-		q += " AND NOT (COALESCE(e.lease_owner, '') = " + a.add(owner) + " AND COALESCE(e.lease_until, 0) > " + a.add(at) + ")"
-	}
-	return q + ") ORDER BY o.seq LIMIT " + a.add(limit) + r.D.SkipLocked
+	return q + " AND NOT EXISTS (SELECT 1 FROM " + r.T.Outbox + " e WHERE e.msg_key = o.msg_key AND e.seq < o.seq" +
+		" AND NOT (COALESCE(e.lease_owner, '') = " + a.add(owner) + " AND COALESCE(e.lease_until, 0) > " + a.add(at) + "))" +
+		" ORDER BY o.seq LIMIT " + a.add(limit) + r.D.SkipLocked
 }
 
 // Ack implements outbox.Store: it deletes the messages with the given IDs leased to owner (in

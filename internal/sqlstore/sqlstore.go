@@ -104,7 +104,27 @@ type Dialect struct {
 	// condition that column seq is one of the []int64 bound as param (PostgreSQL's
 	// "seq = ANY($1)"). Relay.Hold needs it.
 	SeqIn func(param string) string
+	// Lanes, when set, partitions the relay's claims by message key (PostgreSQL's advisory
+	// locks): Relay.Hold needs it, and Relay.Claim takes lanes too, so that held and leased
+	// claims exclude each other.
+	Lanes *Lanes
 }
+
+// Lanes partition a relay's claims by message key: a claim's transaction first takes lanes,
+// which no concurrent claim shares, then selects only the messages of its lanes. The driver
+// decides how many lanes a claim takes.
+type Lanes struct {
+	// Filter is the select's condition that message o is in one of the lanes its transaction
+	// took.
+	Filter string
+	// Take takes a leased claim's lanes in its transaction c, before its select; it returns
+	// ErrNoLanes when none came free (the transaction is then aborted: the claim is empty).
+	// A held claim's transaction (Relay.Begin) takes its lanes itself, before its first query.
+	Take func(ctx context.Context, c Conn) error
+}
+
+// ErrNoLanes is the error of a claim that found no lane free: it claims nothing.
+var ErrNoLanes = errors.New("no free lane")
 
 // Tables are the quoted, validated names of a driver's tables.
 type Tables struct {

@@ -98,18 +98,27 @@
 // last_error (times in unix microseconds). A claim takes, in seq order and at most its limit, the
 // due messages that head their key (or follow only messages leased to the same relay), leases them
 // and returns them; an ack deletes them. Claims run FOR UPDATE SKIP LOCKED in a transaction of
-// their own, so relays in several processes share the backlog without waiting for each other or
-// breaking per-key order; a partial index on the unparked messages keeps a claim cheap with a large
-// backlog. Parked times are the process's clock (time.Now).
+// their own, so relays in several processes share the backlog without breaking per-key order; a
+// partial index on the unparked messages keeps a claim cheap with a large backlog. Parked times
+// are the process's clock (time.Now).
 //
-// The Driver is also an [outbox.Holder], which an [outbox.Relay] prefers: Hold selects the key
-// heads the same way but writes no lease; it keeps them locked in a transaction left open while
-// the relay publishes, and Finish deletes the published ones and commits. The transaction sets
-// idle_in_transaction_session_timeout to the relay's lease, so the server ends the claim of a
-// relay that stopped talking to it, and a relay that dies loses its claim with its connection.
-// Migration 0004 gives msg_key the "C" collation, which makes the per-key probe of every claim
-// (is there an earlier message of this key?) compare bytes.
+// The Driver is also an [outbox.Holder], which an [outbox.Relay] prefers: Hold writes no lease;
+// it keeps its messages locked in a transaction left open while the relay publishes, and Finish
+// deletes the published ones and commits. The transaction sets idle_in_transaction_session_timeout
+// to the relay's lease, so the server ends the claim of a relay that stopped talking to it, and a
+// relay that dies loses its claim with its connection.
 //
+// Claims, held and leased, are partitioned by key in 32 lanes (hashtext(msg_key) & 31), taken as
+// transaction-scoped advisory locks before the claim's select: no two claims share a lane, so a
+// held claim needs no probe of each message's earlier ones, only of migration 0005's small
+// partial index of blocked messages (parked, retrying, delayed, leased), and takes runs of a
+// key's messages in commit order. A relay alone takes every lane; once its claims meet another
+// relay's lanes, the claims of its process take half of them for two seconds, so two busy relays
+// split the keys. A claim that finds every lane taken waits up to 25ms for one (the other relay
+// is then publishing a batch) and is empty otherwise. A relay that hangs while publishing holds
+// its lanes' keys until its lease ends.
+//
+// # Concurrency and errors
 // # Concurrency and errors
 //
 // Updates and deletes compare the version loaded (uow.ErrConflict when it moved on); GetForUpdate

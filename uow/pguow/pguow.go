@@ -55,6 +55,7 @@ type Driver struct {
 	beginSQL string
 	attempts int // of a begin meeting broken connections: one per pooled connection, and one
 	relay    *sqlstore.Relay
+	lanes    *lanes // the outbox's key lanes (lanes.go)
 }
 
 var (
@@ -125,6 +126,7 @@ func New(pool *pgxpool.Pool, opts *Options) (*Driver, error) {
 		schema:   o.Schema,
 		tables:   t,
 		dialect:  newDialect(t, o.Schema+"."+o.Prefix),
+		lanes:    newLanes(t.Outbox),
 		beginSQL: "BEGIN ISOLATION LEVEL READ COMMITTED",
 		attempts: int(pool.Config().MaxConns) + 1,
 	}
@@ -132,7 +134,8 @@ func New(pool *pgxpool.Pool, opts *Options) (*Driver, error) {
 		ms := max(o.LockTimeout.Milliseconds(), 1)
 		d.beginSQL += "; SET LOCAL lock_timeout = " + strconv.FormatInt(ms, 10)
 	}
-	d.relay = &sqlstore.Relay{D: d.dialect, T: t, InTx: d.inTx, Read: conn{tx: pool}, Begin: d.beginHeld}
+	d.dialect.Lanes = &sqlstore.Lanes{Filter: laneFilter, Take: d.lanes.takeIn}
+	d.relay = &sqlstore.Relay{D: d.dialect, T: t, InTx: d.inTx, Read: conn{tx: pool}} // Begin: see Hold
 	return d, nil
 }
 

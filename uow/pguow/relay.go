@@ -33,11 +33,25 @@ var (
 // error wrapping outbox.ErrInvalid; other errors are the database's, wrapped. Finish errors of a
 // claim the server ended are the database's too.
 func (d *Driver) Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (outbox.Held, error) {
-	h, err := d.relay.Hold(ctx, now, lease, limit)
+	want := d.lanes.want()
+	h, err := d.hold(ctx, now, lease, limit, want)
+	if err == nil && want < laneCount && len(h.Messages()) == 0 {
+		// Half the lanes may hold nothing due while the others, free, do (lanes.go).
+		h, err = d.hold(ctx, now, lease, limit, laneCount)
+	}
 	if err != nil {
 		return nil, d.relayErr(ctx, err)
 	}
 	return heldClaim{h, d}, nil
+}
+
+// hold runs one held claim asking for want lanes.
+func (d *Driver) hold(ctx context.Context, now time.Time, lease time.Duration, limit, want int) (outbox.Held, error) {
+	r := *d.relay
+	r.Begin = func(ctx context.Context, lease time.Duration) (sqlstore.TxConn, error) {
+		return d.beginHeld(ctx, lease, want)
+	}
+	return r.Hold(ctx, now, lease, limit)
 }
 
 // heldClaim prefixes the package's name to the errors of Finish.
@@ -55,43 +69,65 @@ func (h heldClaim) Finish(ctx context.Context, published []string, failures []ou
 const maxIdleTimeout = 1<<31 - 1
 
 // beginHeld returns the transaction of a held claim on a connection of its own: READ COMMITTED,
-// ended by the server once it idles longer than lease. It costs two round trips: BEGIN goes with
-// the claim's select, the deletes of Finish with the COMMIT.
-func (d *Driver) beginHeld(ctx context.Context, lease time.Duration) (sqlstore.TxConn, error) {
+// ended by the server once it idles longer than lease. It costs two round trips: BEGIN, the
+// claim's settings and the taking of its lanes go with the claim's select, the deletes of
+// Finish with the COMMIT.
+func (d *Driver) beginHeld(ctx context.Context, lease time.Duration, want int) (sqlstore.TxConn, error) {
 	c, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return nil, ctxErr(ctx, err)
 	}
 	ms := min(max(lease.Milliseconds(), 1), maxIdleTimeout)
-	return &heldTx{c: c, begin: fmt.Sprintf("SET LOCAL idle_in_transaction_session_timeout = %d", ms)}, nil
+	return &heldTx{c: c, lanes: d.lanes, want: want, begin: fmt.Sprintf(heldSettings, ms, laneWait.Milliseconds())}, nil
 }
+
+// heldSettings are the settings of a held claim's transaction: the lease as the idle timeout,
+// the wait for a free lane, and a plan that walks the outbox in seq order (the planner, unable
+// to estimate the lane condition, would otherwise sort the whole table) with no JIT compilation
+// (compiling costs more than the select).
+const heldSettings = "SELECT set_config('idle_in_transaction_session_timeout', '%d', true), set_config('lock_timeout', '%d', true)" +
+	", set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('jit', 'off', true)"
 
 // heldTx is the sqlstore.TxConn of a held claim: a pool connection, released when the transaction
 // ends. A connection left in a transaction (after an error) is closed by the pool on release.
 type heldTx struct {
 	c     *pgxpool.Conn
-	begin string // the SET LOCAL sent after BEGIN with the first query; "" once sent
+	lanes *lanes
+	want  int    // the lanes the claim asks for
+	begin string // the settings sent after BEGIN with the first query; "" once sent
 }
 
-// Query implements sqlstore.TxConn: the first query is pipelined after BEGIN and the SET LOCAL of
-// the lease, in one round trip.
+// Query implements sqlstore.TxConn: the first query is pipelined after BEGIN, the transaction's
+// settings and the taking of its lanes, in one round trip. It returns sqlstore.ErrNoLanes when
+// no lane came free.
 func (h *heldTx) Query(ctx context.Context, q string, args []any, row func(scan func(dest ...any) error) error) error {
 	if h.c == nil {
 		return errHeldDone
 	}
 	b := &pgx.Batch{}
-	if h.begin != "" {
+	first := h.begin != ""
+	if first {
 		b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 		b.Queue(h.begin)
+		b.Queue(laneTakeSQL, h.lanes.take(h.want)...)
 		h.begin = ""
 	}
 	b.Queue(q, args...)
 	br := h.c.SendBatch(ctx, b)
-	for range b.Len() - 1 {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return ctxErr(ctx, err)
+	if first {
+		var mask int64
+		_, err := br.Exec()
+		if err == nil {
+			_, err = br.Exec()
 		}
+		if err == nil {
+			err = br.QueryRow().Scan(&mask)
+		}
+		if err != nil {
+			_ = br.Close()
+			return ctxErr(ctx, noLanes(err))
+		}
+		h.lanes.taken(mask, h.want)
 	}
 	rows, err := br.Query()
 	if err == nil {

@@ -233,7 +233,8 @@ func (k *killAfterPublish) Publish(ctx context.Context, msgs []outbox.Message) e
 }
 
 // TestHeldRelayKilledBetweenPublishAndFinish: a relay holding a claim (pguow is an
-// outbox.Holder) publishes the heads of three keys and dies before finishing: its session ends,
+// outbox.Holder) of three messages, the heads of three keys, publishes them and dies before
+// finishing: its session ends,
 // and with it the claim, so another relay takes the heads over at once, with no lease to wait
 // for, and publishes them again and the rest after them. The consumer's inbox absorbs the
 // second copies: one effect per message, in commit order per key.
@@ -243,7 +244,7 @@ func TestHeldRelayKilledBetweenPublishAndFinish(t *testing.T) {
 	committed := emitRounds(t, s, 3, "a", "b", "c")
 	snk := newSink(t)
 	opts := func(id string) *outbox.RelayOptions {
-		return &outbox.RelayOptions{ID: id, Lease: time.Minute, BatchSize: 100, Logger: quietLog}
+		return &outbox.RelayOptions{ID: id, Lease: time.Minute, BatchSize: 3, Logger: quietLog}
 	}
 
 	killer := &killAfterPublish{t: t, d: d, schema: schemaOf(t, d), bus: snk.bus}

@@ -58,11 +58,12 @@
 //     due message. The times passed to Claim are the store's fake clock's; the parked time,
 //     which the driver takes itself, must be the system time give or take an hour.
 //   - OutboxHold, OutboxHoldConcurrentRelays, OutboxHoldExpiry: held claims ([outbox.Holder]):
-//     key heads only, no delayed, parked or leased message; while a claim is held, other claims
-//     skip its messages and their keys and every other key flows; Finish deletes the published,
-//     records failures and releases the rest; concurrent held relays never share a message and
-//     keep per-key order; a claim nobody finishes ends after its lease, in real time, and its
-//     late Finish records nothing.
+//     commit order, no delayed, parked or leased message, nothing behind a key's failed one, a
+//     run of a key's messages when none holds it back; while a claim is held, other claims
+//     return none of its messages nor the later ones of their keys; Finish deletes the
+//     published, records failures and releases the rest; concurrent held relays never share a
+//     message and keep per-key order; a claim nobody finishes ends after its lease, in real
+//     time, and its late Finish records nothing.
 //
 // # What a driver must provide
 //

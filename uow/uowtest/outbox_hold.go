@@ -43,11 +43,12 @@ func (e *env) finish(h outbox.Held, published []uow.Message, failures ...outbox.
 	}
 }
 
-// testOutboxHold: Hold returns the due key heads in commit order (one per key, no delayed, parked
-// or leased message); while a claim is held, other claims, held or leased, skip its messages
-// and the later messages of their keys, and every other key flows; Finish deletes the
-// published messages, records failures (retry time, attempts, parking) and releases the rest
-// unchanged; a second Finish and bad arguments are errors wrapping outbox.ErrInvalid.
+// testOutboxHold: Hold returns due messages in commit order, none behind an earlier message of
+// its key that failed, is delayed, parked or leased, and a run of a key's messages when none of
+// them is; while a claim is held, other claims, held or leased, return none of its messages nor
+// the later messages of their keys; Finish deletes the published messages, records failures
+// (retry time, attempts, parking) and releases the rest unchanged; a second Finish and bad
+// arguments are errors wrapping outbox.ErrInvalid.
 func testOutboxHold(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	e := start(t, newDriver)
 	h := e.holder()
@@ -92,9 +93,6 @@ func testOutboxHold(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	noErr(t, other.Finish(e.ctx, nil, nil), "Finish of the second, empty claim")
 	wantClaimed(t, e.claim("leaser2", now, relayLease, 10), nil, "a leased claim while a1 b1 c1 are held")
 	e1 := e.emit(relayed("e", 1))[0]
-	flowing := e.hold(now, relayLease, 10)
-	wantClaimed(t, flowing.Messages(), []uow.Message{e1}, "a second Hold after e1 was committed, while a1 b1 c1 are held")
-	e.finish(flowing, []uow.Message{e1})
 
 	retry := now.Add(10 * time.Second)
 	e.finish(first, []uow.Message{a1},
@@ -102,17 +100,19 @@ func testOutboxHold(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 		outbox.Failure{ID: c1.ID, Park: true, Reason: "poison"},
 		outbox.Failure{ID: a2.ID, RetryAt: retry, Reason: "not in the claim"})
 	wantErr(t, first.Finish(e.ctx, idsOf([]uow.Message{b1}), nil), outbox.ErrInvalid, "a second Finish")
-	e.wantInOutbox([]uow.Message{a1, e1}, false, "after a1 and e1 were published")
-	e.wantInOutbox([]uow.Message{a2, b1, c1, l1}, true, "after the claims were finished")
+	e.wantInOutbox([]uow.Message{a1}, false, "after a1 was published")
+	e.wantInOutbox([]uow.Message{a2, b1, c1, e1, l1}, true, "after the claim was finished")
 
 	abandoned := e.hold(now, relayLease, 10)
-	wantClaimed(t, abandoned.Messages(), []uow.Message{a2}, "holding after a1 was published (b1 retries later, c1 parked)")
+	wantClaimed(t, abandoned.Messages(), []uow.Message{a2, e1}, "holding after a1 was published (b1 retries later, c1 parked)")
 	e.finish(abandoned, nil)
 	pending := e.hold(now, relayLease, 10)
 	got = pending.Messages()
-	if wantClaimed(t, got, []uow.Message{a2}, "holding after a claim of a2 finished with nothing published") && got[0].Attempts != 0 {
+	if wantClaimed(t, got, []uow.Message{a2, e1}, "holding after a claim of a2 e1 finished with nothing published") && got[0].Attempts != 0 {
 		t.Errorf("a2 held with %d attempts, want 0: a failure recorded for it outside its claim counted", got[0].Attempts)
 	}
+	e.finish(pending, []uow.Message{a2, e1})
+	e.wantInOutbox([]uow.Message{a2, e1}, false, "after a2 and e1 were published")
 
 	parked, err := e.operator().Parked(e.ctx, 10)
 	if noErr(t, err, "Parked") && (len(parked) != 1 || parked[0].ID != c1.ID || parked[0].Reason != "poison" || parked[0].Attempts != 2) {
@@ -120,12 +120,24 @@ func testOutboxHold(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	}
 	later := e.hold(retry, relayLease, 10)
 	got = later.Messages()
-	if wantClaimed(t, got, []uow.Message{b1}, "holding at b1's retry time (a2 is held by the open claim)") && got[0].Attempts != 2 {
+	if wantClaimed(t, got, []uow.Message{b1}, "holding at b1's retry time") && got[0].Attempts != 2 {
 		t.Errorf("b1 held after two failures with %d attempts, want 2", got[0].Attempts)
 	}
 	e.finish(later, []uow.Message{b1})
-	e.finish(pending, []uow.Message{a2})
-	e.wantInOutbox([]uow.Message{a2, b1}, false, "after a2 and b1 were published")
+	e.wantInOutbox([]uow.Message{b1}, false, "after b1 was published")
+
+	// A run: a key's messages that none holds back come together, in commit order, and a
+	// claim held meanwhile returns none of them.
+	run := e.emit(relayed("r", 1), relayed("r", 2), relayed("r", 3))
+	held := e.hold(retry, relayLease, 10)
+	wantClaimed(t, held.Messages(), run, "holding r1 r2 r3, none of which failed")
+	during := e.hold(retry, relayLease, 10)
+	wantClaimed(t, during.Messages(), nil, "a second Hold while r1 r2 r3 are held")
+	noErr(t, during.Finish(e.ctx, nil, nil), "Finish of the second, empty claim")
+	e.finish(held, run[:1], outbox.Failure{ID: run[1].ID, RetryAt: retry.Add(time.Hour), Reason: "broker down"})
+	behind := e.hold(retry, relayLease, 10)
+	wantClaimed(t, behind.Messages(), nil, "holding while r2 retries later (r3 waits behind it)")
+	e.finish(behind, nil)
 }
 
 // testOutboxHoldConcurrentRelays is OutboxConcurrentRelays with held claims: four relays holding
@@ -160,7 +172,6 @@ func testOutboxHoldExpiry(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	e.holder()
 	now := e.clock.Now()
 	msgs := e.emit(relayed("a", 1), relayed("a", 2))
-	a1 := msgs[0]
 
 	stopped := e.hold(now, holdLease, 10)
 	began := time.Now()
@@ -172,7 +183,7 @@ func testOutboxHoldExpiry(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 			_ = stopped.Finish(context.Background(), nil, nil)
 		}
 	})
-	wantClaimed(t, stopped.Messages(), []uow.Message{a1}, "the relay that will stop holding")
+	wantClaimed(t, stopped.Messages(), msgs, "the relay that will stop holding")
 	early := e.hold(now, relayLease, 10)
 	if time.Since(began) < holdLease {
 		wantClaimed(t, early.Messages(), nil, "holding within the stopped relay's lease")
@@ -192,7 +203,7 @@ func testOutboxHoldExpiry(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	if time.Since(began) < holdLease {
 		t.Errorf("a1 held again %v after a claim with a %v lease", time.Since(began), holdLease)
 	}
-	wantClaimed(t, taken.Messages(), []uow.Message{a1}, "holding once the stopped relay's lease ended")
+	wantClaimed(t, taken.Messages(), msgs, "holding once the stopped relay's lease ended")
 
 	err := stopped.Finish(e.ctx, idsOf(msgs[:1]), nil)
 	stoppedDone = true
