@@ -15,9 +15,10 @@
 //     [Holder], whose claims are row locks of an open transaction), and another relay publishes
 //     the messages again. Consumers deduplicate on Message.ID ([Idempotent] does it with the inbox
 //     of package uow, in the handler's own transaction).
-//   - In order per key: the store hands out a key's messages one after another, so a later
-//     message waits while an earlier one is pending, retrying or parked, and every other key
-//     keeps flowing. One poison message never blocks the queue.
+//   - In order per key: the store hands out a key's messages in commit order, and the relay
+//     hands a key's next message to the publisher only once the earlier one was confirmed, so a
+//     later message waits while an earlier one is pending, retrying or parked, and every other
+//     key keeps flowing. One poison message never blocks the queue.
 //   - Bounded: a relay holds at most one batch in memory, whatever the backlog.
 //   - Several relays, in one process or many, share a store without publishing a message twice
 //     while its claim runs.
@@ -28,7 +29,9 @@
 // and commits, so no transaction stays open while the batch publishes. A store that is also a
 // [Holder] (pguow) claims by locking the rows (FOR UPDATE SKIP LOCKED) in a transaction held open
 // while the batch publishes, and deletes the published ones in it: no write per claim, and a
-// dead relay's claim ends with its connection. A [Relay] uses held claims whenever its store
+// dead relay's claim ends with its connection. A held claim may hold a run of a key's messages;
+// the relay publishes a batch in rounds, the first message of each key, then the second, and so
+// on. A [Relay] uses held claims whenever its store
 // offers them; the price is one open transaction per relay while a batch publishes, bounded by
 // the lease.
 //

@@ -72,7 +72,8 @@ type BatchStats struct {
 // Relay publishes the messages committed to a store's outbox: it claims batches of due messages,
 // publishes them, and acknowledges (deletes) the published ones. A message that fails is retried
 // with exponential backoff and parked after MaxAttempts. Order is kept per key (the store hands
-// out a key's messages one after another), so one poison message holds back only its own key.
+// out a key's messages in commit order, and the relay publishes a key's next message only once
+// the earlier one was confirmed), so one poison message holds back only its own key.
 // Several relays, in one process or many, can run on one store, each with its own ID. A store
 // that is a [Holder] (PostgreSQL) is claimed with row locks held while the batch publishes; other
 // stores are claimed with leases written to the claimed rows. One Relay runs one batch at a
@@ -251,28 +252,39 @@ type failedMessage struct {
 // acked nor released, and stay behind the failed one (unlocked with a held claim, leased to
 // this relay otherwise), which the store hands out first.
 func (r *Relay) publish(ctx context.Context, claimed []Claimed) (published []string, failed []failedMessage) {
+	msgs := make([]Message, len(claimed))
+	for i := range claimed {
+		msgs[i] = claimed[i].Message
+	}
 	// round[i] is claimed[i]'s place among its key's messages: the round it goes in.
 	round := make([]int, len(claimed))
 	seen := make(map[string]int, len(claimed))
-	rounds := 1
-	for i, c := range claimed {
-		round[i] = seen[c.Key]
-		seen[c.Key] = round[i] + 1
-		rounds = max(rounds, round[i]+1)
+	sizes := []int{0} // messages per round
+	for i := range claimed {
+		k := claimed[i].Key
+		round[i] = seen[k]
+		seen[k] = round[i] + 1
+		if round[i] == len(sizes) {
+			sizes = append(sizes, 0)
+		}
+		sizes[round[i]]++
 	}
-	if rounds == 1 {
-		return r.publishRound(ctx, claimed)
+	published = make([]string, 0, len(claimed))
+	if len(sizes) == 1 {
+		return r.publishRound(ctx, claimed, msgs, published)
 	}
 	held := map[string]bool{} // keys with a failed message
-	for n := range rounds {
-		var batch []Claimed
-		for i, c := range claimed {
-			if round[i] == n && !held[c.Key] {
-				batch = append(batch, c)
+	for n, size := range sizes {
+		batch := make([]Claimed, 0, size)
+		batchMsgs := make([]Message, 0, size) // a publisher may keep the slice it was given
+		for i := range claimed {
+			if round[i] == n && !held[claimed[i].Key] {
+				batch = append(batch, claimed[i])
+				batchMsgs = append(batchMsgs, msgs[i])
 			}
 		}
-		p, f := r.publishRound(ctx, batch)
-		published = append(published, p...)
+		var f []failedMessage
+		published, f = r.publishRound(ctx, batch, batchMsgs, published)
 		for _, m := range f {
 			held[m.msg.Key] = true
 		}
@@ -281,31 +293,28 @@ func (r *Relay) publish(ctx context.Context, claimed []Claimed) (published []str
 	return published, failed
 }
 
-// publishRound publishes messages of distinct keys; when that fails, it publishes them one by
-// one, so that a poison message fails alone.
-func (r *Relay) publishRound(ctx context.Context, round []Claimed) (published []string, failed []failedMessage) {
+// publishRound publishes msgs, the messages of round, of distinct keys, appending the IDs
+// published to published; when that fails, it publishes them one by one, so that a poison
+// message fails alone.
+func (r *Relay) publishRound(ctx context.Context, round []Claimed, msgs []Message, published []string) ([]string, []failedMessage) {
 	if len(round) == 0 {
-		return nil, nil
-	}
-	msgs := make([]Message, len(round))
-	for i, c := range round {
-		msgs[i] = c.Message
+		return published, nil
 	}
 	if err := r.pub.Publish(ctx, msgs); err == nil {
-		published = make([]string, len(round))
-		for i, c := range round {
-			published[i] = c.ID
+		for i := range round {
+			published = append(published, round[i].ID)
 		}
 		return published, nil
 	} else if len(round) == 1 {
-		return nil, []failedMessage{{msg: round[0], err: err}}
+		return published, []failedMessage{{msg: round[0], err: err}}
 	}
-	for i, c := range round {
+	var failed []failedMessage
+	for i := range round {
 		if err := r.pub.Publish(ctx, msgs[i:i+1]); err != nil {
-			failed = append(failed, failedMessage{msg: c, err: err})
+			failed = append(failed, failedMessage{msg: round[i], err: err})
 			continue
 		}
-		published = append(published, c.ID)
+		published = append(published, round[i].ID)
 	}
 	return published, failed
 }

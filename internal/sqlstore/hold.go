@@ -40,13 +40,15 @@ func (r *Relay) Hold(ctx context.Context, now time.Time, lease time.Duration, li
 		return nil, r.fail("hold", err)
 	}
 	h := &held{r: r, tx: tx, msgs: make([]outbox.Claimed, 0, min(limit, maxPrealloc))}
+	var seq int64
+	var attempts int
+	sc := newMessageScanner(&seq, &attempts)
 	err = tx.Query(ctx, q, a.vals, func(scan func(...any) error) error {
-		var m outbox.Claimed
-		var err error
-		if m.Message, err = scanMessage(scan, &m.Seq, &m.Attempts); err != nil {
+		m, err := sc.scan(scan)
+		if err != nil {
 			return err
 		}
-		h.msgs = append(h.msgs, m)
+		h.msgs = append(h.msgs, outbox.Claimed{Message: m, Seq: seq, Attempts: attempts})
 		return nil
 	})
 	if errors.Is(err, ErrNoLanes) {

@@ -14,8 +14,9 @@ import (
 func ReadMessages(ctx context.Context, c Conn, d *Dialect, t Tables) ([]uow.Message, error) {
 	out := []uow.Message{}
 	q := "SELECT " + msgCols + " FROM " + t.Outbox + " o ORDER BY o.seq"
+	sc := newMessageScanner()
 	err := c.Query(ctx, q, nil, func(scan func(...any) error) error {
-		m, err := scanMessage(scan)
+		m, err := sc.scan(scan)
 		if err != nil {
 			return err
 		}
@@ -28,28 +29,38 @@ func ReadMessages(ctx context.Context, c Conn, d *Dialect, t Tables) ([]uow.Mess
 	return out, nil
 }
 
-// scanMessage scans a row of the columns before, then msgCols, into dest and a message.
-func scanMessage(scan func(...any) error, before ...any) (uow.Message, error) {
-	var (
-		m                uow.Message
-		payload, headers []byte
-		created          int64
-		after            *int64
-	)
-	dest := append(before, &m.ID, &m.Topic, &m.Key, &m.Name, &payload, &headers, &created, &after)
-	if err := scan(dest...); err != nil {
-		return m, err
+// messageScanner scans rows of the columns of its before destinations, then msgCols, into
+// destinations it reuses from row to row: one allocation per query, not several per row.
+type messageScanner struct {
+	id, topic, key, name string
+	payload, headers     []byte
+	created              int64
+	after                *int64
+	dest                 []any
+}
+
+// newMessageScanner returns a scanner of rows whose first columns go to before.
+func newMessageScanner(before ...any) *messageScanner {
+	s := &messageScanner{}
+	s.dest = append(before, &s.id, &s.topic, &s.key, &s.name, &s.payload, &s.headers, &s.created, &s.after)
+	return s
+}
+
+// scan scans the current row: its first columns into the before destinations, the rest into
+// the message returned. A []byte destination gets a copy of the column, from database/sql and
+// from pgx alike, so the payload is the message's own.
+func (s *messageScanner) scan(scan func(...any) error) (uow.Message, error) {
+	if err := scan(s.dest...); err != nil {
+		return uow.Message{}, err
 	}
-	if payload != nil {
-		m.Payload = append([]byte{}, payload...)
+	m := uow.Message{ID: s.id, Topic: s.topic, Key: s.key, Name: s.name, Payload: s.payload,
+		CreatedAt: time.UnixMicro(s.created).UTC()}
+	if s.after != nil {
+		m.DeliverAfter = time.UnixMicro(*s.after).UTC()
 	}
 	var err error
-	if m.Headers, err = decodeHeaders(headers); err != nil {
+	if m.Headers, err = decodeHeaders(s.headers); err != nil {
 		return m, fmt.Errorf("headers of outbox message %s: %w", m.ID, err)
-	}
-	m.CreatedAt = time.UnixMicro(created).UTC()
-	if after != nil {
-		m.DeliverAfter = time.UnixMicro(*after).UTC()
 	}
 	return m, nil
 }

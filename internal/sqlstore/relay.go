@@ -141,14 +141,15 @@ func (r *Relay) Claim(ctx context.Context, owner string, now time.Time, lease ti
 				return err
 			}
 		}
+		var seq int64
+		var attempts int
+		sc := newMessageScanner(&seq, &attempts)
 		err := c.Query(ctx, q, a.vals, func(scan func(...any) error) error {
-			var m outbox.Claimed
-			var err error
-			m.Message, err = scanMessage(scan, &m.Seq, &m.Attempts)
+			m, err := sc.scan(scan)
 			if err != nil {
 				return err
 			}
-			out = append(out, m)
+			out = append(out, outbox.Claimed{Message: m, Seq: seq, Attempts: attempts})
 			return nil
 		})
 		if err != nil || len(out) == 0 {
@@ -290,18 +291,19 @@ func (r *Relay) Parked(ctx context.Context, limit int) ([]outbox.Parked, error) 
 	q := "SELECT o.seq, o.attempts, o.parked_at, o.last_error, " + msgCols + " FROM " + r.T.Outbox + " o" +
 		" WHERE o.parked_at IS NOT NULL ORDER BY o.seq LIMIT " + a.add(limit)
 	out := []outbox.Parked{}
+	var (
+		seq      int64
+		attempts int
+		parked   int64
+		reason   *string
+	)
+	sc := newMessageScanner(&seq, &attempts, &parked, &reason)
 	err := r.Read.Query(ctx, q, a.vals, func(scan func(...any) error) error {
-		var (
-			p      outbox.Parked
-			parked int64
-			reason *string
-			err    error
-		)
-		p.Message, err = scanMessage(scan, &p.Seq, &p.Attempts, &parked, &reason)
+		m, err := sc.scan(scan)
 		if err != nil {
 			return err
 		}
-		p.ParkedAt = time.UnixMicro(parked).UTC()
+		p := outbox.Parked{Message: m, Seq: seq, Attempts: attempts, ParkedAt: time.UnixMicro(parked).UTC()}
 		if reason != nil {
 			p.Reason = *reason
 		}

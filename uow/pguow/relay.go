@@ -25,9 +25,10 @@ var (
 )
 
 // Hold implements [outbox.Holder], which an [outbox.Relay] prefers to Claim: in a READ COMMITTED
-// transaction of its own it selects up to limit due messages in commit order, the head of each
-// key, with FOR UPDATE SKIP LOCKED, and keeps them locked until the Held is finished. Nothing is
-// written to claim them. The transaction sets idle_in_transaction_session_timeout to lease, so
+// transaction of its own it takes key lanes (see the package documentation), selects up to
+// limit due messages of its lanes in commit order, none behind a blocked message of its key
+// (parked, retrying, delayed or leased), with FOR UPDATE SKIP LOCKED, and keeps them locked
+// until the Held is finished. Nothing is written to claim them. The transaction sets idle_in_transaction_session_timeout to lease, so
 // the server ends a claim whose relay stops talking to it (hung or partitioned) after lease; a
 // relay that dies loses its claim when its connection closes. limit < 1 or lease <= 0 is an
 // error wrapping outbox.ErrInvalid; other errors are the database's, wrapped. Finish errors of a
@@ -82,11 +83,18 @@ func (d *Driver) beginHeld(ctx context.Context, lease time.Duration, want int) (
 }
 
 // heldSettings are the settings of a held claim's transaction: the lease as the idle timeout,
-// the wait for a free lane, and a plan that walks the outbox in seq order (the planner, unable
-// to estimate the lane condition, would otherwise sort the whole table) with no JIT compilation
-// (compiling costs more than the select).
+// the wait for a free lane, and one plan for every claim of a connection, planned once (a
+// custom plan per claim costs more than a small claim's select): it walks the outbox in seq
+// order (the planner, unable to estimate the lane condition, would otherwise sort the whole
+// table) and probes the index of blocked messages per message (a materialized or hashed copy of
+// it costs a claim in proportion to the blocked messages, which a broker outage multiplies),
+// with no JIT compilation (a generic plan's estimates can pass its threshold on a large
+// backlog, and compiling, redone at every execution, costs more than the select). The
+// transaction runs nothing else but its deletes and updates by key.
 const heldSettings = "SELECT set_config('idle_in_transaction_session_timeout', '%d', true), set_config('lock_timeout', '%d', true)" +
-	", set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('jit', 'off', true)"
+	", set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)" +
+	", set_config('enable_bitmapscan', 'off', true), set_config('enable_material', 'off', true)" +
+	", set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)"
 
 // heldTx is the sqlstore.TxConn of a held claim: a pool connection, released when the transaction
 // ends. A connection left in a transaction (after an error) is closed by the pool on release.
