@@ -84,6 +84,8 @@ type Relay struct {
 	pub   Publisher
 	o     RelayOptions
 
+	contended bool // the last claim was empty by Contention: claim again at once
+
 	mu      sync.Mutex // guards the lag cache
 	lagAt   time.Time
 	lastLag time.Duration
@@ -143,9 +145,10 @@ func (r *Relay) Run(ctx context.Context) error {
 		if err != nil {
 			r.o.Logger.WarnContext(ctx, "outbox relay: batch failed", slog.String("relay", r.o.ID), slog.String("error", err.Error()))
 		}
-		if err == nil && n > 0 {
-			// More may be due: a claim takes at most one message per key (order per key),
-			// so even a batch that is not full can leave a backlog behind it.
+		if err == nil && (n > 0 || r.contended) {
+			// More may be due: a leased claim takes at most the head of each key, so even a
+			// batch that is not full can leave a backlog behind it; and a held claim that found
+			// everything taken by other relays' claims tries again at once (Contention).
 			continue
 		}
 		wait := time.NewTimer(r.o.PollInterval)
@@ -205,10 +208,14 @@ type finishFunc func(ctx context.Context, published []string, failures []Failure
 
 // claim claims a batch: held in a transaction when the store is a [Holder], leased otherwise.
 func (r *Relay) claim(ctx context.Context, now time.Time) ([]Claimed, finishFunc, error) {
+	r.contended = false
 	if h, ok := r.store.(Holder); ok {
 		held, err := h.Hold(ctx, now, r.o.Lease, r.o.BatchSize)
 		if err != nil {
 			return nil, nil, fmt.Errorf("outbox: claim: %w", err)
+		}
+		if c, ok := held.(Contention); ok {
+			r.contended = len(held.Messages()) == 0 && c.Contended()
 		}
 		return held.Messages(), func(ctx context.Context, published []string, failures []Failure) error {
 			if err := held.Finish(ctx, published, failures); err != nil {

@@ -458,3 +458,64 @@ func TestRunsOfAKeyArePublishedInRounds(t *testing.T) {
 	require.Len(t, store.failures, 1)
 	require.Equal(t, "a2", store.failures[0].ID)
 }
+
+// contendedHolder is a Holder whose first claims find everything held by other relays
+// (Contention), and whose next one holds a message.
+type contendedHolder struct {
+	outbox.Store
+	mu        sync.Mutex
+	contended int // claims left that find everything held
+	msg       outbox.Claimed
+	finished  []string
+}
+
+type contendedClaim struct {
+	s         *contendedHolder
+	msgs      []outbox.Claimed
+	contended bool
+}
+
+func (s *contendedHolder) Hold(context.Context, time.Time, time.Duration, int) (outbox.Held, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.contended > 0 {
+		s.contended--
+		return &contendedClaim{s: s, contended: true}, nil
+	}
+	msgs := []outbox.Claimed{s.msg}
+	s.msg = outbox.Claimed{}
+	if msgs[0].ID == "" {
+		msgs = nil
+	}
+	return &contendedClaim{s: s, msgs: msgs}, nil
+}
+
+func (c *contendedClaim) Messages() []outbox.Claimed { return c.msgs }
+
+func (c *contendedClaim) Contended() bool { return c.contended }
+
+func (c *contendedClaim) Finish(_ context.Context, published []string, _ []outbox.Failure) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.s.finished = append(c.s.finished, published...)
+	return nil
+}
+
+// TestContendedClaimIsRetriedAtOnce: a held claim that comes back empty because other relays'
+// claims hold everything (outbox.Contention) is followed by another claim at once, not after
+// PollInterval, so that the relay joins as soon as the other relay's claim ends.
+func TestContendedClaimIsRetriedAtOnce(t *testing.T) {
+	store := &contendedHolder{contended: 3, msg: outbox.Claimed{Message: outbox.Message{ID: "m1", Topic: "t", Key: "k", Name: "m1"}}}
+	pub := &recorder{}
+	r := outbox.NewRelay(store, pub, &outbox.RelayOptions{ID: "r", PollInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	require.Eventually(t, func() bool { return slices.Equal(pub.names(), []string{"m1"}) }, 10*time.Second, time.Millisecond,
+		"three contended claims, then m1, with a poll interval of an hour")
+	cancel()
+	require.NoError(t, <-done)
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	require.Equal(t, []string{"m1"}, store.finished)
+}

@@ -73,6 +73,14 @@ type Held interface {
 	Finish(ctx context.Context, published []string, failures []Failure) error
 }
 
+// Contention is an optional interface of a [Held]: Contended reports that the claim is empty
+// because other relays' claims held everything it could take (pguow: every key lane), not
+// because nothing is due. A [Relay] then claims again at once instead of waiting PollInterval,
+// so that it joins a busy relay as soon as that one's claim ends.
+type Contention interface {
+	Contended() bool
+}
+
 // Claimed is a claimed message and how many publications of it failed before.
 type Claimed struct {
 	Message

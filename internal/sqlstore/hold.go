@@ -52,7 +52,7 @@ func (r *Relay) Hold(ctx context.Context, now time.Time, lease time.Duration, li
 		return nil
 	})
 	if errors.Is(err, ErrNoLanes) {
-		h.msgs, err = nil, nil
+		h.msgs, h.contended, err = nil, true, nil
 	}
 	if err != nil || len(h.msgs) == 0 {
 		rbErr := tx.Rollback(context.WithoutCancel(ctx))
@@ -90,9 +90,10 @@ func (r *Relay) holdSQL(a *args, at int64, limit int) string {
 
 // held is an outbox.Held: the claim's messages and its open transaction (nil once finished).
 type held struct {
-	r    *Relay
-	tx   TxConn
-	msgs []outbox.Claimed
+	r         *Relay
+	tx        TxConn
+	msgs      []outbox.Claimed
+	contended bool // empty because no lane came free
 }
 
 // errFinished is the error of a second Finish.
@@ -100,6 +101,9 @@ var errFinished = errors.New("claim already finished")
 
 // Messages implements outbox.Held.
 func (h *held) Messages() []outbox.Claimed { return h.msgs }
+
+// Contended implements outbox.Contention: the claim found no lane free.
+func (h *held) Contended() bool { return h.contended }
 
 // Finish implements outbox.Held: in the claim's transaction, with its commit (TxConn.Commit), it
 // deletes the published messages (by seq, bound as one array parameter: Dialect.SeqIn) and

@@ -115,8 +115,9 @@
 // key's messages in commit order. A relay alone takes every lane; once its claims meet another
 // relay's lanes, the claims of its process take half of them for two seconds, so two busy relays
 // split the keys. A claim that finds every lane taken waits up to 25ms for one (the other relay
-// is then publishing a batch) and is empty otherwise. A relay that hangs while publishing holds
-// its lanes' keys until its lease ends.
+// is then publishing a batch); if none came free it is empty and reports it ([outbox.Contention]),
+// and its relay claims again at once. A relay that hangs while publishing holds its lanes' keys
+// until its lease ends.
 //
 // # Concurrency and errors
 // # Concurrency and errors

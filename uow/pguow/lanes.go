@@ -26,9 +26,10 @@ import (
 // while after a claim met a lane taken by another, so that two busy relays split the keys
 // between them; a claim of half the lanes that finds nothing due tries again with every free
 // lane, so that it never reports an empty outbox while messages wait in lanes nobody holds. A
-// claim that finds no lane free waits for one, at most laneWait, and is empty if none came free:
-// the relay that holds them all is then publishing, and the waiting one joins it at its next
-// claim (the other relay, meeting the lane it waited for, then takes half).
+// claim that finds no lane free waits for one, at most laneWait: the relay that holds them all is
+// then publishing, and the lock is granted to the waiting claim when that relay's claim ends (the
+// busy relay, meeting the lane at its next claim, then takes half). A claim that got none is
+// empty and says so (outbox.Contention), and its relay claims again at once.
 const (
 	laneCount    = 32
 	laneWait     = 25 * time.Millisecond
@@ -108,7 +109,9 @@ func (l *lanes) takeIn(ctx context.Context, c sqlstore.Conn) error {
 var laneTimeoutSQL = "SET LOCAL lock_timeout = " + strconv.FormatInt(laneWait.Milliseconds(), 10)
 
 // noLanes returns sqlstore.ErrNoLanes for the lock timeout of a claim that found no lane free,
-// and err otherwise.
+// and err otherwise. It records no contention: a relay learns of another once one of its claims
+// gets fewer lanes than it asked for, as the one holding every lane does at its next claim after
+// a lane was granted to the other's waiting claim, and as that waiting claim does.
 func noLanes(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "55P03" {

@@ -61,6 +61,13 @@ type heldClaim struct {
 	d *Driver
 }
 
+// Contended implements [outbox.Contention]: the claim is empty because other claims held every
+// key lane.
+func (h heldClaim) Contended() bool {
+	c, ok := h.Held.(outbox.Contention)
+	return ok && c.Contended()
+}
+
 // Finish implements outbox.Held.
 func (h heldClaim) Finish(ctx context.Context, published []string, failures []outbox.Failure) error {
 	return h.d.relayErr(ctx, h.Held.Finish(ctx, published, failures))
