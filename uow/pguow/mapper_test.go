@@ -259,7 +259,7 @@ func TestMapperAtomicity(t *testing.T) {
 
 	// Rollback discards the mapped row change too.
 	u = begin(t, s)
-	a, err = uow.MappedRepo[*Account](u, m).GetForUpdate(ctx, "acc-1")
+	_, err = uow.MappedRepo[*Account](u, m).GetForUpdate(ctx, "acc-1")
 	require.NoError(t, err)
 	tx, err := pguow.TxOf(u)
 	require.NoError(t, err)
