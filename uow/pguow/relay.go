@@ -28,9 +28,10 @@ var (
 // transaction of its own it takes key lanes (see the package documentation), selects up to
 // limit due messages of its lanes in commit order, none behind a blocked message of its key
 // (parked, retrying, delayed or leased), with FOR UPDATE SKIP LOCKED, and keeps them locked
-// until the Held is finished. Nothing is written to claim them. The transaction sets idle_in_transaction_session_timeout to lease, so
-// the server ends a claim whose relay stops talking to it (hung or partitioned) after lease; a
-// relay that dies loses its claim when its connection closes. limit < 1 or lease <= 0 is an
+// until the Held is finished. Nothing is written to claim them. The transaction sets
+// idle_in_transaction_session_timeout to lease, so the server ends a claim whose relay stops
+// talking to it (hung or partitioned) after lease; a relay that dies loses its claim when its
+// connection closes. limit < 1 or lease <= 0 is an
 // error wrapping outbox.ErrInvalid; other errors are the database's, wrapped. Finish errors of a
 // claim the server ended are the database's too.
 func (d *Driver) Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (outbox.Held, error) {
