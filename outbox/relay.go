@@ -215,7 +215,7 @@ func (r *Relay) claim(ctx context.Context, now time.Time) ([]Claimed, finishFunc
 			return nil, nil, fmt.Errorf("outbox: claim: %w", err)
 		}
 		if c, ok := held.(Contention); ok {
-			r.contended = len(held.Messages()) == 0 && c.Contended()
+			r.contended = c.Contended()
 		}
 		return held.Messages(), func(ctx context.Context, published []string, failures []Failure) error {
 			if err := held.Finish(ctx, published, failures); err != nil {

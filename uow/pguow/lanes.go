@@ -97,11 +97,7 @@ func (l *lanes) taken(mask int64, want int) {
 // takeIn implements sqlstore.Lanes.Take for a leased claim's transaction c: it takes every free
 // lane (a leased claim's transaction is short, and then ends).
 func (l *lanes) takeIn(ctx context.Context, c sqlstore.Conn) error {
-	if _, err := c.Exec(ctx, []sqlstore.Stmt{{SQL: laneTimeoutSQL}}); err != nil {
-		return err
-	}
-	var mask int64
-	err := c.Query(ctx, laneTakeSQL, l.take(laneCount), func(scan func(...any) error) error { return scan(&mask) })
+	_, err := c.Exec(ctx, []sqlstore.Stmt{{SQL: laneTimeoutSQL}, {SQL: laneTakeSQL, Args: l.take(laneCount)}})
 	return noLanes(err)
 }
 
