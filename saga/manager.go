@@ -76,28 +76,22 @@ func (m *Manager[D]) Handle(ctx context.Context, msg Message) error {
 	if msg.ID == "" {
 		return fmt.Errorf("%w: message %s has no ID to deduplicate on", ErrInvalid, msg.Name)
 	}
-	for tries := 1; ; tries++ {
-		var r run
-		err := outbox.Idempotent(m.store, m.consumer, func(ctx context.Context, u *uow.Unit, msg Message) error {
-			r = run{}
-			return m.apply(ctx, u, msg, &r)
-		}, m.do)(ctx, msg)
-		var ce *compensationError
-		switch {
-		case err == nil:
-			if r.finished != "" {
-				m.log.Info("saga instance finished", "key", r.key, "state", r.state, "status", r.finished)
-			}
-			return nil
-		case r.created && errors.Is(err, uow.ErrDuplicate) && tries < 3:
-			continue // another message started the instance meanwhile: handle this one in it
-		case errors.As(err, &ce):
-			m.recordFailure(ctx, ce)
-			return err
-		default:
-			return err
+	var r run
+	err := outbox.Idempotent(m.store, m.consumer, func(ctx context.Context, u *uow.Unit, msg Message) error {
+		r = run{}
+		return m.apply(ctx, u, msg, &r)
+	}, m.do)(ctx, msg)
+	var ce *compensationError
+	switch {
+	case err == nil:
+		if r.finished != "" {
+			m.log.Info("saga instance finished", "key", r.key, "state", r.state, "status", r.finished)
 		}
+		return nil
+	case errors.As(err, &ce):
+		m.recordFailure(ctx, ce)
 	}
+	return err
 }
 
 // knows reports whether msg is for this saga at all: one of its messages, or its own.
@@ -109,9 +103,8 @@ func (m *Manager[D]) knows(msg Message) bool {
 	return ok
 }
 
-// run is what one attempt of Handle did, for the log and the retry of a lost creation race.
+// run is what the attempt of Handle that committed did, for the log.
 type run struct {
-	created  bool
 	key      string
 	state    State
 	finished Status
@@ -145,7 +138,6 @@ func (m *Manager[D]) onMessage(ctx context.Context, u *uow.Unit, msg Message, r 
 			m.ignore(msg, key, "no instance, and the message starts none")
 			return nil
 		}
-		r.created = true // an ErrDuplicate from here on means another message started it first
 		if inst, err = m.start(ctx, u, key); err != nil {
 			return err
 		}

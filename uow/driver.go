@@ -34,8 +34,9 @@ type Tx interface {
 	// stored. It returns an error wrapping [ErrConflict] when an update or delete finds a
 	// version other than Record.Version (or no record), when an inbox mark already exists, and
 	// for the backend's serialization failures and deadlocks; an error wrapping [ErrDuplicate]
-	// when an insert finds a record with the same kind and ID. Messages are stored in the order
-	// given.
+	// when an insert finds a record with the same kind and ID. It writes the records in the
+	// order given (the unit sorts them by kind, then ID, so that concurrent commits take their
+	// row locks in one order), then the messages in the order given, then the inbox marks.
 	Commit(ctx context.Context, c *Changes) error
 
 	// Rollback ends the transaction, discarding it and releasing its locks. Calling it after
@@ -130,9 +131,9 @@ type InboxMark struct {
 	At        time.Time
 }
 
-// Changes is everything a unit commits in one transaction: record writes in the order the unit
-// tracked the aggregates, outbox messages in the order they were recorded or emitted, and inbox
-// marks.
+// Changes is everything a unit commits in one transaction: record writes sorted by kind, then
+// ID (one global order, so that commits never deadlock on each other's rows), outbox messages in
+// the order they were recorded or emitted, and inbox marks sorted by consumer, then message ID.
 type Changes struct {
 	Writes   []Write
 	Messages []Message

@@ -21,7 +21,10 @@ type Mapper[T aggregate.Aggregate] interface {
 	// the rows stay locked until the transaction ends (SELECT ... FOR UPDATE).
 	Load(ctx context.Context, u *Unit, ids []string, lock Lock) ([]T, error)
 	// Insert stores a new aggregate at version 1. An existing ID is an error wrapping
-	// ErrDuplicate.
+	// ErrDuplicate, which the unit reports as a conflict (the repository found the ID free
+	// before, so another unit inserted it since) and Do retries. Keep ErrDuplicate for the ID:
+	// a violation of another unique key of your table is an error of its own (a business rule
+	// error, say), or every retry would meet it again.
 	Insert(ctx context.Context, u *Unit, a T) error
 	// Update stores a at version expected+1 if its row is still at version expected
 	// (UPDATE ... SET version = version + 1 WHERE id = ? AND version = ?); a row at another

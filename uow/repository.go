@@ -263,10 +263,12 @@ func (r *Repository[T]) FindFunc(ctx context.Context, match func(T) bool) ([]T, 
 
 // Add tracks a new aggregate (version 0, with an ID) for insertion at commit. An ID that the
 // unit tracks (even one it removed: a unit does not delete and re-insert one ID) or the store
-// holds is an error wrapping [ErrDuplicate]; so is, at commit, one another unit inserted
-// meanwhile. Add reads the store to tell, unless a load of this unit already found the ID
-// missing (an idempotency check: Get, then Add when not found), which saves that round trip.
-// A nil aggregate, an empty ID or a stored version is an error wrapping [ErrInvalid].
+// holds is an error wrapping [ErrDuplicate]. Add reads the store to tell, unless a load of this
+// unit already found the ID missing (an idempotency check: Get, then Add when not found), which
+// saves that round trip. An ID another unit inserts after that check makes the commit fail with
+// an error wrapping [ErrConflict] (and ErrDuplicate): a lost race, which [Do] retries, so that
+// "get, or add if missing" code run by two units at once converges on one aggregate. A nil
+// aggregate, an empty ID or a stored version is an error wrapping [ErrInvalid].
 func (r *Repository[T]) Add(ctx context.Context, a T) error {
 	if err := r.ready(); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -453,10 +454,10 @@ type smWrite struct {
 }
 
 // commit commits a unit. The writes are its added entries (insert), its dirty loaded ones
-// (update) and its removed ones (delete), in tracking order; memuow runs them in order and the
-// first that fails decides the error (ErrDuplicate for an insert of a stored ID, ErrConflict
-// for an update or delete whose record is gone or at another version), and then nothing is
-// stored. On success the records are applied and each entry's events appended to the outbox, in
+// (update) and its removed ones (delete), sorted by ID (one kind); memuow runs them in that order
+// and the first that fails decides the error: a conflict either way, which also wraps
+// ErrDuplicate when it is an insert of a stored ID (Add found the ID free, so another unit
+// inserted it since: a lost race), and then nothing is stored. On success the records are applied and each entry's events appended to the outbox, in
 // tracking order, with the version the aggregate has after the commit.
 func (m *smMachine) commit(t *rapid.T, i int) {
 	su := m.unit(t, i)
@@ -480,7 +481,8 @@ func (m *smMachine) commit(t *rapid.T, i int) {
 			}
 		}
 	}
-	// The first failing write, in tracking order, decides the error.
+	// The first failing write, in ID order, decides the error.
+	slices.SortFunc(writes, func(a, b smWrite) int { return strings.Compare(a.id, b.id) })
 	var want error
 	kinds := map[error]bool{}
 	for _, w := range writes {
@@ -504,13 +506,9 @@ func (m *smMachine) commit(t *rapid.T, i int) {
 	}
 
 	if want != nil {
-		wantErr(t, what, err, want)
-		other := uow.ErrConflict
-		if want == uow.ErrConflict {
-			other = uow.ErrDuplicate
-		}
-		if errors.Is(err, other) {
-			t.Fatalf("%s: error %v wraps %v too", what, err, other)
+		wantErr(t, what, err, uow.ErrConflict)
+		if errors.Is(err, uow.ErrDuplicate) != (want == uow.ErrDuplicate) {
+			t.Fatalf("%s: error %v: wraps uow.ErrDuplicate %v, want %v", what, err, !(want == uow.ErrDuplicate), want == uow.ErrDuplicate)
 		}
 		for _, id := range su.order {
 			checkPtr(t, what+" (failed)", id, su.entries[id])

@@ -2,6 +2,7 @@ package uow
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -194,9 +196,17 @@ func (u *Unit) Rollback(ctx context.Context) error {
 
 // Commit writes everything the unit changed in one transaction and ends the unit (see [Unit]).
 // On success the committed aggregates have their new versions and no recorded events. On error
-// nothing was written (the driver guarantees it) and the aggregates are as before the commit;
-// the error wraps [ErrConflict] when another unit changed an aggregate this one wrote, or
-// [ErrDuplicate] when an added aggregate's ID was taken meanwhile.
+// nothing was written (the driver guarantees it) and the aggregates are as before the commit.
+// The error wraps [ErrConflict] when another unit changed an aggregate this one wrote, and also
+// when another unit inserted an aggregate with the ID of one this unit added after Add found the
+// ID free (a lost race, which [Do] retries like a version conflict: its next attempt finds the
+// aggregate; the error then wraps [ErrDuplicate] as well).
+//
+// The rows are written in one order, whatever order the unit loaded or added the aggregates in:
+// the aggregates kept by a [Mapper] first, then the documents, each sorted by kind and then ID.
+// Every unit locks the rows it writes in that same order, so concurrent commits wait for each
+// other but never deadlock on them; take row locks of your own before the commit (GetForUpdate)
+// in kind and ID order as well.
 func (u *Unit) Commit(ctx context.Context) error {
 	if err := u.check(); err != nil {
 		return err
@@ -204,11 +214,11 @@ func (u *Unit) Commit(ctx context.Context) error {
 	changes, committed, err := u.changes(ctx)
 	if err != nil {
 		_ = u.Rollback(context.WithoutCancel(ctx))
-		return err
+		return lostRace(err)
 	}
 	u.done = true
 	if err := u.tx.Commit(ctx, changes); err != nil {
-		return fmt.Errorf("uow: commit: %w", err)
+		return fmt.Errorf("uow: commit: %w", lostRace(err))
 	}
 	for _, c := range committed {
 		if err := rootaccess.Committed(c.entry.agg, c.version); err != nil {
@@ -218,18 +228,37 @@ func (u *Unit) Commit(ctx context.Context) error {
 	return nil
 }
 
+// lostRace turns a duplicate found at commit into a conflict. Add refused an ID the unit tracks
+// or the store held when Add looked, so an insert that finds its ID taken at commit lost a race
+// with another unit that inserted it since: retrying the unit finds that aggregate.
+func lostRace(err error) error {
+	if errors.Is(err, ErrDuplicate) && !errors.Is(err, ErrConflict) {
+		return fmt.Errorf("%w: another unit added it meanwhile: %w", ErrConflict, err)
+	}
+	return err
+}
+
 type committedEntry struct {
 	entry   *entry
 	version int64
 }
 
+// byKey orders entries by kind, then ID: the order of a commit's writes.
+func byKey(a, b *entry) int {
+	return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.id, b.id))
+}
+
 // changes computes what Commit writes; mapped aggregates are written through their mappers now,
-// in the transaction.
+// in the transaction, in kind and ID order. The documents' writes go to the driver in that order
+// too; the messages keep the order the unit tracked the aggregates in.
 func (u *Unit) changes(ctx context.Context) (*Changes, []committedEntry, error) {
 	c := &Changes{}
-	var committed []committedEntry
+	type write struct {
+		e    *entry
+		data []byte // the document; nil for mapped and removed aggregates
+	}
+	var written []write
 	for _, e := range u.order {
-		events := len(e.agg.Recorded()) > 0
 		var data []byte
 		if e.mapped == nil && e.state != removed {
 			var err error
@@ -237,6 +266,17 @@ func (u *Unit) changes(ctx context.Context) (*Changes, []committedEntry, error) 
 				return nil, nil, fmt.Errorf("uow: encoding %s %s: %w", e.kind, e.id, err)
 			}
 		}
+		if e.state == loaded && len(e.agg.Recorded()) == 0 && (e.mapped != nil || bytes.Equal(data, e.snapshot)) {
+			continue // unchanged: not written
+		}
+		written = append(written, write{e, data})
+	}
+	slices.SortFunc(written, func(a, b write) int {
+		return cmp.Or(cmp.Compare(mappedFirst(a.e), mappedFirst(b.e)), byKey(a.e, b.e))
+	})
+	committed := make([]committedEntry, 0, len(written))
+	for _, w := range written {
+		e := w.e
 		version := e.version + 1
 		switch e.state {
 		case added:
@@ -245,18 +285,15 @@ func (u *Unit) changes(ctx context.Context) (*Changes, []committedEntry, error) 
 					return nil, nil, fmt.Errorf("uow: insert %s %s: %w", e.kind, e.id, err)
 				}
 			} else {
-				c.Writes = append(c.Writes, Write{Op: Insert, Record: Record{Kind: e.kind, ID: e.id, Data: data}})
+				c.Writes = append(c.Writes, Write{Op: Insert, Record: Record{Kind: e.kind, ID: e.id, Data: w.data}})
 			}
 		case loaded:
-			if !events && (e.mapped != nil || bytes.Equal(data, e.snapshot)) {
-				continue // unchanged: not written
-			}
 			if e.mapped != nil {
 				if err := e.mapped.update(ctx, u, e.agg, e.version); err != nil {
 					return nil, nil, fmt.Errorf("uow: update %s %s: %w", e.kind, e.id, err)
 				}
 			} else {
-				c.Writes = append(c.Writes, Write{Op: Update, Record: Record{Kind: e.kind, ID: e.id, Version: e.version, Data: data}})
+				c.Writes = append(c.Writes, Write{Op: Update, Record: Record{Kind: e.kind, ID: e.id, Version: e.version, Data: w.data}})
 			}
 		case removed:
 			if e.mapped != nil {
@@ -266,18 +303,19 @@ func (u *Unit) changes(ctx context.Context) (*Changes, []committedEntry, error) 
 			} else {
 				c.Writes = append(c.Writes, Write{Op: Delete, Record: Record{Kind: e.kind, ID: e.id, Version: e.version}})
 			}
-		}
-		if events {
-			msgs, err := u.eventMessages(e)
-			if err != nil {
-				return nil, nil, err
-			}
-			c.Messages = append(c.Messages, msgs...)
-		}
-		if e.state == removed {
 			version = e.version // gone: its events are committed, its version stays as loaded
 		}
 		committed = append(committed, committedEntry{entry: e, version: version})
+	}
+	for _, e := range u.order {
+		if len(e.agg.Recorded()) == 0 {
+			continue
+		}
+		msgs, err := u.eventMessages(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.Messages = append(c.Messages, msgs...)
 	}
 	c.Messages = append(c.Messages, u.emitted...)
 	if d := u.store.decorate; d != nil {
@@ -286,8 +324,19 @@ func (u *Unit) changes(ctx context.Context) (*Changes, []committedEntry, error) 
 			d(ctx, &c.Messages[i])
 		}
 	}
-	c.Inbox = u.marks
+	c.Inbox = slices.SortedFunc(slices.Values(u.marks), func(a, b InboxMark) int {
+		return cmp.Or(strings.Compare(a.Consumer, b.Consumer), strings.Compare(a.MessageID, b.MessageID))
+	})
 	return c, committed, nil
+}
+
+// mappedFirst is 0 for an aggregate kept by a Mapper (written before the documents) and 1 for a
+// document.
+func mappedFirst(e *entry) int {
+	if e.mapped != nil {
+		return 0
+	}
+	return 1
 }
 
 // eventMessages turns the events e's aggregate recorded into outbox messages.

@@ -276,6 +276,7 @@ type accountTable struct {
 	mu    sync.Mutex
 	rows  map[string]accountRow
 	calls []string
+	trace *[]string // if set, the calls are appended to it too, prefixed "mapped "
 }
 
 type accountRow struct {
@@ -286,6 +287,9 @@ type accountRow struct {
 
 func (m *accountTable) log(format string, args ...any) {
 	m.calls = append(m.calls, fmt.Sprintf(format, args...))
+	if m.trace != nil {
+		*m.trace = append(*m.trace, "mapped "+m.calls[len(m.calls)-1])
+	}
 }
 
 func (m *accountTable) Load(_ context.Context, _ *uow.Unit, ids []string, lock uow.Lock) ([]*Account, error) {

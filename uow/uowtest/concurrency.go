@@ -171,7 +171,9 @@ func testCommitAtomicity(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	b = e.begin()
 	e.add(b, "v", 9)
 	e.commit(b, "another unit adding v")
-	wantErr(t, a.Commit(e.ctx), uow.ErrDuplicate, "Commit of a unit adding v, added meanwhile")
+	err := a.Commit(e.ctx)
+	wantErr(t, err, uow.ErrConflict, "Commit of a unit adding v, added meanwhile")
+	wantErr(t, err, uow.ErrDuplicate, "Commit of a unit adding v, added meanwhile")
 	e.wantState("w", 0, 1, "w, changed by the unit whose commit failed")
 	e.wantState("v", 9, 1, "v, added by the unit that won")
 	if inbox && e.processed("atomic-consumer", "m2") {

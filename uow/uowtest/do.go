@@ -75,9 +75,11 @@ func testDoRetriesConflicts(t testing.TB, newDriver func(testing.TB) uow.Driver)
 	e.wantState("x", 3, 4, "after Do gave up")
 }
 
-// testDoDoesNotRetry: Do returns business-rule errors, other errors of the function and
-// ErrDuplicate from the commit at once, after one attempt, and rolls the unit back: nothing of
-// it is stored.
+// testDoDoesNotRetry: Do returns business-rule errors and other errors of the function at once,
+// after one attempt, and rolls the unit back: nothing of it is stored. A duplicate the commit
+// finds (another unit inserted the ID after Add found it free) is a lost race, a conflict: Do
+// runs the function again, whose Add then finds the ID stored and returns ErrDuplicate, which
+// Do does not retry.
 func testDoDoesNotRetry(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
@@ -125,7 +127,9 @@ func testDoDoesNotRetry(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	attempts := 0
 	err := uow.Do(e.ctx, e.store, func(ctx context.Context, u *uow.Unit) error {
 		attempts++
-		e.add(u, "dup", 1)
+		if err := uow.Repo[*counter](u).Add(ctx, newCounter(t, "dup")); err != nil {
+			return err
+		}
 		if attempts == 1 {
 			return e.inUnit(ctx, func(other *uow.Unit) error {
 				return uow.Repo[*counter](other).Add(ctx, newCounter(t, "dup"))
@@ -134,8 +138,12 @@ func testDoDoesNotRetry(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 		return nil
 	}, fastRetries)
 	wantErr(t, err, uow.ErrDuplicate, "Do whose commit inserts an ID another unit inserted meanwhile")
-	if attempts != 1 {
-		t.Errorf("Do whose commit fails with ErrDuplicate ran the function %d times, want 1", attempts)
+	if errors.Is(err, uow.ErrConflict) {
+		t.Errorf("Do whose second attempt's Add finds the ID stored: error %v wraps uow.ErrConflict, want ErrDuplicate alone", err)
+	}
+	if attempts != 2 {
+		t.Errorf("Do whose first commit lost the race to insert an ID ran the function %d times, want 2 "+
+			"(the lost race retried, then Add refusing the stored ID)", attempts)
 	}
 	e.wantState("dup", 0, 1, "the other unit's insert")
 }

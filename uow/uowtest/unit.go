@@ -171,7 +171,8 @@ func testNotFound(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 }
 
 // testDuplicate: Add of a stored ID fails at once with ErrDuplicate; of two units adding one new
-// ID, the first commit wins and the second fails with ErrDuplicate.
+// ID, the first commit wins and the second fails with ErrConflict, a lost race that Do retries
+// (wrapping ErrDuplicate as well: the driver's insert found the ID taken).
 func testDuplicate(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
@@ -186,7 +187,9 @@ func testDuplicate(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	e.add(a, "new", 1)
 	e.add(b, "new", 2)
 	e.commit(a, "the first unit adding new")
-	wantErr(t, b.Commit(e.ctx), uow.ErrDuplicate, "Commit of the second unit adding new")
+	err := b.Commit(e.ctx)
+	wantErr(t, err, uow.ErrConflict, "Commit of the second unit adding new")
+	wantErr(t, err, uow.ErrDuplicate, "Commit of the second unit adding new")
 	e.wantState("new", 1, 1, "the first unit's insert")
 }
 
