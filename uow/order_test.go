@@ -167,7 +167,9 @@ func TestConcurrentFirstAddIsAConflict(t *testing.T) {
 		repo func(u *uow.Unit, table *accountTable) *uow.Repository[*Account]
 	}{
 		{"documents", func(u *uow.Unit, _ *accountTable) *uow.Repository[*Account] { return uow.Repo[*Account](u) }},
-		{"mapped", func(u *uow.Unit, table *accountTable) *uow.Repository[*Account] { return uow.MappedRepo[*Account](u, table) }},
+		{"mapped", func(u *uow.Unit, table *accountTable) *uow.Repository[*Account] {
+			return uow.MappedRepo[*Account](u, table)
+		}},
 	} {
 		t.Run(repoOf.name, func(t *testing.T) {
 			s := uow.NewStore(memuow.New(nil), nil)
