@@ -34,9 +34,16 @@ type Tx interface {
 	// stored. It returns an error wrapping [ErrConflict] when an update or delete finds a
 	// version other than Record.Version (or no record), when an inbox mark already exists, and
 	// for the backend's serialization failures and deadlocks; an error wrapping [ErrDuplicate]
-	// when an insert finds a record with the same kind and ID. It writes the records in the
-	// order given (the unit sorts them by kind, then ID, so that concurrent commits take their
-	// row locks in one order), then the messages in the order given, then the inbox marks.
+	// when an insert finds a record with the same kind and ID.
+	//
+	// It writes the records in the order given (the unit sorts them by kind, then ID, so that
+	// concurrent commits take their row locks in one order), then the messages, then the inbox
+	// marks. Messages are stored in the order given, and the messages of one key in the order
+	// their transactions commit: when two transactions store messages with a common key, the
+	// messages of the one that commits first come first in the outbox (the order relays publish
+	// in), whatever order the two inserted them in. A backend whose writers commit one at a time
+	// (SQLite) gets that for free; others serialise the commits that store messages of a key,
+	// from before the messages are inserted until the commit ends.
 	Commit(ctx context.Context, c *Changes) error
 
 	// Rollback ends the transaction, discarding it and releasing its locks. Calling it after

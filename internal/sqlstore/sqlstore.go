@@ -98,6 +98,13 @@ type Dialect struct {
 	Classify func(err error) error
 	// LockKeys takes transaction-scoped locks on the sorted keys (see uow.KeyLocker).
 	LockKeys func(ctx context.Context, c Conn, keys []string) error
+	// LockOutboxKeys, when set, returns the statement a commit runs before inserting its
+	// messages: it locks the messages' keys (sorted, without duplicates) until the transaction
+	// ends, so that two commits storing messages of one key store them in the order they commit
+	// (see uow.Tx.Commit). Nil where writers commit one at a time anyway (SQLite). The locks
+	// come after every record write of the commit and before nothing but the message and inbox
+	// inserts, so they cannot close a cycle with the row locks of another commit.
+	LockOutboxKeys func(keys []string) Stmt
 	// MaxParams bounds the bind parameters of one statement.
 	MaxParams int
 	// SeqIn, when set, binds a list of sequence numbers as one array parameter: it returns the
@@ -129,6 +136,9 @@ var ErrNoLanes = errors.New("no free lane")
 // Tables are the quoted, validated names of a driver's tables.
 type Tables struct {
 	Aggregate, Outbox, Inbox, Migrations string
+	// OutboxLock is the table of the rows that serialise the commits of a message key, on the
+	// backends that lock rows for it (MySQL; see Dialect.LockOutboxKeys).
+	OutboxLock string
 	// Channel is the unquoted notification channel name (PostgreSQL).
 	Channel string
 }
@@ -166,6 +176,7 @@ func NewTables(schema, prefix string, quote func(string) string) (Tables, error)
 		Outbox:     name("ddd_outbox"),
 		Inbox:      name("ddd_inbox"),
 		Migrations: name("ddd_schema_migrations"),
+		OutboxLock: name("ddd_outbox_lock"),
 		Channel:    channel,
 	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dddkit/ddd/internal/jsonmatch"
@@ -19,6 +20,10 @@ type Tx struct {
 	d    *Dialect
 	t    Tables
 	done bool
+	// BeforeCommit, if set, is called by Commit after every statement of the commit ran and
+	// before the transaction commits: the drivers' tests hold a commit there (a test seam, set
+	// only by their tests).
+	BeforeCommit func(ctx context.Context, c *uow.Changes)
 }
 
 var (
@@ -242,6 +247,9 @@ func (tx *Tx) Commit(ctx context.Context, ch *uow.Changes) (err error) {
 			}
 		}
 	}
+	if tx.BeforeCommit != nil {
+		tx.BeforeCommit(ctx, ch)
+	}
 	if n, ok := tx.b.(CommitNotifier); ok && len(ch.Messages) > 0 {
 		n.NotifyAfterCommit()
 	}
@@ -282,7 +290,8 @@ func (tx *Tx) execError(err error, ch *uow.Changes, kinds []stmtKind) error {
 }
 
 // commitStmts builds the statements of a commit: one per record write (kinds[i] belongs to
-// ch.Writes[i]), then the messages and inbox marks in multi-row inserts.
+// ch.Writes[i]), the lock of the messages' keys (Dialect.LockOutboxKeys), then the messages and
+// inbox marks in multi-row inserts.
 func (tx *Tx) commitStmts(ch *uow.Changes) ([]Stmt, []stmtKind, error) {
 	var stmts []Stmt
 	var kinds []stmtKind
@@ -313,6 +322,10 @@ func (tx *Tx) commitStmts(ch *uow.Changes) ([]Stmt, []stmtKind, error) {
 			return nil, nil, fmt.Errorf("%w: write op %d", uow.ErrInvalid, w.Op)
 		}
 	}
+	if tx.d.LockOutboxKeys != nil && len(ch.Messages) > 0 {
+		stmts = append(stmts, tx.d.LockOutboxKeys(messageKeys(ch.Messages)))
+		kinds = append(kinds, plain)
+	}
 	msgRows := make([][]any, len(ch.Messages))
 	for i, m := range ch.Messages {
 		headers, err := json.Marshal(m.Headers)
@@ -342,6 +355,16 @@ func (tx *Tx) commitStmts(ch *uow.Changes) ([]Stmt, []stmtKind, error) {
 		kinds = append(kinds, insertMarks)
 	}
 	return stmts, kinds, nil
+}
+
+// messageKeys returns the keys of msgs, sorted, without duplicates.
+func messageKeys(msgs []uow.Message) []string {
+	keys := make([]string, len(msgs))
+	for i, m := range msgs {
+		keys[i] = m.Key
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }
 
 // insertRows returns multi-row INSERT statements of rows (all of one width) into table, as many

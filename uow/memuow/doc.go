@@ -43,7 +43,9 @@
 //
 // [Driver.InjectFault] makes a future commit fail, before it stores anything or after it has
 // stored everything (the commit that succeeded but whose caller never heard), so tests can
-// check the retry and idempotence paths of the code above the driver. [Driver.Messages],
+// check the retry and idempotence paths of the code above the driver. [Driver.PauseCommits]
+// holds commits between their checks and their apply, so a test can see what a concurrent unit
+// or relay does while a commit is under way. [Driver.Messages],
 // [Driver.Get], [Driver.Count] and [Driver.InboxLen] inspect the committed state, and [Clock]
 // is a fake clock for the unit of work and the inbox.
 package memuow

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dddkit/ddd/internal/jsonmatch"
@@ -46,6 +47,10 @@ type Driver struct {
 	seq      int64   // the seq of the last message committed
 	inbox    map[inboxKey]time.Time
 	faults   []Fault
+
+	// pause, if set, holds every commit that validated, before it applies (the tests'
+	// PauseCommits).
+	pause atomic.Pointer[func(context.Context, *uow.Changes)]
 }
 
 var (
@@ -144,6 +149,20 @@ func (d *Driver) InjectFault(f Fault) {
 	d.faults = append(d.faults, f)
 }
 
+// PauseCommits makes every later commit call pause, with the commit's context and changes, once
+// it has validated the changes and before it applies them, and go on when pause returns; nil
+// removes it. It lets a test hold a commit in the middle, to see what a concurrent unit or relay
+// does meanwhile. pause runs while the commit holds the driver: no other commit, claim or read of
+// the driver goes on until it returns, so it must not call the driver (package uowtest's
+// CommitPauser).
+func (d *Driver) PauseCommits(pause func(ctx context.Context, c *uow.Changes)) {
+	if pause == nil {
+		d.pause.Store(nil)
+		return
+	}
+	d.pause.Store(&pause)
+}
+
 // Messages returns a copy of the committed outbox messages still in the outbox, in commit
 // order: parked ones included, acknowledged ones ([Driver.Ack]) not.
 func (d *Driver) Messages() []uow.Message {
@@ -239,8 +258,8 @@ type staged struct {
 
 // commit validates c against the committed state and applies it, all under d.mu: a commit is
 // all or nothing and never interleaves with another. The caller holds the row locks of every
-// record c writes.
-func (d *Driver) commit(c *uow.Changes) error {
+// record c writes. paused, if not nil, is called between the validation and the apply.
+func (d *Driver) commit(c *uow.Changes, paused func()) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 
@@ -260,6 +279,9 @@ func (d *Driver) commit(c *uow.Changes) error {
 	recs, err := d.validate(c)
 	if err != nil {
 		return err
+	}
+	if paused != nil {
+		paused()
 	}
 
 	for k, s := range recs {

@@ -141,7 +141,11 @@ func (tx *Tx) Commit(ctx context.Context, c *uow.Changes) error {
 			return err
 		}
 	}
-	return tx.d.commit(c)
+	var paused func()
+	if p := tx.d.pause.Load(); p != nil {
+		paused = func() { (*p)(ctx, c) }
+	}
+	return tx.d.commit(c, paused)
 }
 
 // Rollback ends the transaction, releasing its locks. After the end it does nothing and

@@ -77,12 +77,25 @@
 // clock (time.Now). Migration 0002 adds its columns with one ALTER TABLE, skipped when they exist,
 // so a crash before its version is recorded is harmless.
 //
+// A message's seq is given when it is inserted, and relays publish a key's messages in seq
+// order, so the driver makes seq order the commit order of each key: a commit that stores
+// messages first locks (SELECT ... FOR UPDATE, in ascending order) the rows of
+// ddd_outbox_lock, migration 0003's 65,536 slots, that its message keys hash to, right before
+// inserting them. A commit of another unit with one of those keys waits there until the first
+// has committed (InnoDB releases row locks at COMMIT), and so stores its messages after the
+// first's. Two keys of one slot only wait for each other. It costs a commit that stores
+// messages one round trip.
+//
 // # Transactions and locks
 //
 // Begin takes a connection from the pool and starts a READ COMMITTED transaction on it at once.
 // Optimistic loads are plain reads; the commit writes each changed document with a version
-// compare-and-set (UPDATE ... WHERE version = ?), then the outbox rows and inbox marks, and
-// COMMITs. [uow.Repository.GetForUpdate] is SELECT ... FOR UPDATE. Deadlocks (1213), lock wait
+// compare-and-set (UPDATE ... WHERE version = ?), in the order the unit gives (mapped
+// aggregates, then documents, each by kind and then ID), then locks its message keys, inserts
+// the outbox rows and inbox marks, and COMMITs: concurrent commits, whatever strategy their
+// units use, take row locks in one order and wait for each other without deadlocking; lock rows
+// of your own ahead of the commit (GetForUpdate, a Mapper's SELECT ... FOR UPDATE) in the same
+// order. [uow.Repository.GetForUpdate] is SELECT ... FOR UPDATE. Deadlocks (1213), lock wait
 // timeouts (1205) and MySQL 8's NOWAIT and GET_LOCK deadlocks (3572, 3058) are errors wrapping
 // uow.ErrConflict, so [uow.Do] retries them; duplicate keys (1062) become uow.ErrDuplicate for
 // inserted aggregates. A broken connection (the session was killed, the server restarted) gives

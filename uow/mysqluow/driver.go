@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -56,6 +57,10 @@ type Driver struct {
 
 	nsMu sync.Mutex
 	ns   string // the lock name space, "" until known (see namespace)
+
+	// pause, if set, holds every commit after its statements and before COMMIT (the tests'
+	// PauseCommits).
+	pause atomic.Pointer[func(context.Context, *uow.Changes)]
 }
 
 var (
@@ -132,6 +137,7 @@ func New(db *sql.DB, opts *Options) (*Driver, error) {
 		dialect:    newDialect(seconds(o.LockTimeout, DefaultLockTimeout)),
 		migrations: migrations,
 	}
+	d.dialect.LockOutboxKeys = outboxKeyLocker(tables.OutboxLock)
 	d.relay = &sqlstore.Relay{D: d.dialect, T: tables, InTx: d.inTx, Read: sqlstore.SQLConn{Q: db}}
 	return d, nil
 }
@@ -165,7 +171,11 @@ func (d *Driver) Begin(ctx context.Context) (uow.Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mysql: begin: %w", classify(err))
 	}
-	return sqlstore.NewTx(b, d.dialect, d.tables), nil
+	tx := sqlstore.NewTx(b, d.dialect, d.tables)
+	if p := d.pause.Load(); p != nil {
+		tx.BeforeCommit = *p
+	}
+	return tx, nil
 }
 
 // Migrate creates or updates the driver's tables: it applies, in order, the embedded migrations

@@ -99,17 +99,20 @@ func TestMigrate(t *testing.T) {
 		versions = append(versions, fmt.Sprintf("%d %s", v, name))
 	}
 	require.NoError(t, rows.Err())
-	require.Equal(t, []string{"1 0001_init.sql", "2 0002_relay.sql"}, versions)
+	require.Equal(t, []string{"1 0001_init.sql", "2 0002_relay.sql", "3 0003_outbox_lock.sql"}, versions)
 
-	// A crash after 0002's DDL, before its version was recorded (MySQL commits DDL at once):
-	// the next Migrate runs 0002 again, which finds its columns and does nothing.
-	_, err = db.ExecContext(ctx, "DELETE FROM ddd_schema_migrations WHERE version = 2")
+	// A crash after 0002's and 0003's statements, before their versions were recorded (MySQL
+	// commits DDL at once): the next Migrate runs them again, which find their work done.
+	_, err = db.ExecContext(ctx, "DELETE FROM ddd_schema_migrations WHERE version >= 2")
 	require.NoError(t, err)
 	require.NoError(t, open(t, dsn, nil).Migrate(ctx))
 	var cols int
 	require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()"+
 		" AND table_name = 'ddd_outbox' AND column_name IN ('attempts', 'retry_at', 'lease_owner', 'lease_until', 'parked_at', 'last_error')").Scan(&cols))
 	require.Equal(t, 6, cols)
+	var slots, lowest, highest int
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*), MIN(slot), MAX(slot) FROM ddd_outbox_lock").Scan(&slots, &lowest, &highest))
+	require.Equal(t, []int{65536, 0, 65535}, []int{slots, lowest, highest}, "the outbox key lock slots")
 
 	// The store works.
 	s := uow.NewStore(d, nil)

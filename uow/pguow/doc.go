@@ -119,10 +119,20 @@
 // and its relay claims again at once. A relay that hangs while publishing holds its lanes' keys
 // until its lease ends.
 //
-// # Concurrency and errors
+// A message's seq is given when it is inserted, and relays publish a key's messages in seq
+// order, so the driver makes seq order the commit order of each key: a commit that stores
+// messages first takes a transaction-scoped advisory lock per message key (the two-int4 kind,
+// apart from Unit.Lock's), in the batch of its writes, right before inserting them. A commit of
+// another unit with one of those keys waits there until the first has committed, and so stores
+// its messages after the first's. Two keys whose 32-bit hashes collide only wait for each other.
+//
 // # Concurrency and errors
 //
-// Updates and deletes compare the version loaded (uow.ErrConflict when it moved on); GetForUpdate
+// A commit writes its rows in one order (the unit sorts them: mapped aggregates, then documents,
+// each by kind and then ID), then locks its message keys in ascending order, so concurrent
+// commits, whatever strategy their units use, wait for each other without deadlocking; lock rows
+// of your own ahead of the commit (GetForUpdate, a Mapper's SELECT ... FOR UPDATE) in the same
+// order. Updates and deletes compare the version loaded (uow.ErrConflict when it moved on); GetForUpdate
 // loads with SELECT ... FOR UPDATE; [uow.Unit.Lock] takes transaction-scoped advisory locks
 // (pg_advisory_xact_lock on a 64-bit hash of the key, the schema and the prefix), which work
 // across processes sharing the store. Serialization failures (SQLSTATE 40001), deadlocks (40P01)
@@ -133,8 +143,8 @@
 // # Round trips
 //
 // Begin is one round trip (BEGIN, with SET LOCAL lock_timeout when set); each load, query, keyed
-// lock call and inbox check one; Commit two: one batch with every record write, the outbox
-// inserts (one multi-row INSERT) and the inbox marks, then COMMIT; plus, when the unit wrote
+// lock call and inbox check one; Commit two: one batch with every record write, the lock of
+// the message keys, the outbox inserts (one multi-row INSERT) and the inbox marks, then COMMIT; plus, when the unit wrote
 // messages, pg_notify on the same connection once COMMIT succeeded (outside the transaction, so
 // notifying units do not queue behind each other's commits). The first time a
 // pool connection meets a statement shape (a load of three IDs, a commit of four messages), pgx

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,6 +57,9 @@ type Driver struct {
 	attempts int // of a begin meeting broken connections: one per pooled connection, and one
 	relay    *sqlstore.Relay
 	lanes    *lanes // the outbox's key lanes (lanes.go)
+	// pause, if set, holds every commit after its statements and before COMMIT (the tests'
+	// PauseCommits).
+	pause atomic.Pointer[func(context.Context, *uow.Changes)]
 }
 
 var (
@@ -135,6 +139,7 @@ func New(pool *pgxpool.Pool, opts *Options) (*Driver, error) {
 		d.beginSQL += "; SET LOCAL lock_timeout = " + strconv.FormatInt(ms, 10)
 	}
 	d.dialect.Lanes = &sqlstore.Lanes{Filter: laneFilter, Take: d.lanes.takeIn}
+	d.dialect.LockOutboxKeys = outboxKeyLocker(t.Outbox)
 	d.relay = &sqlstore.Relay{D: d.dialect, T: t, InTx: d.inTx, Read: conn{tx: pool}} // Begin: see Hold
 	return d, nil
 }
@@ -179,7 +184,11 @@ func (d *Driver) Begin(ctx context.Context) (uow.Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pguow: begin: %w", ctxErr(ctx, d.dialect.Classify(err)))
 	}
-	return sqlstore.NewTx(b, d.dialect, d.tables), nil
+	tx := sqlstore.NewTx(b, d.dialect, d.tables)
+	if p := d.pause.Load(); p != nil {
+		tx.BeforeCommit = *p
+	}
+	return tx, nil
 }
 
 func (d *Driver) begin(ctx context.Context) (*backend, error) {

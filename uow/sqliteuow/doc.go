@@ -114,7 +114,9 @@
 // due messages that head their key (or follow only messages leased to the same relay), leases them
 // and returns them; an ack deletes them. Claims, acks and releases run in the Driver's write
 // transaction, like commits, which serialises the claims of every relay on the file. Parked times
-// are the process's clock (time.Now).
+// are the process's clock (time.Now). A commit inserts its messages in its write transaction,
+// which no other writer shares until it commits, so seq order is the order in which commits
+// storing messages of a key commit: relays publish each key's messages in commit order.
 //
 // # Errors
 //

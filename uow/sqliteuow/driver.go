@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -66,6 +67,9 @@ type Driver struct {
 	timeout time.Duration
 	locks   locktable.Table[*backend, lockKey]
 	relay   *sqlstore.Relay
+	// pause, if set, holds every commit after its statements and before COMMIT (the tests'
+	// PauseCommits).
+	pause atomic.Pointer[func(context.Context, *uow.Changes)]
 }
 
 var (
@@ -178,7 +182,11 @@ func (d *Driver) Begin(ctx context.Context) (uow.Tx, error) {
 		return nil, fmt.Errorf("sqlite: begin: %w", err)
 	}
 	b := &backend{d: d}
-	return &Tx{tx: sqlstore.NewTx(b, dialect, d.tables), b: b}, nil
+	tx := sqlstore.NewTx(b, dialect, d.tables)
+	if p := d.pause.Load(); p != nil {
+		tx.BeforeCommit = *p
+	}
+	return &Tx{tx: tx, b: b}, nil
 }
 
 // Migrate creates or updates the tables to the newest schema version, applying the embedded

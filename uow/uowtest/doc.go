@@ -48,12 +48,15 @@
 //   - Stress: concurrent increments through Do, optimistic and pessimistic, lose no update and
 //     leave the outbox in version order.
 //   - OutboxClaim, OutboxAck, OutboxRelease, OutboxPark, OutboxDelayed, OutboxPerKeyOrder,
-//     OutboxConcurrentRelays, OutboxLeaseExpiry, OutboxOldestDue: the relay side of the outbox
-//     ([outbox.Store], [outbox.Operator]) on messages committed by units: claims in commit
-//     order, key heads only, with the committed fields; ack deletes only the owner's; release
-//     counts attempts and honours the retry time; a parked message blocks its key alone, is
-//     listed, unparked and purged; DeliverAfter is honoured; a key's messages come one after
-//     another; concurrent relays never share a message and keep per-key order; a crashed
+//     OutboxCommitOrder, OutboxConcurrentRelays, OutboxLeaseExpiry, OutboxOldestDue: the relay
+//     side of the outbox ([outbox.Store], [outbox.Operator]) on messages committed by units:
+//     claims in commit order, key heads only, with the committed fields; ack deletes only the
+//     owner's; release counts attempts and honours the retry time; a parked message blocks its
+//     key alone, is listed, unparked and purged; DeliverAfter is honoured; a key's messages come
+//     one after another, in the order their units committed even when they inserted them in
+//     the other order (a unit held between its writes and its commit while another commits
+//     a message of its key; with the relay stopped meanwhile, and with one running);
+//     concurrent relays never share a message and keep per-key order; a crashed
 //     relay's messages are taken over when its lease ends, not before; the lag is the oldest
 //     due message. The times passed to Claim are the store's fake clock's; the parked time,
 //     which the driver takes itself, must be the system time give or take an hour.
@@ -83,7 +86,8 @@
 // ([uow.KeyLocker]: KeyedLocks), the inbox ([uow.InboxReader]: Inbox, and the inbox parts of
 // other clauses), its purge ([uow.InboxPurger]: InboxPurge) and held claims ([outbox.Holder]:
 // the OutboxHold clauses, which need a driver running at least three transactions at once). A
-// driver that documents one of them must pass its clause.
+// driver that documents one of them must pass its clause. [CommitPauser] is a test hook, not a
+// capability: implement it (in a test file if need be) so that OutboxCommitOrder runs.
 //
 // Mapped repositories ([uow.MappedRepo]) are not covered: the suite cannot know a driver's
 // tables or native transaction type, so each SQL driver tests its own mappers.

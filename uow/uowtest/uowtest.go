@@ -74,6 +74,7 @@ var clauses = []clause{
 	{"OutboxPark", testOutboxPark},
 	{"OutboxDelayed", testOutboxDelayed},
 	{"OutboxPerKeyOrder", testOutboxPerKeyOrder},
+	{"OutboxCommitOrder", testOutboxCommitOrder},
 	{"OutboxConcurrentRelays", testOutboxConcurrentRelays},
 	{"OutboxLeaseExpiry", testOutboxLeaseExpiry},
 	{"OutboxOldestDue", testOutboxOldestDue},

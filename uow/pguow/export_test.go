@@ -1,0 +1,17 @@
+package pguow
+
+import (
+	"context"
+
+	"github.com/dddkit/ddd/uow"
+)
+
+// PauseCommits implements uowtest.CommitPauser for the tests: every later commit of d calls
+// pause after its statements ran and before COMMIT; nil removes it.
+func (d *Driver) PauseCommits(pause func(context.Context, *uow.Changes)) {
+	if pause == nil {
+		d.pause.Store(nil)
+		return
+	}
+	d.pause.Store(&pause)
+}
