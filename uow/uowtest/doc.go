@@ -47,6 +47,11 @@
 //   - Find: queries by top-level fields compare JSON values and return ID order.
 //   - Stress: concurrent increments through Do, optimistic and pessimistic, lose no update and
 //     leave the outbox in version order.
+//   - MixedStrategies: units of every locking strategy at once on shared aggregates (loaded in
+//     any order, GetForUpdate in ID order, keyed locks, GetMany, racing adds) all go through,
+//     lose no update and keep each aggregate's events in version order. [MixedStrategies] runs
+//     the same workload on a driver of the caller's, for a test that watches its database's
+//     deadlock counter meanwhile.
 //   - OutboxClaim, OutboxAck, OutboxRelease, OutboxPark, OutboxDelayed, OutboxPerKeyOrder,
 //     OutboxCommitOrder, OutboxConcurrentRelays, OutboxLeaseExpiry, OutboxOldestDue: the relay
 //     side of the outbox ([outbox.Store], [outbox.Operator]) on messages committed by units:

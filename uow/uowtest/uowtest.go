@@ -68,6 +68,7 @@ var clauses = []clause{
 	{"OutboxVisibility", testOutboxVisibility},
 	{"Find", testFind},
 	{"Stress", testStress},
+	{"MixedStrategies", testMixedStrategies},
 	{"OutboxClaim", testOutboxClaim},
 	{"OutboxAck", testOutboxAck},
 	{"OutboxRelease", testOutboxRelease},
