@@ -15,10 +15,12 @@
 //     [Holder], whose claims are row locks of an open transaction), and another relay publishes
 //     the messages again. Consumers deduplicate on Message.ID ([Idempotent] does it with the inbox
 //     of package uow, in the handler's own transaction).
-//   - In order per key: the store hands out a key's messages in commit order, and the relay
-//     hands a key's next message to the publisher only once the earlier one was confirmed, so a
-//     later message waits while an earlier one is pending, retrying or parked, and every other
-//     key keeps flowing. One poison message never blocks the queue.
+//   - In order per key: the store hands out a key's messages in commit order, the order in
+//     which the units that wrote them committed (for every message: an aggregate's events, and
+//     what concurrent units emit on a shared key, whose commits the drivers serialise), and the
+//     relay hands a key's next message to the publisher only once the earlier one was
+//     confirmed, so a later message waits while an earlier one is pending, retrying or parked,
+//     and every other key keeps flowing. One poison message never blocks the queue.
 //   - Bounded: a relay holds at most one batch in memory, whatever the backlog.
 //   - Several relays, in one process or many, share a store without publishing a message twice
 //     while its claim runs.
