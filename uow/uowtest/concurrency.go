@@ -387,7 +387,7 @@ func testKeyedLocks(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 					time.Sleep(100 * time.Microsecond)
 					return err
 				}); err != nil {
-					errs <- fmt.Errorf("Lock%v: %w", keys, err)
+					errs <- fmt.Errorf("uow.Unit.Lock%v: %w", keys, err)
 					return
 				}
 			}

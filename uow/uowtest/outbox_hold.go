@@ -150,11 +150,11 @@ func testOutboxHoldConcurrentRelays(t testing.TB, newDriver func(testing.TB) uow
 	concurrentRelays(e, func(ctx context.Context, _ string, limit int) ([]outbox.Claimed, func([]string) error, error) {
 		held, err := h.Hold(ctx, now, time.Hour, limit)
 		if err != nil {
-			return nil, nil, fmt.Errorf("Hold: %w", err)
+			return nil, nil, fmt.Errorf("outbox.Holder.Hold: %w", err)
 		}
 		return held.Messages(), func(ids []string) error {
 			if err := held.Finish(ctx, ids, nil); err != nil {
-				return fmt.Errorf("Finish: %w", err)
+				return fmt.Errorf("outbox.Held.Finish: %w", err)
 			}
 			return nil
 		}, nil

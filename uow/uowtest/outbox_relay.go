@@ -435,11 +435,11 @@ func testOutboxConcurrentRelays(t testing.TB, newDriver func(testing.TB) uow.Dri
 	concurrentRelays(e, func(ctx context.Context, owner string, limit int) ([]outbox.Claimed, func([]string) error, error) {
 		batch, err := r.Claim(ctx, owner, now, time.Hour, limit)
 		if err != nil {
-			return nil, nil, fmt.Errorf("Claim: %w", err)
+			return nil, nil, fmt.Errorf("outbox.Store.Claim: %w", err)
 		}
 		return batch, func(ids []string) error {
 			if err := r.Ack(ctx, owner, ids); err != nil {
-				return fmt.Errorf("Ack: %w", err)
+				return fmt.Errorf("outbox.Store.Ack: %w", err)
 			}
 			return nil
 		}, nil
