@@ -15,7 +15,7 @@
 //		return acc.Withdraw(amount) // records AccountDebited
 //	}, nil)
 //
-// Seed 001's style is first-class too: a [Command] carries its data and a Handle method, and an
+// Task-based commands are first-class too: a [Command] carries its data and a Handle method, and an
 // [Executor] runs it with retries, slog logging and a metrics hook. Handlers reach services
 // (a [Clock], a gateway) through the unit with [Service], so they need no constructor injection
 // and tests swap them through [Options].
@@ -33,7 +33,11 @@
 // Loads are optimistic by default: a concurrent change makes the commit fail with [ErrConflict],
 // and Do retries. [Repository.GetForUpdate] locks the row until the unit ends (pessimistic), and
 // [Unit.Lock] takes locks on arbitrary keys, in sorted order so two units cannot deadlock on
-// them. Drivers report serialization failures, deadlocks and lock timeouts as ErrConflict too.
+// them. A commit writes its rows in one global order (by kind, then ID), so units of every
+// strategy wait for each other without deadlocking as long as the locks they take themselves
+// follow that order too. Drivers report serialization failures, deadlocks and lock timeouts as
+// ErrConflict; a unit that adds an aggregate another unit inserted after Add found the ID free
+// gets ErrConflict as well (a lost race), so "get, or add if missing" converges under Do.
 //
 // # Messages
 //

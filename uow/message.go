@@ -10,8 +10,11 @@ type Message struct {
 	// Topic is where the message is published. Events of an aggregate default to the aggregate
 	// type name.
 	Topic string
-	// Key orders delivery: messages with one key are published in the order committed. Events
-	// use their aggregate's ID.
+	// Key orders delivery: messages with one key are published in the order their units
+	// committed. Events use their aggregate's ID. To keep that promise the drivers serialise
+	// the last step of commits (from their message inserts to COMMIT) that store messages of
+	// one key, so a key every unit writes to, a constant, makes commits queue there: give
+	// messages keys that partition the work, such as the ID of the aggregate concerned.
 	Key string
 	// Name is the message's name, the key consumers dispatch on (Event.EventName for events).
 	Name string
