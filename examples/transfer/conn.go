@@ -9,6 +9,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"modernc.org/sqlite"
 
 	"github.com/dddkit/ddd/uow"
@@ -64,6 +65,74 @@ func each(rows interface {
 	}
 	return classify(rows.Err())
 }
+
+// pool is a connection pool: it runs queries, and transactions of their own (the migration's).
+type pool interface {
+	conn
+	// inTx runs fn in a transaction, committed if fn returns nil, else rolled back.
+	inTx(ctx context.Context, fn func(ctx context.Context, c conn) error) error
+	// session runs fn on one connection of the pool, for what belongs to a session (MySQL's
+	// named locks).
+	session(ctx context.Context, fn func(c pool) error) error
+}
+
+// sqlPool is a database/sql pool (*sql.DB), or one connection of it (*sql.Conn).
+type sqlPool struct {
+	sqlConn
+	db interface {
+		BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+	}
+}
+
+func newSQLPool(db *sql.DB) sqlPool { return sqlPool{sqlConn{db}, db} }
+
+func (p sqlPool) inTx(ctx context.Context, fn func(context.Context, conn) error) error {
+	tx, err := p.db.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(err)
+	}
+	if err := fn(ctx, sqlConn{tx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return classify(tx.Commit())
+}
+
+func (p sqlPool) session(ctx context.Context, fn func(pool) error) error {
+	db, ok := p.db.(*sql.DB)
+	if !ok {
+		return fn(p) // already one connection
+	}
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return classify(err)
+	}
+	defer c.Close()
+	return fn(sqlPool{sqlConn{c}, c})
+}
+
+// pgxPool is a pgx pool (PostgreSQL).
+type pgxPool struct {
+	pgxConn
+	p *pgxpool.Pool
+}
+
+func newPgxPool(p *pgxpool.Pool) pgxPool { return pgxPool{pgxConn{p}, p} }
+
+func (p pgxPool) inTx(ctx context.Context, fn func(context.Context, conn) error) error {
+	tx, err := p.p.Begin(ctx)
+	if err != nil {
+		return classify(err)
+	}
+	if err := fn(ctx, pgxConn{tx}); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	return classify(tx.Commit(ctx))
+}
+
+// session runs fn on the pool: nothing the bank does on PostgreSQL belongs to a session.
+func (p pgxPool) session(_ context.Context, fn func(pool) error) error { return fn(p) }
 
 // pgxConn is a pgx pool or transaction (PostgreSQL).
 type pgxConn struct {

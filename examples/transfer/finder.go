@@ -3,6 +3,7 @@ package transfer
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -26,9 +27,13 @@ type queries interface {
 	transfersOver(ctx context.Context, m money.Money, limit int) ([]TransferView, error)
 	// statement returns the account's balance and its latest limit lines, newest first.
 	statement(ctx context.Context, n AccountNumber, limit int) (Statement, error)
-	// ledger returns, in one consistent read, each account's balance with its deposits, credits
-	// and debits summed.
+	// ledger returns, in one consistent read, each account's balance and lifetime sums as the
+	// account keeps them, in number order: it reads the accounts and nothing else.
 	ledger(ctx context.Context) ([]LedgerLine, error)
+	// audit returns, in one consistent read and in number order, each account as it keeps
+	// itself (ledger's lines) and its balance beside its deposits, credits and debits summed
+	// from the movements: it reads every deposit and transfer.
+	audit(ctx context.Context) (kept, moved []LedgerLine, err error)
 }
 
 // Balance is an account's balance.
@@ -65,8 +70,9 @@ type StatementLine struct {
 	Balance      money.Money   `json:"balance"`
 }
 
-// LedgerLine is an account's balance beside its movements summed: for a reconciled account,
-// Balance = Deposited + Credited - Debited.
+// LedgerLine is an account's balance beside its lifetime sums, the deposits, credits and
+// debits it ever had: for a reconciled account, Balance = Deposited + Credited - Debited. The
+// sums have no size limit: they can pass what a balance can hold.
 type LedgerLine struct {
 	Account   AccountNumber `json:"account"`
 	Balance   money.Money   `json:"balance"`
@@ -88,32 +94,57 @@ type Total struct {
 	Accounts  int         `json:"accounts"`
 	Balance   money.Money `json:"balance"`   // the sum of the balances
 	Deposited money.Money `json:"deposited"` // the sum of the deposits: money enters only by deposit
+	// Credited and Debited are the sums of the accounts' lifetime credits and debits: every
+	// transfer adds its amount to both, so they are equal.
+	Credited money.Money `json:"credited"`
+	Debited  money.Money `json:"debited"`
 }
 
-// Reconciliation checks the ledger against the balances (Finder.Reconcile).
+// Reconciliation checks the accounts' balances against their lifetime sums (Finder.Reconcile).
 type Reconciliation struct {
 	Accounts int     `json:"accounts"`
 	Totals   []Total `json:"totals"`
-	// Mismatches are the accounts whose balance is not what their movements give.
+	// Mismatches are the accounts whose balance is not Deposited + Credited - Debited.
 	Mismatches []LedgerLine `json:"mismatches,omitempty"`
 	// Overdrawn are the accounts with a negative balance (only the eventual strategy can
 	// leave one).
 	Overdrawn []Balance `json:"overdrawn,omitempty"`
 }
 
-// Balanced reports whether every account reconciles and, per currency, the balances sum to
-// the deposits (transfers move money, never make it).
+// Balanced reports whether every account reconciles and, per currency, the balances sum to the
+// deposits (transfers move money, never make it) and the credits to the debits (each transfer
+// is both, so a transfer that reached one account and not the other, or an update lost, shows
+// here even when each account is consistent with itself).
 func (r Reconciliation) Balanced() bool {
 	if len(r.Mismatches) > 0 {
 		return false
 	}
 	for _, t := range r.Totals {
-		if !t.Balance.Equal(t.Deposited) {
+		if !t.Balance.Equal(t.Deposited) || !t.Credited.Equal(t.Debited) {
 			return false
 		}
 	}
 	return true
 }
+
+// Audit checks every account against the movements that made it (Finder.Audit).
+type Audit struct {
+	// Ledger is, per account in number order, its balance beside its deposits, credits and
+	// debits summed from the deposits and transfers themselves.
+	Ledger []LedgerLine `json:"ledger"`
+	// Mismatches are the accounts that disagree with their movements: lifetime sums other than
+	// the movements', or a balance other than the movements give.
+	Mismatches []AuditMismatch `json:"mismatches,omitempty"`
+}
+
+// AuditMismatch is an account that disagrees with its movements.
+type AuditMismatch struct {
+	Kept  LedgerLine `json:"kept"`  // its balance and lifetime sums, as the account keeps them
+	Moved LedgerLine `json:"moved"` // its balance beside its movements summed
+}
+
+// Clean reports whether every account agrees with its movements.
+func (a Audit) Clean() bool { return len(a.Mismatches) == 0 }
 
 // Balances returns every account's balance, in account number order, from one consistent read
 // (one statement, so the total is never caught between a debit and its credit).
@@ -142,30 +173,39 @@ func (f *Finder) Statement(ctx context.Context, n AccountNumber, limit int) (Sta
 	return s, nil
 }
 
-// Ledger returns each account's balance beside its deposits, credits and debits summed, in
-// account number order, from one consistent read: one statement on the SQL stores; on
-// documents, reads repeated until the accounts' versions are the same before and after (an
-// error wrapping uow.ErrConflict if they never are).
+// Ledger returns each account's balance beside its lifetime sums (its deposits, credits and
+// debits), in account number order, as the accounts keep them, from one consistent read: one
+// statement on the SQL stores, one read of the documents on others. It reads the accounts and
+// nothing else, so its cost grows with the accounts, not with the history; Audit sums the
+// movements themselves.
 func (f *Finder) Ledger(ctx context.Context) ([]LedgerLine, error) { return f.q.ledger(ctx) }
 
-// Totals returns, per currency, the number of accounts, the sum of their balances and of their
-// deposits, from one consistent read (see Ledger).
+// Totals returns, per currency, the number of accounts and the sums of their balances,
+// deposits, credits and debits, from one consistent read of the accounts (see Ledger).
 func (f *Finder) Totals(ctx context.Context) ([]Total, error) {
 	lines, err := f.q.ledger(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return totals(lines), nil
+	return totals(lines)
 }
 
-// Reconcile checks, from one consistent read (see Ledger), that every account's balance equals
-// its deposits plus credits minus debits, and lists negative balances.
+// Reconcile checks, from one consistent read of the accounts (see Ledger), that every
+// account's balance equals its deposits plus credits minus debits, and per currency that the
+// balances sum to the deposits and the credits to the debits (Reconciliation.Balanced); it
+// lists negative balances. Like Ledger it costs what the accounts do, not the history: it
+// trusts each account's lifetime sums, which every command changes in the statement that
+// changes its balance. Audit checks those sums against the movements.
 func (f *Finder) Reconcile(ctx context.Context) (Reconciliation, error) {
 	lines, err := f.q.ledger(ctx)
 	if err != nil {
 		return Reconciliation{}, err
 	}
-	r := Reconciliation{Accounts: len(lines), Totals: totals(lines)}
+	ts, err := totals(lines)
+	if err != nil {
+		return Reconciliation{}, err
+	}
+	r := Reconciliation{Accounts: len(lines), Totals: ts}
 	for _, l := range lines {
 		if !l.Balance.Equal(l.Expected()) {
 			r.Mismatches = append(r.Mismatches, l)
@@ -177,25 +217,60 @@ func (f *Finder) Reconcile(ctx context.Context) (Reconciliation, error) {
 	return r, nil
 }
 
-func totals(lines []LedgerLine) []Total {
+// Audit checks every account against its movements, from one consistent read (one statement on
+// the SQL stores; on documents, reads repeated until the accounts' versions are the same before
+// and after, or an error wrapping uow.ErrConflict if they never are): it sums each account's
+// deposits, credits and debits from the deposits and transfers themselves and compares them
+// with the lifetime sums the account keeps and with its balance. It reads every movement ever
+// made, so its cost grows with the history: run it as a periodic job or in tests, not per
+// request. The sums are exact however large they grow.
+func (f *Finder) Audit(ctx context.Context) (Audit, error) {
+	kept, moved, err := f.q.audit(ctx)
+	if err != nil {
+		return Audit{}, err
+	}
+	a := Audit{Ledger: moved}
+	for i, m := range moved {
+		k := kept[i]
+		if !k.Deposited.Equal(m.Deposited) || !k.Credited.Equal(m.Credited) || !k.Debited.Equal(m.Debited) ||
+			!k.Balance.Equal(m.Balance) || !m.Balance.Equal(m.Expected()) {
+			a.Mismatches = append(a.Mismatches, AuditMismatch{Kept: k, Moved: m})
+		}
+	}
+	return a, nil
+}
+
+// totals sums the lines per currency, exactly: money has no 64-bit bound.
+func totals(lines []LedgerLine) ([]Total, error) {
 	by := map[string]*Total{}
 	for _, l := range lines {
 		c := l.Balance.Currency()
 		t := by[c.Code()]
 		if t == nil {
-			t = &Total{Currency: c.Code(), Balance: money.Zero(c), Deposited: money.Zero(c)}
+			z := money.Zero(c)
+			t = &Total{Currency: c.Code(), Balance: z, Deposited: z, Credited: z, Debited: z}
 			by[c.Code()] = t
 		}
 		t.Accounts++
-		t.Balance, _ = t.Balance.Add(l.Balance)
-		t.Deposited, _ = t.Deposited.Add(l.Deposited)
+		for _, s := range []struct {
+			into *money.Money
+			add  money.Money
+		}{
+			{&t.Balance, l.Balance}, {&t.Deposited, l.Deposited}, {&t.Credited, l.Credited}, {&t.Debited, l.Debited},
+		} {
+			sum, err := s.into.Add(s.add)
+			if err != nil {
+				return nil, fmt.Errorf("transfer: totals of %s: %w", c.Code(), err)
+			}
+			*s.into = sum
+		}
 	}
 	out := make([]Total, 0, len(by))
 	for _, t := range by {
 		out = append(out, *t)
 	}
 	slices.SortFunc(out, func(a, b Total) int { return strings.Compare(a.Currency, b.Currency) })
-	return out
+	return out, nil
 }
 
 func limitOr100(n int) int {
@@ -283,27 +358,73 @@ func (t *tables) statement(ctx context.Context, n AccountNumber, limit int) (Sta
 }
 
 func (t *tables) ledger(ctx context.Context) ([]LedgerLine, error) {
-	q := "SELECT a.number, a.currency, a.balance," +
-		" COALESCE((SELECT SUM(d.amount) FROM " + t.deposit + " d WHERE d.account = a.number), 0)," +
-		" COALESCE((SELECT SUM(c.amount) FROM " + t.transfer + " c WHERE c.credited = a.number), 0)," +
-		" COALESCE((SELECT SUM(b.amount) FROM " + t.transfer + " b WHERE b.debited = a.number), 0)" +
-		" FROM " + t.account + " a ORDER BY a.number"
 	var out []LedgerLine
-	err := t.read.query(ctx, q, nil, func(scan func(...any) error) error {
-		var number, currency string
-		var balance, deposited, credited, debited int64
-		if err := scan(&number, &currency, &balance, &deposited, &credited, &debited); err != nil {
+	err := t.read.query(ctx, "SELECT number, currency, balance, deposited, credited, debited FROM "+t.account+" ORDER BY number", nil,
+		func(scan func(...any) error) error {
+			l, err := scanLedger(scan)
+			out = append(out, l)
+			return err
+		})
+	return out, err
+}
+
+func (t *tables) audit(ctx context.Context) (kept, moved []LedgerLine, err error) {
+	return t.movements(ctx, t.read, true)
+}
+
+// movements returns, from one statement, each account's balance beside its deposits, credits
+// and debits summed from the deposit and transfer tables (moved), in number order; with kept,
+// also the account rows' own lifetime sums (kept). A SUM of 64-bit integers overflows once it
+// passes 2^63-1 (SQLite raises an error; PostgreSQL and MariaDB return a NUMERIC or DECIMAL
+// that no longer scans into an int64), so each amount (positive) is split into its high and
+// low 32 bits, summed apart: both sums fit in an int64 for up to 2^31 movements per account,
+// and Go adds them exactly (fromHalves).
+func (t *tables) movements(ctx context.Context, c conn, withKept bool) (kept, moved []LedgerLine, err error) {
+	cols := "a.number, a.currency, a.balance"
+	if withKept {
+		cols += ", a.deposited, a.credited, a.debited"
+	}
+	halves := func(table, account string) string {
+		return "(SELECT " + account + " AS n, SUM(amount >> 32) AS hi, SUM(amount & 4294967295) AS lo FROM " + table +
+			" GROUP BY " + account + ")"
+	}
+	q := "SELECT " + cols + ", COALESCE(d.hi, 0), COALESCE(d.lo, 0), COALESCE(c.hi, 0), COALESCE(c.lo, 0)," +
+		" COALESCE(b.hi, 0), COALESCE(b.lo, 0) FROM " + t.account + " a" +
+		" LEFT JOIN " + halves(t.deposit, "account") + " d ON d.n = a.number" +
+		" LEFT JOIN " + halves(t.transfer, "credited") + " c ON c.n = a.number" +
+		" LEFT JOIN " + halves(t.transfer, "debited") + " b ON b.n = a.number ORDER BY a.number"
+	err = c.query(ctx, q, nil, func(scan func(...any) error) error {
+		var (
+			number, currency string
+			balance          int64
+			sums             [6]int64 // hi and lo of the deposits, credits and debits
+			k                LedgerLine
+			err              error
+		)
+		dst := []any{&sums[0], &sums[1], &sums[2], &sums[3], &sums[4], &sums[5]}
+		if withKept {
+			if k, err = scanLedger(scan, dst...); err != nil {
+				return err
+			}
+			number, currency = string(k.Account), k.Balance.Currency().Code()
+			balance, _ = k.Balance.MinorUnits()
+			kept = append(kept, k)
+		} else if err := scan(append([]any{&number, &currency, &balance}, dst...)...); err != nil {
 			return err
 		}
-		l := LedgerLine{Account: AccountNumber(strings.TrimSpace(number))}
-		if err := setMoney(currency, []*money.Money{&l.Balance, &l.Deposited, &l.Credited, &l.Debited},
-			balance, deposited, credited, debited); err != nil {
+		m := LedgerLine{Account: AccountNumber(strings.TrimSpace(number))}
+		if m.Balance, err = fromMinor(balance, currency); err != nil {
 			return err
 		}
-		out = append(out, l)
+		for i, into := range []*money.Money{&m.Deposited, &m.Credited, &m.Debited} {
+			if *into, err = fromHalves(sums[2*i], sums[2*i+1], currency); err != nil {
+				return err
+			}
+		}
+		moved = append(moved, m)
 		return nil
 	})
-	return out, err
+	return kept, moved, err
 }
 
 // The document queries: read every document of a kind (documents suit small, in-memory stores).
@@ -389,29 +510,41 @@ func (s documents) statement(ctx context.Context, n AccountNumber, limit int) (S
 	return st, err
 }
 
-// ledger reads the accounts, the transfers, the deposits and the accounts again, until both
+// ledger reads the accounts: one read of one kind is one consistent snapshot.
+func (s documents) ledger(ctx context.Context) ([]LedgerLine, error) {
+	var out []LedgerLine
+	err := s.read(ctx, func(u *uow.Unit) error {
+		accs, err := all(ctx, s.accounts(u))
+		for _, a := range accs {
+			out = append(out, a.ledger())
+		}
+		return err
+	})
+	slices.SortFunc(out, func(a, b LedgerLine) int { return strings.Compare(string(a.Account), string(b.Account)) })
+	return out, err
+}
+
+// audit reads the accounts, the transfers, the deposits and the accounts again, until both
 // reads of the accounts find the same versions: every transfer and deposit changes its
 // accounts in the commit that stores it, so then no commit fell between the reads, and the
 // four reads are one consistent snapshot.
-func (s documents) ledger(ctx context.Context) ([]LedgerLine, error) {
+func (s documents) audit(ctx context.Context) (kept, moved []LedgerLine, err error) {
 	for attempt := range 100 {
-		lines, ok, err := s.ledgerOnce(ctx)
+		kept, moved, ok, err := s.auditOnce(ctx)
 		if err != nil || ok {
-			return lines, err
+			return kept, moved, err
 		}
 		select { // let the writers pass: a quiet moment is all a snapshot needs
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-time.After(time.Duration(rand.Int64N(int64(min(attempt+1, 20)) * int64(time.Millisecond)))):
 		}
 	}
-	return nil, fmt.Errorf("transfer: %w: the ledger kept changing while it was read", uow.ErrConflict)
+	return nil, nil, fmt.Errorf("transfer: %w: the accounts kept changing while they were audited", uow.ErrConflict)
 }
 
-func (s documents) ledgerOnce(ctx context.Context) ([]LedgerLine, bool, error) {
-	var out []LedgerLine
-	consistent := false
-	err := s.read(ctx, func(u *uow.Unit) error {
+func (s documents) auditOnce(ctx context.Context) (kept, moved []LedgerLine, consistent bool, err error) {
+	err = s.read(ctx, func(u *uow.Unit) error {
 		accs, err := all(ctx, s.accounts(u))
 		if err != nil {
 			return err
@@ -432,25 +565,33 @@ func (s documents) ledgerOnce(ctx context.Context) ([]LedgerLine, bool, error) {
 		for _, a := range accs {
 			consistent = consistent && again[a.Number()] == a.Version()
 		}
+		slices.SortFunc(accs, func(a, b *Account) int { return strings.Compare(string(a.Number()), string(b.Number())) })
 		index := map[AccountNumber]int{}
 		for i, a := range accs {
 			index[a.Number()] = i
 			z := money.Zero(a.Currency())
-			out = append(out, LedgerLine{Account: a.Number(), Balance: a.balance, Deposited: z, Credited: z, Debited: z})
+			kept = append(kept, a.ledger())
+			moved = append(moved, LedgerLine{Account: a.Number(), Balance: a.balance, Deposited: z, Credited: z, Debited: z})
+		}
+		add := func(into *money.Money, m money.Money) error {
+			sum, err := into.Add(m)
+			*into = sum
+			return err
 		}
 		for _, d := range ds {
-			l := &out[index[d.account]]
-			l.Deposited, _ = l.Deposited.Add(d.amount)
+			if err := add(&moved[index[d.account]].Deposited, d.amount); err != nil {
+				return err
+			}
 		}
 		for _, t := range ts {
-			l := &out[index[t.credited]]
-			l.Credited, _ = l.Credited.Add(t.amount)
-			l = &out[index[t.debited]]
-			l.Debited, _ = l.Debited.Add(t.amount)
+			if err := errors.Join(add(&moved[index[t.credited]].Credited, t.amount),
+				add(&moved[index[t.debited]].Debited, t.amount)); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
-	return out, consistent, err
+	return kept, moved, consistent, err
 }
 
 // versions reads every account's version, in a unit of its own (a unit returns the accounts

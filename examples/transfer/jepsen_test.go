@@ -38,10 +38,12 @@ import (
 //     overdraw: its overdrafts are counted and logged, not failed);
 //   - readers also take reconciliations during the run, which must balance too (each is one
 //     consistent read);
-//   - at the end the ledger reconciles, and the store holds each transfer the writers were told
-//     succeeded exactly once and no other: Finder.TransfersOver zero lists each once, and the
-//     statements show each once as a debit and once as a credit; per account, those transfers
-//     and Finder.Ledger moved what the writers were told.
+//   - at the end the ledger reconciles, the audit finds every account agreeing with its
+//     movements, and the store holds each transfer the writers were told succeeded exactly once
+//     and no other: Finder.TransfersOver zero lists each once, and the statements show each once
+//     as a debit and once as a credit; per account, those transfers, the lifetime sums the
+//     accounts keep (Finder.Ledger) and the movements summed (Finder.Audit) moved what the
+//     writers were told.
 //
 // Writers fail the test on any error but ErrInsufficientFunds. TestJepsenBank runs the workload
 // in one process on every driver; TestJepsenBankProcesses runs the writers in several OS
@@ -85,11 +87,12 @@ type jpHistory struct {
 	Reconciliations []transfer.Reconciliation
 	// Writers are the writers' results, from every process.
 	Writers []jpResult
-	// At the end: the reconciliation, the ledger, every transfer in the store, and how many
-	// times each transfer number appears as a debit line and as a credit line in the accounts'
-	// statements.
+	// At the end: the reconciliation, the ledger as the accounts keep it, the audit of the
+	// accounts against their movements, every transfer in the store, and how many times each
+	// transfer number appears as a debit line and as a credit line in the accounts' statements.
 	Final           transfer.Reconciliation
 	Ledger          []transfer.LedgerLine
+	Audit           transfer.Audit
 	Transfers       []transfer.TransferView
 	Debits, Credits map[string]int
 }
@@ -209,21 +212,26 @@ func jpCheck(h jpHistory) jpVerdict {
 				n, stored[true][n], stored[false][n], debited[n], credited[n])
 		}
 	}
-	var accounts []transfer.AccountNumber
-	for _, l := range h.Ledger {
-		accounts = append(accounts, l.Account)
-		d, errD := l.Debited.MinorUnits()
-		c, errC := l.Credited.MinorUnits()
-		if err := errors.Join(errD, errC); err != nil {
-			v.problem("ledger of %s: %v", l.Account, err)
-		}
-		if d != debited[l.Account] || c != credited[l.Account] {
-			v.problem("ledger of %s: debited %d and credited %d cents, the writers were told %d and %d",
-				l.Account, d, c, debited[l.Account], credited[l.Account])
-		}
+	if !h.Audit.Clean() {
+		v.problem("audit: accounts disagree with their movements: %+v", h.Audit.Mismatches)
 	}
-	if !slices.Equal(accounts, h.Accounts) {
-		v.problem("ledger accounts %v, want %v", accounts, h.Accounts)
+	for what, lines := range map[string][]transfer.LedgerLine{"ledger": h.Ledger, "audit": h.Audit.Ledger} {
+		var accounts []transfer.AccountNumber
+		for _, l := range lines {
+			accounts = append(accounts, l.Account)
+			d, errD := l.Debited.MinorUnits()
+			c, errC := l.Credited.MinorUnits()
+			if err := errors.Join(errD, errC); err != nil {
+				v.problem("%s of %s: %v", what, l.Account, err)
+			}
+			if d != debited[l.Account] || c != credited[l.Account] {
+				v.problem("%s of %s: debited %d and credited %d cents, the writers were told %d and %d",
+					what, l.Account, d, c, debited[l.Account], credited[l.Account])
+			}
+		}
+		if !slices.Equal(accounts, h.Accounts) {
+			v.problem("%s accounts %v, want %v", what, accounts, h.Accounts)
+		}
 	}
 	return v
 }
@@ -368,8 +376,8 @@ func jpRead(t testing.TB, name string, f *transfer.Finder, h *jpHistory, writers
 	}
 }
 
-// jpFinish records the end state: a last read, the reconciliation, the ledger, the transfers
-// and the statements' transfer lines.
+// jpFinish records the end state: a last read, the reconciliation, the ledger, the audit, the
+// transfers and the statements' transfer lines.
 func jpFinish(t testing.TB, f *transfer.Finder, h *jpHistory) {
 	t.Helper()
 	ctx := context.Background()
@@ -379,6 +387,8 @@ func jpFinish(t testing.TB, f *transfer.Finder, h *jpHistory) {
 	h.Final, err = f.Reconcile(ctx)
 	require.NoError(t, err)
 	h.Ledger, err = f.Ledger(ctx)
+	require.NoError(t, err)
+	h.Audit, err = f.Audit(ctx)
 	require.NoError(t, err)
 	h.Transfers, err = f.TransfersOver(ctx, money.Zero(jpUSD), 1_000_000) // every transfer: amounts are positive
 	require.NoError(t, err)
@@ -598,13 +608,20 @@ func TestJepsenChecker(t *testing.T) {
 		return []transfer.Balance{{Account: a, Balance: usd(x)}, {Account: b, Balance: usd(y)}}
 	}
 	reconciled := func(x, y int64) transfer.Reconciliation {
-		r := transfer.Reconciliation{Accounts: 2, Totals: []transfer.Total{{Currency: "USD", Accounts: 2, Balance: usd(x + y), Deposited: usd(100)}}}
+		r := transfer.Reconciliation{Accounts: 2, Totals: []transfer.Total{{Currency: "USD", Accounts: 2, Balance: usd(x + y),
+			Deposited: usd(100), Credited: usd(30), Debited: usd(30)}}}
 		for _, bal := range read(x, y) {
 			if bal.Balance.IsNegative() {
 				r.Overdrawn = append(r.Overdrawn, bal)
 			}
 		}
 		return r
+	}
+	ledger := func() []transfer.LedgerLine {
+		return []transfer.LedgerLine{
+			{Account: a, Balance: usd(30), Deposited: usd(60), Credited: usd(0), Debited: usd(30)},
+			{Account: b, Balance: usd(70), Deposited: usd(40), Credited: usd(30), Debited: usd(0)},
+		}
 	}
 	// valid: 100 cents deposited (60 in a, 40 in b), then one transfer of 30 from a to b.
 	valid := func() jpHistory {
@@ -616,11 +633,9 @@ func TestJepsenChecker(t *testing.T) {
 			Reconciliations: []transfer.Reconciliation{reconciled(60, 40)},
 			Writers: []jpResult{{OK: 1, Debited: map[transfer.AccountNumber]int64{a: 30},
 				Credited: map[transfer.AccountNumber]int64{b: 30}}, {Insufficient: 3}},
-			Final: reconciled(30, 70),
-			Ledger: []transfer.LedgerLine{
-				{Account: a, Balance: usd(30), Deposited: usd(60), Credited: usd(0), Debited: usd(30)},
-				{Account: b, Balance: usd(70), Deposited: usd(40), Credited: usd(30), Debited: usd(0)},
-			},
+			Final:     reconciled(30, 70),
+			Ledger:    ledger(),
+			Audit:     transfer.Audit{Ledger: ledger()},
 			Transfers: []transfer.TransferView{{ID: transfer.TransferIDOf("p0-w0-0"), Number: "p0-w0-0", Debited: a, Credited: b, Amount: usd(30)}},
 			Debits:    map[string]int{"p0-w0-0": 1},
 			Credits:   map[string]int{"p0-w0-0": 1},
@@ -669,6 +684,12 @@ func TestJepsenChecker(t *testing.T) {
 		}, want: "transfer p0-w0-0: stored 2 times"},
 		{name: "a transfer moved other money", change: func(h *jpHistory) { h.Transfers[0].Amount = usd(31) }, want: "transfers of " + string(a)},
 		{name: "ledger moved other money", change: func(h *jpHistory) { h.Ledger[0].Debited = usd(31) }, want: "ledger of " + string(a)},
+		{name: "audit summed other money", change: func(h *jpHistory) { h.Audit.Ledger[1].Credited = usd(29) }, want: "audit of " + string(b)},
+		{name: "audit mismatch", change: func(h *jpHistory) {
+			h.Audit.Mismatches = []transfer.AuditMismatch{{Kept: h.Ledger[0], Moved: h.Audit.Ledger[0]}}
+		}, want: "audit: accounts disagree"},
+		{name: "credits and debits apart", change: func(h *jpHistory) { h.Final.Totals[0].Credited = usd(31) },
+			want: "final reconciliation: not balanced"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := valid()

@@ -35,8 +35,9 @@ import (
 // the first outcome), or the one business rule broken. The calls are sequential, so every
 // strategy, the eventual one included, must match the model exactly. After every command the
 // balances (none negative, summing per currency to the deposits) and the reconciliation are
-// compared with the model; after every tenth and at the end also the ledger and every account's
-// statement (each deposit and each transfer's debit and credit recorded exactly once). Amounts
+// compared with the model; after every tenth and at the end also the ledger (as the accounts
+// keep it, and as Finder.Audit sums it from the movements, which must agree) and every
+// account's statement (each deposit and each transfer's debit and credit recorded exactly once). Amounts
 // with sub-cent digits cannot be made in USD at all (money refuses them, and so does decoding a
 // request); the ones that exist, in a custom three-decimal currency, are drawn and refused.
 
@@ -596,9 +597,11 @@ func (s *smMachine) check(t smT, full bool) {
 	require.Empty(t, rec.Mismatches)
 	require.Empty(t, rec.Overdrawn)
 	require.Equal(t, len(opened), rec.Accounts)
-	counts := map[string]int{}
+	counts, moved := map[string]int{}, map[string]int64{}
 	for _, n := range opened {
-		counts[s.model.accounts[n].currency.Code()]++
+		a := s.model.accounts[n]
+		counts[a.currency.Code()]++
+		moved[a.currency.Code()] += a.credited
 	}
 	require.Len(t, rec.Totals, len(counts))
 	for _, tot := range rec.Totals {
@@ -606,19 +609,27 @@ func (s *smMachine) check(t smT, full bool) {
 		require.Equal(t, counts[tot.Currency], tot.Accounts, "accounts in %s", tot.Currency)
 		require.True(t, smMoney(t, s.model.deposited[tot.Currency], c).Equal(tot.Deposited), "%+v", tot)
 		require.True(t, tot.Balance.Equal(tot.Deposited), "%+v", tot)
+		require.True(t, smMoney(t, moved[tot.Currency], c).Equal(tot.Credited), "%+v", tot)
+		require.True(t, tot.Credited.Equal(tot.Debited), "%+v", tot)
 	}
 	if !full {
 		return
 	}
+	// The ledger as the accounts keep it, and as the audit sums it from the movements.
 	ledger, err := f.Ledger(s.ctx)
 	require.NoError(t, err)
-	require.Len(t, ledger, len(opened))
-	for i, l := range ledger {
-		a := s.model.accounts[opened[i]]
-		require.Equal(t, opened[i], l.Account)
-		require.Equal(t, [4]int64{a.balance, a.deposited, a.credited, a.debited},
-			[4]int64{smUnits(t, l.Balance), smUnits(t, l.Deposited), smUnits(t, l.Credited), smUnits(t, l.Debited)},
-			"ledger of %s: balance, deposited, credited, debited", l.Account)
+	audit, err := f.Audit(s.ctx)
+	require.NoError(t, err)
+	require.True(t, audit.Clean(), "%+v", audit.Mismatches)
+	for what, lines := range map[string][]transfer.LedgerLine{"ledger": ledger, "audit": audit.Ledger} {
+		require.Len(t, lines, len(opened), what)
+		for i, l := range lines {
+			a := s.model.accounts[opened[i]]
+			require.Equal(t, opened[i], l.Account)
+			require.Equal(t, [4]int64{a.balance, a.deposited, a.credited, a.debited},
+				[4]int64{smUnits(t, l.Balance), smUnits(t, l.Deposited), smUnits(t, l.Credited), smUnits(t, l.Debited)},
+				"%s of %s: balance, deposited, credited, debited", what, l.Account)
+		}
 	}
 
 	// Statements: every movement exactly once, with the balance it left.

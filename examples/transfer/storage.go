@@ -19,11 +19,13 @@ type storage interface {
 	accounts(u *uow.Unit) *uow.Repository[*Account]
 	transfers(u *uow.Unit) *uow.Repository[*Transfer]
 	deposits(u *uow.Unit) *uow.Repository[*Deposit]
-	// apply adds each change's delta to its account's stored balance in the unit's
-	// transaction, atomically and without reading the balance first where the store can (the
-	// eventual strategy), and returns the balances they left, in the order of changes. It
-	// takes the accounts in number order, so two units applying overlapping changes cannot
-	// deadlock. A missing account is an error wrapping ErrUnknownAccount.
+	// apply adds each change's delta to its account's stored balance, and its size to the
+	// account's credits or debits, in the unit's transaction, atomically and without reading
+	// the balance first where the store can (the eventual strategy), and returns the balances
+	// they left, in the order of changes. It takes the accounts in number order, so two units
+	// applying overlapping changes cannot deadlock. A missing account is an error wrapping
+	// ErrUnknownAccount; a change that would leave a balance beyond the largest the bank keeps
+	// one wrapping ErrInvalidInput, and nothing is changed.
 	apply(ctx context.Context, u *uow.Unit, changes []Change) ([]money.Money, error)
 	// queries is the read side.
 	queries
@@ -33,11 +35,11 @@ type storage interface {
 func storageFor(s *uow.Store) storage {
 	switch d := s.Driver().(type) {
 	case *sqliteuow.Driver:
-		return newTables(dialectSQLite, "", sqlConn{d.DB()}, sqliteTx)
+		return newTables(dialectSQLite, "", newSQLPool(d.DB()), sqliteTx)
 	case *pguow.Driver:
-		return newTables(dialectPostgres, d.Schema(), pgxConn{d.Pool()}, pgTx)
+		return newTables(dialectPostgres, d.Schema(), newPgxPool(d.Pool()), pgTx)
 	case *mysqluow.Driver:
-		return newTables(dialectMySQL, "", sqlConn{d.DB()}, mysqlTx)
+		return newTables(dialectMySQL, "", newSQLPool(d.DB()), mysqlTx)
 	default:
 		return documents{store: s}
 	}
@@ -58,17 +60,22 @@ func (s documents) apply(ctx context.Context, u *uow.Unit, changes []Change) ([]
 	if _, err := loadAccounts(ctx, repo, changes[0].Account, changes[1].Account); err != nil {
 		return nil, err
 	}
-	out := make([]money.Money, len(changes))
-	for i, c := range changes {
+	moved := make([]LedgerLine, len(changes))
+	accs := make([]*Account, len(changes))
+	for i, c := range changes { // every change checked before any is made
 		a, err := repo.Get(ctx, string(c.Account))
 		if err != nil {
 			return nil, err
 		}
-		b, err := a.balance.Add(c.Delta)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCurrencyMismatch, err)
+		if moved[i], err = a.moved(c.Delta); err != nil {
+			return nil, err
 		}
-		a.balance, out[i] = b, b
+		accs[i] = a
+	}
+	out := make([]money.Money, len(changes))
+	for i, a := range accs {
+		a.set(moved[i])
+		out[i] = moved[i].Balance
 	}
 	return out, nil
 }

@@ -80,7 +80,7 @@ func (r Request) Validate() error {
 	if r.Amount.Currency().IsZero() || !r.Amount.IsPositive() {
 		return fmt.Errorf("%w: amount %s: must be positive", ErrInvalidInput, r.Amount)
 	}
-	return nil
+	return checkAmount(r.Amount)
 }
 
 // Transfer is a posted transfer: immutable once created. Besides seed 000's columns it keeps
@@ -173,25 +173,28 @@ func check(r Request, from, to *Account) error {
 // Post is the transfer of the strong strategies: it checks every rule against the accounts as
 // loaded (the caller holds them consistently: locked, or version-checked at commit), debits
 // from, credits to (each recording its event) and returns the new transfer, which records
-// TransferCompleted. On error nothing changed. Errors wrap ErrInvalidInput, ErrSameAccount,
+// TransferCompleted. On error nothing changed. Errors wrap ErrInvalidInput (a credit that would
+// leave a balance beyond the largest the bank keeps, among others), ErrSameAccount,
 // ErrCurrencyMismatch or ErrInsufficientFunds.
 func Post(r Request, from, to *Account, at time.Time) (*Transfer, error) {
 	if err := check(r, from, to); err != nil {
 		return nil, err
 	}
-	debit, err := from.balance.Sub(r.Amount)
+	debited, err := from.moved(r.Amount.Neg())
 	if err != nil {
 		return nil, err
 	}
-	credit, err := to.balance.Add(r.Amount)
+	credited, err := to.moved(r.Amount)
 	if err != nil {
 		return nil, err
 	}
-	t, err := newTransfer(r, at, debit, credit)
+	t, err := newTransfer(r, at, debited.Balance, credited.Balance)
 	if err != nil {
 		return nil, err
 	}
-	from.balance, to.balance = debit, credit
+	from.set(debited)
+	to.set(credited)
+	debit, credit := debited.Balance, credited.Balance
 	from.Record(AccountDebited{Account: r.From, Transfer: t.ID(), Amount: r.Amount, Balance: debit})
 	to.Record(AccountCredited{Account: r.To, Transfer: t.ID(), Amount: r.Amount, Balance: credit})
 	return t, nil
@@ -205,10 +208,14 @@ type Change struct {
 }
 
 // Plan is the transfer of the eventual strategy: it checks the rules against the accounts as
-// read, which may be stale (so the funds check is best effort), and returns the changes to
-// apply, debit first, without changing the accounts. Errors are Post's.
+// read, which may be stale (so the funds check, and the check that the credit leaves a balance
+// the bank keeps, are best effort: storage applies the changes only within that range), and
+// returns the changes to apply, debit first, without changing the accounts. Errors are Post's.
 func Plan(r Request, from, to *Account) ([]Change, error) {
 	if err := check(r, from, to); err != nil {
+		return nil, err
+	}
+	if _, err := to.after(r.Amount); err != nil {
 		return nil, err
 	}
 	return []Change{{Account: r.From, Delta: r.Amount.Neg()}, {Account: r.To, Delta: r.Amount}}, nil

@@ -77,11 +77,11 @@ func newEnv(t *testing.T, driver string, bankOpts *transfer.Options, apiOpts *ap
 		s, err := sqliteuow.Open(ctx, filepath.Join(t.TempDir(), "bank.db"), nil)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = s.Close() })
-		require.NoError(t, transfer.Migrate(ctx, s))
 		e.sqlite, d = s, s
 	default:
-		t.Fatalf("unknown driver %q", driver)
+		d = openServer(t, driver)
 	}
+	require.NoError(t, transfer.Migrate(ctx, d))
 	b, err := transfer.New(uow.NewStore(d, nil), bankOpts)
 	require.NoError(t, err)
 	e.bank = b

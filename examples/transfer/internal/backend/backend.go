@@ -91,7 +91,7 @@ func open(ctx context.Context, dsn string, o Options) (*Backend, error) {
 		}
 		return openSQLite(ctx, path, o)
 	}
-	return nil, fmt.Errorf("backend: store %q: want a SQLite file, memory, postgres://... or mysql://...", redact(dsn))
+	return nil, fmt.Errorf("backend: store %q: want a SQLite file, memory, or a postgres:// or mysql:// URL", redact(dsn))
 }
 
 func openSQLite(ctx context.Context, path string, o Options) (*Backend, error) {

@@ -137,7 +137,7 @@ type settings struct {
 func (cfg Config) check() (settings, error) {
 	s := settings{Config: cfg}
 	if len(cfg.DBs) == 0 {
-		return s, errors.New("bench: no DBs to measure: want at least one of sqlite, memory, postgres://... or mysql://...")
+		return s, errors.New("bench: no DBs to measure: want at least one of sqlite, memory, a postgres:// or a mysql:// URL")
 	}
 	s.strategies = cfg.Strategies
 	if s.strategies == nil {
