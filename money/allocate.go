@@ -17,9 +17,13 @@ import (
 // result is deterministic. Allocation is symmetric in sign: allocating -m gives exactly the
 // negated parts of allocating m. A part whose ratio is zero gets zero.
 //
-// Ratios must not be negative and must not sum to zero (no ratios at all sum to zero); otherwise
-// the error wraps [ErrInvalidArgument].
+// Ratios must not be negative and must not sum to zero (no ratios at all sum to zero), and there
+// may be at most [MaxParts] of them; otherwise the error wraps [ErrInvalidArgument]. The parts
+// cannot exceed [MaxDigits]: none is larger than m.
 func (m Money) Allocate(ratios ...int64) ([]Money, error) {
+	if len(ratios) > MaxParts {
+		return nil, fmt.Errorf("%w: %d ratios, more than %d parts", ErrInvalidArgument, len(ratios), MaxParts)
+	}
 	var total uint64
 	overflow := false
 	for i, r := range ratios {
@@ -31,7 +35,7 @@ func (m Money) Allocate(ratios ...int64) ([]Money, error) {
 		overflow = overflow || carry != 0
 	}
 	if total == 0 && !overflow {
-		return nil, fmt.Errorf("%w: ratios %v sum to zero", ErrInvalidArgument, ratios)
+		return nil, fmt.Errorf("%w: %d ratios sum to zero", ErrInvalidArgument, len(ratios))
 	}
 	if !overflow && m.amount.NumDigits() <= 18 {
 		return m.allocate64(ratios, total), nil
@@ -114,11 +118,11 @@ func largestFirst(n, k int, byRemainder func(i, j int) int) []int {
 }
 
 // Split divides m into n parts as equal as possible without losing a minor unit: the same as
-// allocating n equal ratios, so the first parts get the extra minor units. n < 1 is an error
-// wrapping [ErrInvalidArgument].
+// allocating n equal ratios, so the first parts get the extra minor units. n < 1 or n >
+// [MaxParts] is an error wrapping [ErrInvalidArgument], returned before anything is allocated.
 func (m Money) Split(n int) ([]Money, error) {
-	if n < 1 {
-		return nil, fmt.Errorf("%w: cannot split into %d parts", ErrInvalidArgument, n)
+	if n < 1 || n > MaxParts {
+		return nil, fmt.Errorf("%w: cannot split into %d parts (1 to %d)", ErrInvalidArgument, n, MaxParts)
 	}
 	if m.amount.NumDigits() > 18 {
 		ratios := make([]int64, n)

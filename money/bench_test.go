@@ -1,6 +1,8 @@
 package money_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -133,6 +135,55 @@ func BenchmarkMarshalJSON(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			sinkBytes, sinkErr = dx.MarshalJSON()
+		}
+	})
+}
+
+// BenchmarkUnmarshalJSON decodes {"amount":"1234.56","currency":"USD"}: "money" is
+// Money.UnmarshalJSON, which scans the object itself; "structjson" is how it decoded before, with
+// encoding/json into a struct (a Decoder refusing unknown fields) and then the amount's text;
+// "decimal" is what code on raw decimals does, encoding/json into a decimal and a code.
+func BenchmarkUnmarshalJSON(b *testing.B) {
+	data := []byte(`{"amount":"1234.56","currency":"USD"}`)
+	b.Run("money", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sinkErr = sinkMoney.UnmarshalJSON(data)
+		}
+	})
+	b.Run("structjson", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v struct {
+				Amount     json.RawMessage `json:"amount"`
+				Currency   *string         `json:"currency"`
+				MinorUnits *int            `json:"minorUnits,omitempty"`
+			}
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.DisallowUnknownFields()
+			if sinkErr = dec.Decode(&v); sinkErr != nil {
+				b.Fatal(sinkErr)
+			}
+			var amount string
+			if sinkErr = json.Unmarshal(v.Amount, &amount); sinkErr != nil {
+				b.Fatal(sinkErr)
+			}
+			c, err := money.Lookup(*v.Currency)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sinkMoney, sinkErr = money.FromString(amount, c)
+		}
+	})
+	b.Run("decimal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v struct {
+				Amount   decimal.Decimal `json:"amount"`
+				Currency string          `json:"currency"`
+			}
+			sinkErr = json.Unmarshal(data, &v)
+			sinkDecimal = v.Amount
 		}
 	})
 }

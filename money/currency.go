@@ -75,7 +75,7 @@ func Lookup(code string) (Currency, error) {
 	if c, ok := lookupISO(code); ok {
 		return c, nil
 	}
-	return Currency{}, fmt.Errorf("%w: %q", ErrUnknownCurrency, code)
+	return Currency{}, fmt.Errorf("%w: %s", ErrUnknownCurrency, quote(code))
 }
 
 // MustLookup is like [Lookup] but panics on an unknown code. It is meant for package-level
@@ -98,7 +98,7 @@ func LookupNumeric(numeric string) (Currency, error) {
 			}
 		}
 	}
-	return Currency{}, fmt.Errorf("%w: numeric code %q", ErrUnknownCurrency, numeric)
+	return Currency{}, fmt.Errorf("%w: numeric code %s", ErrUnknownCurrency, quote(numeric))
 }
 
 // Currencies returns every ISO 4217 currency of the built-in table, sorted by code. The slice is
@@ -136,17 +136,19 @@ func upper(b byte) byte {
 // give equal currencies.
 //
 // The built-in table is never changed: to parse or decode custom codes, put them in a
-// [Registry], or rely on JSON, whose encoding of a custom-currency [Money] carries its minor units.
+// [Registry] ([Registry.Parse], [Registry.FromColumns], [Registry.ParseJSON]). JSON's encoding of
+// a custom-currency [Money] carries its minor units, so [Money.UnmarshalJSON] decodes it without
+// a registry, but also makes any currency the JSON describes.
 func NewCurrency(code string, minorUnits int) (Currency, error) {
 	if len(code) < 3 || len(code) > 12 {
-		return Currency{}, fmt.Errorf("%w: code %q must have 3 to 12 characters", ErrInvalidCurrency, code)
+		return Currency{}, fmt.Errorf("%w: code %s must have 3 to 12 characters", ErrInvalidCurrency, quote(code))
 	}
 	buf := make([]byte, len(code))
 	for i := range len(code) {
 		b := upper(code[i])
 		letter := 'A' <= b && b <= 'Z'
 		if !letter && (i == 0 || b < '0' || b > '9') {
-			return Currency{}, fmt.Errorf("%w: code %q must be ASCII letters and digits, starting with a letter", ErrInvalidCurrency, code)
+			return Currency{}, fmt.Errorf("%w: code %s must be ASCII letters and digits, starting with a letter", ErrInvalidCurrency, quote(code))
 		}
 		buf[i] = b
 	}
@@ -160,8 +162,8 @@ func NewCurrency(code string, minorUnits int) (Currency, error) {
 	return Currency{code: up, name: up, minor: uint8(minorUnits)}, nil
 }
 
-// Registry is an immutable set of custom currencies consulted, after ISO 4217, when parsing and
-// looking up codes. Build one at start-up with [NewRegistry] and share it: it is safe for
+// Registry is an immutable set of custom currencies consulted, after ISO 4217, when parsing,
+// decoding and looking up codes. Build one at start-up with [NewRegistry] and share it: it is safe for
 // concurrent use, and there is no global to register into. A nil *Registry knows ISO 4217 only.
 type Registry struct {
 	custom map[string]Currency
@@ -173,7 +175,7 @@ func NewRegistry(custom ...Currency) (*Registry, error) {
 	r := &Registry{custom: make(map[string]Currency, len(custom))}
 	for _, c := range custom {
 		if !c.IsCustom() {
-			return nil, fmt.Errorf("%w: %q is not a custom currency", ErrInvalidCurrency, c.code)
+			return nil, fmt.Errorf("%w: %s is not a custom currency", ErrInvalidCurrency, quote(c.code))
 		}
 		if _, dup := r.custom[c.code]; dup {
 			return nil, fmt.Errorf("%w: %s defined twice", ErrInvalidCurrency, c.code)
@@ -198,10 +200,11 @@ func (r *Registry) Lookup(code string) (Currency, error) {
 			return c, nil
 		}
 	}
-	return Currency{}, fmt.Errorf("%w: %q", ErrUnknownCurrency, code)
+	return Currency{}, fmt.Errorf("%w: %s", ErrUnknownCurrency, quote(code))
 }
 
-// Parse is like the package-level [Parse] but also accepts the registry's custom currencies.
+// Parse is like the package-level [Parse] but also accepts the registry's custom currencies. Its
+// errors are those of [Parse].
 func (r *Registry) Parse(s string) (Money, error) {
 	return parse(s, r.Lookup)
 }

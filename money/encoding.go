@@ -1,24 +1,15 @@
 package money
 
 import (
-	"bytes"
 	"database/sql/driver"
-	"encoding/json"
 	"fmt"
 	"strings"
 )
 
-// jsonMoney is the JSON shape of Money.
-type jsonMoney struct {
-	Amount     json.RawMessage `json:"amount"`
-	Currency   *string         `json:"currency"`
-	MinorUnits *int            `json:"minorUnits,omitempty"`
-}
-
 // MarshalJSON encodes m as {"amount":"12.34","currency":"USD"}, the amount a string with exactly
 // the currency's decimals. A custom currency adds its decimals, {"amount":"0.50000000",
-// "currency":"BTC","minorUnits":8}, so that the value decodes without a [Registry]. The zero
-// Money is null.
+// "currency":"BTC","minorUnits":8}, so that the value decodes without a [Registry], and
+// [Registry.ParseJSON] checks them against the registry's. The zero Money is null. It never fails.
 func (m Money) MarshalJSON() ([]byte, error) {
 	if m.currency.IsZero() {
 		return []byte("null"), nil
@@ -36,47 +27,29 @@ func (m Money) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// UnmarshalJSON decodes what [Money.MarshalJSON] writes. The amount may be a string or a JSON
-// number; either is read exactly, never through float64. The currency is an ISO 4217 code in any
-// case, or any valid custom code together with "minorUnits". null gives the zero Money. Unknown
-// fields, a missing amount or currency and malformed amounts are errors wrapping [ErrSyntax]; an
-// unknown code one wrapping [ErrUnknownCurrency]; "minorUnits" that contradict ISO 4217 one
-// wrapping [ErrInvalidCurrency]; too many decimals one wrapping [ErrPrecision]; an amount of more
-// than 64 digits one wrapping [ErrOverflow]. On error m is unchanged.
+// UnmarshalJSON decodes what [Money.MarshalJSON] writes, and null, which gives the zero Money.
+// The object has the fields "amount" and "currency" and, optionally, "minorUnits"; their names are
+// matched exactly (not "Amount"), each appears once, and no other field is allowed. The amount is
+// a string or a JSON number, read exactly, never through float64; the currency a string, a code of
+// 3 to 12 ASCII letters and digits in any case; "minorUnits" an integer or null. Strings are read
+// as JSON defines them, escapes included: "\u0055SD" is USD. On error m is unchanged.
+//
+// An ISO 4217 code gives its currency, and "minorUnits", if given, must match it. Any other code
+// gives the custom currency [NewCurrency] makes of it and "minorUnits": UnmarshalJSON cannot know
+// the currencies your program defined, so {"amount":"1","currency":"BTC","minorUnits":2} decodes
+// to an amount in a BTC of 2 decimals, another currency than a BTC of 8 (amounts in the two are
+// never Equal, and arithmetic between them fails with [ErrCurrencyMismatch]). To accept only ISO
+// 4217 and the currencies of a [Registry], with the minor units it defines, decode with
+// [Registry.ParseJSON], or declare the field as [Registered].
+//
+// Errors: malformed JSON, another value than an object or null, unknown, repeated or missing
+// fields, a value of the wrong type, data after the object, a malformed amount or code wrap
+// [ErrSyntax]; a custom code without "minorUnits" wraps [ErrUnknownCurrency]; "minorUnits" that
+// contradict ISO 4217 or are not in 0..18 wrap [ErrInvalidCurrency]; too many decimals wrap
+// [ErrPrecision]; an amount of more than [MaxDigits] digits, written or with the currency's
+// decimals, or a number whose exponent is beyond ±1000, wraps [ErrOverflow].
 func (m *Money) UnmarshalJSON(data []byte) error {
-	data = bytes.Trim(data, " \t\r\n") // JSON's whitespace only, not U+0085 or U+00A0
-	if string(data) == "null" {
-		*m = Money{}
-		return nil
-	}
-	var v jsonMoney
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
-		return fmt.Errorf("%w: %v", ErrSyntax, err)
-	}
-	if dec.InputOffset() != int64(len(data)) {
-		return fmt.Errorf("%w: data after the money object", ErrSyntax)
-	}
-	if len(v.Amount) == 0 || string(v.Amount) == "null" || v.Currency == nil {
-		return fmt.Errorf("%w: money needs both \"amount\" and \"currency\"", ErrSyntax)
-	}
-	var amount string
-	number := v.Amount[0] != '"'
-	if number {
-		amount = string(v.Amount)
-	} else if err := json.Unmarshal(v.Amount, &amount); err != nil {
-		return fmt.Errorf("%w: %v", ErrSyntax, err)
-	}
-	d, err := parseAmount(amount, number)
-	if err != nil {
-		return err
-	}
-	c, err := jsonCurrency(*v.Currency, v.MinorUnits)
-	if err != nil {
-		return err
-	}
-	got, err := newDecoded(d, c, amount)
+	got, err := decodeJSON(data, nil, false)
 	if err != nil {
 		return err
 	}
@@ -84,18 +57,42 @@ func (m *Money) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func jsonCurrency(code string, minor *int) (Currency, error) {
-	if c, ok := lookupISO(code); ok {
-		if minor != nil && *minor != c.MinorUnits() {
-			return Currency{}, fmt.Errorf("%w: %s has %d minor units, not %d", ErrInvalidCurrency, c.code, c.minor, *minor)
-		}
-		return c, nil
-	}
-	if minor == nil {
-		return Currency{}, fmt.Errorf("%w: %q (a custom currency needs \"minorUnits\")", ErrUnknownCurrency, code)
-	}
-	return NewCurrency(code, *minor)
+// ParseJSON decodes the JSON form of Money against the registry: it is [Money.UnmarshalJSON],
+// except for the currencies it accepts. An ISO 4217 code gives its currency and a code of r's
+// custom currencies gives that currency; "minorUnits", if given, must match their minor units, or
+// the error wraps [ErrInvalidCurrency]. Any other code is an error wrapping [ErrUnknownCurrency],
+// whatever its "minorUnits": JSON cannot make a currency the registry does not have. null gives
+// the zero Money. A nil *Registry knows ISO 4217 only. The other errors are those of
+// [Money.UnmarshalJSON].
+func (r *Registry) ParseJSON(data []byte) (Money, error) {
+	return decodeJSON(data, r, true)
 }
+
+// Registered is a Money that encoding/json decodes against a [Registry], for a field of a struct
+// that JSON brings custom currencies into: set Registry before decoding, read Money after. Its
+// UnmarshalJSON is [Registry.ParseJSON], and keeps Registry; its MarshalJSON is
+// [Money.MarshalJSON]. A Registered that encoding/json makes itself (the element of a slice, a nil
+// pointer it fills) has no registry, and so accepts ISO 4217 currencies only.
+//
+// The zero Registered is the zero Money and no registry. Like a Money, it is safe to share
+// between goroutines while nothing decodes into it.
+type Registered struct {
+	Money    Money
+	Registry *Registry
+}
+
+// UnmarshalJSON decodes data with [Registry.ParseJSON] into v.Money; on error v is unchanged.
+func (v *Registered) UnmarshalJSON(data []byte) error {
+	m, err := v.Registry.ParseJSON(data)
+	if err != nil {
+		return err
+	}
+	v.Money = m
+	return nil
+}
+
+// MarshalJSON encodes v.Money as [Money.MarshalJSON] does.
+func (v Registered) MarshalJSON() ([]byte, error) { return v.Money.MarshalJSON() }
 
 // MarshalText encodes m in the canonical form of [Money.String]; the zero Money is empty text.
 func (m Money) MarshalText() ([]byte, error) {
@@ -105,8 +102,8 @@ func (m Money) MarshalText() ([]byte, error) {
 	return []byte(m.String()), nil
 }
 
-// UnmarshalText decodes the canonical form with [Parse]; empty text gives the zero Money. On
-// error m is unchanged.
+// UnmarshalText decodes the canonical form with [Parse], whose errors it returns; empty text
+// gives the zero Money. On error m is unchanged.
 func (m *Money) UnmarshalText(text []byte) error {
 	if len(text) == 0 {
 		*m = Money{}
@@ -130,8 +127,9 @@ func (m Money) Value() (driver.Value, error) {
 }
 
 // Scan implements [database/sql.Scanner] for a text column holding the canonical form; NULL gives
-// the zero Money. Errors are those of [Parse]; on error m is unchanged. A column holding custom
-// currencies is read as a string and parsed with [Registry.Parse].
+// the zero Money. Errors are those of [Parse] (another type than string or []byte wraps
+// [ErrSyntax]); on error m is unchanged. A column holding custom currencies is read as a string
+// and parsed with [Registry.Parse].
 func (m *Money) Scan(src any) error {
 	var s string
 	switch v := src.(type) {
@@ -175,14 +173,17 @@ func (m Money) Columns() (amount, currency driver.Value) {
 //
 // The amount may come as a string, []byte or int64; a float64 is refused (error wrapping
 // [ErrSyntax]) because it has already lost exactness: store amounts in NUMERIC/DECIMAL columns,
-// or TEXT on SQLite, whose NUMERIC affinity keeps floats. Two NULLs give the zero Money, one NULL
-// is an error wrapping [ErrSyntax]; the other errors are those of [FromString] and [Lookup].
+// or TEXT on SQLite, whose NUMERIC affinity keeps floats. The currency may be padded with trailing
+// spaces, as a CHAR(n) column pads it; any other blank, or a code that is not 3 to 12 ASCII
+// letters and digits starting with a letter, is an error wrapping [ErrSyntax]. Two NULLs give the
+// zero Money, one NULL is an error wrapping [ErrSyntax]; a well-formed code that is not ISO 4217 is
+// one wrapping [ErrUnknownCurrency]; the other errors are those of [FromString].
 func FromColumns(amount, currency any) (Money, error) {
 	return fromColumns(amount, currency, Lookup)
 }
 
 // FromColumns is like the package-level [FromColumns] but also accepts the registry's custom
-// currencies.
+// currencies. Its errors are those of [FromColumns].
 func (r *Registry) FromColumns(amount, currency any) (Money, error) {
 	return fromColumns(amount, currency, r.Lookup)
 }
@@ -200,7 +201,7 @@ func fromColumns(amount, currency any, lookup func(string) (Currency, error)) (M
 	case int64:
 		a = fmt.Sprint(v)
 	case nil:
-		return Money{}, fmt.Errorf("%w: NULL amount with currency %v", ErrSyntax, currency)
+		return Money{}, fmt.Errorf("%w: NULL amount with a currency", ErrSyntax)
 	case float64, float32:
 		return Money{}, fmt.Errorf("%w: amount %v came as a float and may have lost exactness; store it as NUMERIC/DECIMAL, or TEXT on SQLite", ErrSyntax, v)
 	default:
@@ -213,17 +214,9 @@ func fromColumns(amount, currency any, lookup func(string) (Currency, error)) (M
 	case []byte:
 		code = string(v)
 	case nil:
-		return Money{}, fmt.Errorf("%w: NULL currency with amount %s", ErrSyntax, quote(a))
+		return Money{}, fmt.Errorf("%w: NULL currency with an amount", ErrSyntax)
 	default:
 		return Money{}, fmt.Errorf("%w: cannot read a currency code from %T", ErrSyntax, currency)
 	}
-	d, err := parseAmount(a, false)
-	if err != nil {
-		return Money{}, err
-	}
-	c, err := lookup(strings.TrimRight(code, " "))
-	if err != nil {
-		return Money{}, err
-	}
-	return newDecoded(d, c, a)
+	return decode(a, false, strings.TrimRight(code, " "), lookup) // CHAR(n) padding
 }

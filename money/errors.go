@@ -17,13 +17,17 @@ var (
 	// ErrPrecision: an amount with more decimals than its currency allows, where the caller gave
 	// no rounding mode (or [Exact]).
 	ErrPrecision = errors.New("money: more decimals than the currency allows")
-	// ErrSyntax: text that is not an amount or not the canonical form "12.34 USD".
+	// ErrSyntax: text that is not an amount or not the canonical form "12.34 USD", a malformed
+	// currency code in a decoder's input, JSON that is not a money object.
 	ErrSyntax = errors.New("money: invalid syntax")
-	// ErrOverflow: a result that does not fit where it must go (MinorUnits into an int64), or an
-	// amount whose size is beyond what the package accepts.
+	// ErrOverflow: a result that does not fit where it must go: an amount of more than
+	// [MaxDigits] digits, MinorUnits beyond an int64; or an operand beyond what the package
+	// accepts (a factor, divisor, rate or increment of more than 1000 digits or with an exponent
+	// beyond ±1000, an amount for New of more than 1000 digits).
 	ErrOverflow = errors.New("money: overflow")
 	// ErrInvalidArgument: allocation ratios that are negative or sum to zero, a split into fewer
-	// than one part, a zero divisor, a non-positive rounding increment, an unknown rounding mode.
+	// than one part, more than [MaxParts] parts, a zero divisor, a rate or rounding increment that
+	// is not positive, an unknown rounding mode.
 	ErrInvalidArgument = errors.New("money: invalid argument")
 )
 

@@ -286,3 +286,63 @@ func ExampleMoney_zero() {
 	// null
 	// true
 }
+
+func Example_maxDigits() {
+	top := money.MustParse("99999999999999999999999999999999999999999999999999999999999999.99 USD")
+	_, err := top.Add(money.MustParse("0.01 USD"))
+	fmt.Println(money.MaxDigits, errors.Is(err, money.ErrOverflow))
+
+	_, err = money.MustParse("1.00 USD").Split(money.MaxParts + 1)
+	fmt.Println(errors.Is(err, money.ErrInvalidArgument))
+	// Output:
+	// 64 true
+	// true
+}
+
+func ExampleRegistry_ParseJSON() {
+	btc, _ := money.NewCurrency("BTC", 8)
+	reg, _ := money.NewRegistry(btc)
+
+	m, err := reg.ParseJSON([]byte(`{"amount":"0.5","currency":"BTC","minorUnits":8}`))
+	fmt.Println(m, err)
+
+	// A BTC of other minor units is not the registry's.
+	_, err = reg.ParseJSON([]byte(`{"amount":"0.5","currency":"BTC","minorUnits":2}`))
+	fmt.Println(errors.Is(err, money.ErrInvalidCurrency))
+
+	// Nor is a currency the registry does not have, whatever the JSON says of it.
+	_, err = reg.ParseJSON([]byte(`{"amount":"1","currency":"DOGE","minorUnits":8}`))
+	fmt.Println(errors.Is(err, money.ErrUnknownCurrency))
+
+	// Money.UnmarshalJSON would have made both.
+	var loose money.Money
+	err = json.Unmarshal([]byte(`{"amount":"0.5","currency":"BTC","minorUnits":2}`), &loose)
+	fmt.Println(loose, err, loose.Currency() == btc)
+	// Output:
+	// 0.50000000 BTC <nil>
+	// true
+	// true
+	// 0.50 BTC <nil> false
+}
+
+func ExampleRegistered() {
+	btc, _ := money.NewCurrency("BTC", 8)
+	reg, _ := money.NewRegistry(btc)
+
+	type Withdrawal struct {
+		Amount money.Registered `json:"amount"`
+	}
+	w := Withdrawal{Amount: money.Registered{Registry: reg}}
+	err := json.Unmarshal([]byte(`{"amount":{"amount":"0.1","currency":"btc"}}`), &w)
+	fmt.Println(w.Amount.Money, err)
+
+	err = json.Unmarshal([]byte(`{"amount":{"amount":"0.1","currency":"BTC","minorUnits":2}}`), &w)
+	fmt.Println(errors.Is(err, money.ErrInvalidCurrency), w.Amount.Money)
+
+	b, _ := json.Marshal(w)
+	fmt.Println(string(b))
+	// Output:
+	// 0.10000000 BTC <nil>
+	// true 0.10000000 BTC
+	// {"amount":{"amount":"0.10000000","currency":"BTC","minorUnits":8}}
+}

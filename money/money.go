@@ -13,9 +13,10 @@ import (
 //
 // The amount always has exactly the currency's number of decimals: constructors refuse an amount
 // with more (an error wrapping [ErrPrecision]) unless the caller names a [Rounding] mode, and
-// every operation that could produce more decimals (Mul, Div, Convert, RoundTo) takes one. No
-// operation rounds silently, overflows or panics; mixing currencies is an error wrapping
-// [ErrCurrencyMismatch].
+// every operation that could produce more decimals (Mul, Div, Convert, RoundTo) takes one. It
+// has at most [MaxDigits] digits: an operation whose result would have more returns an error
+// wrapping [ErrOverflow]. No operation rounds silently, wraps around or panics; mixing currencies
+// is an error wrapping [ErrCurrencyMismatch].
 //
 // Money values are safe to copy and to share between goroutines. Compare them with
 // [Money.Equal] or [Money.Cmp], not ==.
@@ -31,13 +32,17 @@ type Money struct {
 
 // New returns amount in currency c. An amount with more decimals than c allows (1.234 USD) is an
 // error wrapping [ErrPrecision]; trailing zeros do not count (1.2300 USD is 1.23 USD). The zero
-// Currency is an error wrapping [ErrInvalidCurrency].
+// Currency is an error wrapping [ErrInvalidCurrency]; an amount of more than [MaxDigits] digits
+// with c's decimals, or whose coefficient has more than 1000 digits, one wrapping [ErrOverflow].
 func New(amount decimal.Decimal, c Currency) (Money, error) {
 	return NewRounded(amount, c, Exact)
 }
 
 // NewRounded returns amount in currency c, rounded to c's decimals by mode. With mode [Exact] it
-// is [New].
+// is [New]. The zero Currency is an error wrapping [ErrInvalidCurrency], an unknown mode one
+// wrapping [ErrInvalidArgument]. A result of more than [MaxDigits] digits, or an amount whose
+// coefficient has more than 1000 digits, is an error wrapping [ErrOverflow]; the amount may have
+// any exponent (1e-2000000000 rounds to 0.00 or 0.01 USD at once).
 func NewRounded(amount decimal.Decimal, c Currency, mode Rounding) (Money, error) {
 	if c.IsZero() {
 		return Money{}, fmt.Errorf("%w: no currency given", ErrInvalidCurrency)
@@ -46,34 +51,55 @@ func NewRounded(amount decimal.Decimal, c Currency, mode Rounding) (Money, error
 		return Money{}, err
 	}
 	target := -int64(c.minor)
-	if int64(amount.Exponent()) == target {
-		return Money{amount: amount, currency: c}, nil
+	exp := int64(amount.Exponent())
+	if v, ok := smallCoefficient(amount); ok {
+		switch {
+		case exp == target:
+			return Money{amount: amount, currency: c}, nil // an int64 has at most 19 digits
+		case v == 0:
+			return Zero(c), nil
+		case exp < target:
+			q, ok, err := shift64(v < 0, 0, abs64(v), target-exp, mode)
+			if ok {
+				if err != nil {
+					return Money{}, precisionError(amount, c)
+				}
+				return Money{amount: decimal.New(q, int32(target)), currency: c}, nil
+			}
+		}
 	}
-	v, err := rescale(amount.Coefficient(), int64(amount.Exponent()), target, mode)
+	coef, ok := boundedCoefficient(amount)
+	if !ok {
+		return Money{}, fmt.Errorf("%w: amount has more than %d digits", ErrOverflow, maxOperandDigits)
+	}
+	v, err := rescale(coef, exp, target, mode)
 	if err != nil {
-		return Money{}, precisionError(err, amount, c)
+		if errors.Is(err, ErrPrecision) {
+			return Money{}, precisionError(amount, c)
+		}
+		return Money{}, overflowError("amount " + show(amount) + " in " + c.code)
+	}
+	if !withinLimit(v) {
+		return Money{}, overflowError("amount " + show(amount) + " in " + c.code)
 	}
 	return Money{amount: decimal.NewFromBigInt(v, int32(target)), currency: c}, nil
 }
 
-func precisionError(err error, amount decimal.Decimal, c Currency) error {
-	if errors.Is(err, ErrPrecision) {
-		return fmt.Errorf("%w: %s has more than %d decimals for %s", ErrPrecision, amount, c.minor, c.code)
-	}
-	return err
+func precisionError(amount decimal.Decimal, c Currency) error {
+	return fmt.Errorf("%w: %s has more than %d decimals for %s", ErrPrecision, show(amount), c.minor, c.code)
 }
 
 // FromString returns the amount written in s in currency c. s is a plain decimal: an optional
 // minus sign, digits, and an optional point with digits ("-1234.50"); no exponent, spaces or
-// group separators. Malformed text is an error wrapping [ErrSyntax]; an amount of more than 64
-// digits (with the currency's decimals) one wrapping [ErrOverflow]; other errors are those of
-// [New].
+// group separators. Malformed text is an error wrapping [ErrSyntax]; text of more than
+// [MaxDigits] digits, or an amount of more than MaxDigits digits with the currency's decimals, one
+// wrapping [ErrOverflow]; other errors are those of [New].
 func FromString(s string, c Currency) (Money, error) {
 	d, err := parseAmount(s, false)
 	if err != nil {
 		return Money{}, err
 	}
-	return newDecoded(d, c, s)
+	return New(d, c)
 }
 
 // FromMinorUnits returns units minor units of currency c: FromMinorUnits(1234, USD) is 12.34 USD
@@ -109,26 +135,36 @@ func (m Money) IsNegative() bool { return m.amount.IsNegative() }
 // Sign returns -1, 0 or +1 as the amount is negative, zero or positive.
 func (m Money) Sign() int { return m.amount.Sign() }
 
-// Add returns m + o. Different currencies are an error wrapping [ErrCurrencyMismatch].
+// Add returns m + o. Different currencies are an error wrapping [ErrCurrencyMismatch]; a sum of
+// more than [MaxDigits] digits one wrapping [ErrOverflow].
 func (m Money) Add(o Money) (Money, error) {
 	if m.currency != o.currency {
 		return Money{}, mismatch(m.currency, o.currency)
 	}
-	return Money{amount: m.amount.Add(o.amount), currency: m.currency}, nil
+	s := m.amount.Add(o.amount)
+	if s.NumDigits() > MaxDigits { // cheap: both amounts are within MaxDigits
+		return Money{}, overflowError("the sum in " + m.currency.code)
+	}
+	return Money{amount: s, currency: m.currency}, nil
 }
 
-// Sub returns m - o. Different currencies are an error wrapping [ErrCurrencyMismatch].
+// Sub returns m - o. Different currencies are an error wrapping [ErrCurrencyMismatch]; a
+// difference of more than [MaxDigits] digits one wrapping [ErrOverflow].
 func (m Money) Sub(o Money) (Money, error) {
 	if m.currency != o.currency {
 		return Money{}, mismatch(m.currency, o.currency)
 	}
-	return Money{amount: m.amount.Sub(o.amount), currency: m.currency}, nil
+	d := m.amount.Sub(o.amount)
+	if d.NumDigits() > MaxDigits {
+		return Money{}, overflowError("the difference in " + m.currency.code)
+	}
+	return Money{amount: d, currency: m.currency}, nil
 }
 
-// Neg returns -m.
+// Neg returns -m. It cannot fail: -m has the digits of m.
 func (m Money) Neg() Money { return Money{amount: m.amount.Neg(), currency: m.currency} }
 
-// Abs returns |m|.
+// Abs returns |m|. It cannot fail: |m| has the digits of m.
 func (m Money) Abs() Money { return Money{amount: m.amount.Abs(), currency: m.currency} }
 
 // Cmp compares m and o and returns -1, 0 or +1 as m is less than, equal to or greater than o.
@@ -161,7 +197,8 @@ func (m Money) GreaterThan(o Money) (bool, error) {
 }
 
 // Sum returns the total of ms in currency c: zero in c when ms is empty. An element in another
-// currency is an error wrapping [ErrCurrencyMismatch].
+// currency is an error wrapping [ErrCurrencyMismatch]; a total of more than [MaxDigits] digits one
+// wrapping [ErrOverflow] (partial sums may exceed it: only the total counts).
 func Sum(c Currency, ms ...Money) (Money, error) {
 	total := new(big.Int)
 	for _, m := range ms {
@@ -170,24 +207,31 @@ func Sum(c Currency, ms ...Money) (Money, error) {
 		}
 		total.Add(total, m.amount.Coefficient())
 	}
+	if !withinLimit(total) {
+		return Money{}, overflowError("the total in " + c.code)
+	}
 	return Money{amount: decimal.NewFromBigInt(total, -int32(c.minor)), currency: c}, nil
 }
 
 // Mul returns m × factor rounded to the currency's decimals by mode: a rate, a percentage, a
-// quantity. With [Exact], a product that needs rounding is an error wrapping [ErrPrecision].
+// quantity. With [Exact], a product that needs rounding is an error wrapping [ErrPrecision]; a
+// product of more than [MaxDigits] digits, or a factor with more than 1000 digits or an exponent
+// beyond ±1000, is one wrapping [ErrOverflow]; an unknown mode one wrapping [ErrInvalidArgument].
 func (m Money) Mul(factor decimal.Decimal, mode Rounding) (Money, error) {
 	if err := mode.valid(); err != nil {
 		return Money{}, err
 	}
-	if err := checkExponent(factor); err != nil {
+	if err := checkOperand("factor", factor); err != nil {
 		return Money{}, err
 	}
 	return mulRound(m.amount, factor, m.currency, mode)
 }
 
 // Div returns m ÷ divisor rounded to the currency's decimals by mode. A zero divisor is an error
-// wrapping [ErrInvalidArgument]. To share an amount without losing a minor unit, use
-// [Money.Allocate] or [Money.Split] instead.
+// wrapping [ErrInvalidArgument]; with [Exact], a quotient that needs rounding one wrapping
+// [ErrPrecision]; a quotient of more than [MaxDigits] digits, or a divisor with more than 1000
+// digits or an exponent beyond ±1000, one wrapping [ErrOverflow]. To share an amount without
+// losing a minor unit, use [Money.Allocate] or [Money.Split] instead.
 func (m Money) Div(divisor decimal.Decimal, mode Rounding) (Money, error) {
 	if err := mode.valid(); err != nil {
 		return Money{}, err
@@ -195,7 +239,7 @@ func (m Money) Div(divisor decimal.Decimal, mode Rounding) (Money, error) {
 	if divisor.IsZero() {
 		return Money{}, fmt.Errorf("%w: division by zero", ErrInvalidArgument)
 	}
-	if err := checkExponent(divisor); err != nil {
+	if err := checkOperand("divisor", divisor); err != nil {
 		return Money{}, err
 	}
 	// m / (dc × 10^de), at m's exponent, is round(mc / (dc × 10^de)).
@@ -211,14 +255,18 @@ func (m Money) Div(divisor decimal.Decimal, mode Rounding) (Money, error) {
 	}
 	q, err := roundQuo(num, den, mode)
 	if err != nil {
-		return Money{}, fmt.Errorf("%w: %s / %s needs rounding", ErrPrecision, m, divisor)
+		return Money{}, fmt.Errorf("%w: %s / %s needs rounding", ErrPrecision, m, show(divisor))
+	}
+	if !withinLimit(q) {
+		return Money{}, overflowError("the quotient in " + m.currency.display())
 	}
 	return Money{amount: decimal.NewFromBigInt(q, m.amount.Exponent()), currency: m.currency}, nil
 }
 
 // Convert returns m converted into currency to at rate (units of to per unit of m's currency),
 // rounded to to's decimals by mode: 10.00 USD at 151.237 JPY per USD is 1512 JPY with [HalfEven].
-// The zero Currency is an error wrapping [ErrInvalidCurrency].
+// The zero Currency is an error wrapping [ErrInvalidCurrency]; a zero or negative rate one
+// wrapping [ErrInvalidArgument]; the other errors are those of [Money.Mul].
 func (m Money) Convert(to Currency, rate decimal.Decimal, mode Rounding) (Money, error) {
 	if to.IsZero() {
 		return Money{}, fmt.Errorf("%w: no currency to convert to", ErrInvalidCurrency)
@@ -226,7 +274,10 @@ func (m Money) Convert(to Currency, rate decimal.Decimal, mode Rounding) (Money,
 	if err := mode.valid(); err != nil {
 		return Money{}, err
 	}
-	if err := checkExponent(rate); err != nil {
+	if rate.Sign() <= 0 {
+		return Money{}, fmt.Errorf("%w: rate %s must be positive", ErrInvalidArgument, show(rate))
+	}
+	if err := checkOperand("rate", rate); err != nil {
 		return Money{}, err
 	}
 	return mulRound(m.amount, rate, to, mode)
@@ -234,44 +285,58 @@ func (m Money) Convert(to Currency, rate decimal.Decimal, mode Rounding) (Money,
 
 // RoundTo rounds m to a multiple of increment by mode: cash rounding, such as CHF to 0.05 or an
 // amount to whole units. The increment must be positive and a multiple of the currency's minor
-// unit (0.05 is, for CHF; 0.005 is not), or the error wraps [ErrInvalidArgument].
+// unit (0.05 is, for CHF; 0.005 is not), or the error wraps [ErrInvalidArgument]. With [Exact], an
+// amount that is not a multiple is an error wrapping [ErrPrecision]; a result of more than
+// [MaxDigits] digits, or an increment with more than 1000 digits or an exponent beyond ±1000, one
+// wrapping [ErrOverflow].
 func (m Money) RoundTo(increment decimal.Decimal, mode Rounding) (Money, error) {
 	if err := mode.valid(); err != nil {
 		return Money{}, err
 	}
 	if !increment.IsPositive() {
-		return Money{}, fmt.Errorf("%w: rounding increment %s must be positive", ErrInvalidArgument, increment)
+		return Money{}, fmt.Errorf("%w: rounding increment %s must be positive", ErrInvalidArgument, show(increment))
 	}
-	if err := checkExponent(increment); err != nil {
+	if err := checkOperand("rounding increment", increment); err != nil {
 		return Money{}, err
 	}
 	scale := -int64(m.currency.minor)
-	inc, err := rescale(increment.Coefficient(), int64(increment.Exponent()), scale, Exact)
-	if err != nil {
-		return Money{}, fmt.Errorf("%w: rounding increment %s is finer than the minor unit of %s", ErrInvalidArgument, increment, m.currency.display())
+	coef, e := increment.Coefficient(), int64(increment.Exponent())
+	var inc *big.Int
+	if e >= scale {
+		inc = coef.Mul(coef, pow10(e-scale)) // at most 1000 + 1018 digits: the operand bounds
+	} else {
+		var err error
+		if inc, err = rescale(coef, e, scale, Exact); err != nil {
+			return Money{}, fmt.Errorf("%w: rounding increment %s is finer than the minor unit of %s", ErrInvalidArgument, show(increment), m.currency.display())
+		}
 	}
 	q, err := roundQuo(m.amount.Coefficient(), inc, mode)
 	if err != nil {
-		return Money{}, fmt.Errorf("%w: %s is not a multiple of %s", ErrPrecision, m, increment)
+		return Money{}, fmt.Errorf("%w: %s is not a multiple of %s", ErrPrecision, m, show(increment))
 	}
-	return Money{amount: decimal.NewFromBigInt(q.Mul(q, inc), int32(scale)), currency: m.currency}, nil
+	if q.Mul(q, inc); !withinLimit(q) {
+		return Money{}, overflowError("the rounded amount in " + m.currency.display())
+	}
+	return Money{amount: decimal.NewFromBigInt(q, int32(scale)), currency: m.currency}, nil
 }
 
 // mulRound returns amount × factor as Money in c, rounded to c's decimals by mode. The amount is
-// at its currency's exponent.
+// a Money's, at its currency's exponent; the factor has passed checkOperand.
 func mulRound(amount, factor decimal.Decimal, c Currency, mode Rounding) (Money, error) {
 	target := -int64(c.minor)
 	// The product's exponent is amount's plus factor's: shift it down to the target.
 	shift := target - int64(amount.Exponent()) - int64(factor.Exponent())
-	if amount.NumDigits() <= 18 && factor.NumDigits() <= 18 {
-		a, f := amount.CoefficientInt64(), factor.CoefficientInt64()
-		hi, lo := bits.Mul64(abs64(a), abs64(f))
-		q, ok, err := shift64((a < 0) != (f < 0), hi, lo, shift, mode)
-		if ok {
-			if err != nil {
-				return Money{}, mulPrecisionError(amount, factor, c)
+	if amount.NumDigits() <= 18 {
+		if f, ok := smallCoefficient(factor); ok {
+			a := amount.CoefficientInt64()
+			hi, lo := bits.Mul64(abs64(a), abs64(f))
+			q, ok, err := shift64((a < 0) != (f < 0), hi, lo, shift, mode)
+			if ok {
+				if err != nil {
+					return Money{}, mulPrecisionError(amount, factor, c)
+				}
+				return Money{amount: decimal.New(q, int32(target)), currency: c}, nil // at most 19 digits
 			}
-			return Money{amount: decimal.New(q, int32(target)), currency: c}, nil
 		}
 	}
 	v := amount.Mul(factor)
@@ -280,25 +345,16 @@ func mulRound(amount, factor decimal.Decimal, c Currency, mode Rounding) (Money,
 		if errors.Is(err, ErrPrecision) {
 			return Money{}, mulPrecisionError(amount, factor, c)
 		}
-		return Money{}, err
+		return Money{}, overflowError("the product in " + c.display())
+	}
+	if !withinLimit(q) {
+		return Money{}, overflowError("the product in " + c.display())
 	}
 	return Money{amount: decimal.NewFromBigInt(q, int32(target)), currency: c}, nil
 }
 
 func mulPrecisionError(amount, factor decimal.Decimal, c Currency) error {
-	return fmt.Errorf("%w: %s × %s needs rounding to %d decimals for %s", ErrPrecision, amount, factor, c.minor, c.display())
-}
-
-// maxFactorExponent bounds the exponent of factors, divisors, rates and increments. Real ones
-// have a handful of decimals; the bound keeps exponent arithmetic far from int32 overflow and
-// a hostile 1e-2000000000 from costing gigabytes.
-const maxFactorExponent = 1000
-
-func checkExponent(d decimal.Decimal) error {
-	if e := d.Exponent(); e > maxFactorExponent || e < -maxFactorExponent {
-		return fmt.Errorf("%w: exponent of %s beyond ±%d", ErrOverflow, d.String(), maxFactorExponent)
-	}
-	return nil
+	return fmt.Errorf("%w: %s × %s needs rounding to %d decimals for %s", ErrPrecision, show(amount), show(factor), c.minor, c.display())
 }
 
 // MinorUnits returns the amount in minor units: 1234 for 12.34 USD, 1234 for 1234 JPY. An amount

@@ -218,8 +218,8 @@ func TestParseForms(t *testing.T) {
 		{in: "1.5 KWD", want: "1.500 KWD"},
 		{in: "12.34", err: money.ErrSyntax},
 		{in: "USD 12.34", err: money.ErrSyntax},
-		{in: "12.34  USD", err: money.ErrUnknownCurrency},
-		{in: "12.34 USD ", err: money.ErrUnknownCurrency},
+		{in: "12.34  USD", err: money.ErrSyntax},
+		{in: "12.34 USD ", err: money.ErrSyntax},
 		{in: "12.5 JPY", err: money.ErrPrecision},
 		{in: "12.34 XXX", err: money.ErrUnknownCurrency},
 	}
@@ -309,7 +309,7 @@ func TestJSONDecodeErrors(t *testing.T) {
 		{name: "too precise number", in: `{"amount":0.001,"currency":"USD"}`, err: money.ErrPrecision},
 		{name: "unknown currency", in: `{"amount":"1","currency":"BTC"}`, err: money.ErrUnknownCurrency},
 		{name: "contradicting minor units", in: `{"amount":"1","currency":"USD","minorUnits":3}`, err: money.ErrInvalidCurrency},
-		{name: "bad custom code", in: `{"amount":"1","currency":"B-C","minorUnits":3}`, err: money.ErrInvalidCurrency},
+		{name: "bad custom code", in: `{"amount":"1","currency":"B-C","minorUnits":3}`, err: money.ErrSyntax},
 		{name: "trailing data", in: `{"amount":"1","currency":"USD"} x`, err: money.ErrSyntax},
 	}
 	for _, tt := range tests {

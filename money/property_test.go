@@ -60,15 +60,17 @@ func currencyGen() *rapid.Generator[money.Currency] {
 	return rapid.OneOf(isoCurrencyGen(), isoCurrencyGen(), customCurrencyGen())
 }
 
-// unitsGen draws an amount in minor units: zero, small values, any int64, or a huge value of 20
-// to 40 digits far beyond int64; both signs.
+// unitsGen draws an amount in minor units: zero, small values, any int64, a huge value of 20 to
+// 40 digits far beyond int64, or one of 60 to 64 digits, at or near MaxDigits; both signs.
 func unitsGen() *rapid.Generator[*big.Int] {
 	return rapid.Custom(func(t *rapid.T) *big.Int {
-		switch rapid.IntRange(0, 8).Draw(t, "unitsKind") {
+		switch rapid.IntRange(0, 9).Draw(t, "unitsKind") {
 		case 0:
 			return new(big.Int)
 		case 1, 2:
 			return hugeGen().Draw(t, "huge")
+		case 9:
+			return nearLimitGen().Draw(t, "nearLimit")
 		case 3:
 			return big.NewInt(rapid.Int64Range(-10000, 10000).Draw(t, "small"))
 		case 4:
@@ -85,6 +87,30 @@ func hugeGen() *rapid.Generator[*big.Int] {
 		digits := rapid.StringMatching(`[1-9][0-9]{19,39}`).Draw(t, "digits")
 		v, ok := new(big.Int).SetString(digits, 10)
 		require.True(t, ok)
+		if rapid.Bool().Draw(t, "neg") {
+			v.Neg(v)
+		}
+		return v
+	})
+}
+
+// limitUnits is 10^MaxDigits: amounts in minor units are below it in absolute value.
+var limitUnits = pow10(money.MaxDigits)
+
+// nearLimitGen draws an integer of 60 to 64 digits, often within a few units of 10^64 - 1 (the
+// largest amount) or of 10^63, of either sign.
+func nearLimitGen() *rapid.Generator[*big.Int] {
+	return rapid.Custom(func(t *rapid.T) *big.Int {
+		var v *big.Int
+		switch rapid.IntRange(0, 2).Draw(t, "nearKind") {
+		case 0:
+			v = new(big.Int).Sub(limitUnits, big.NewInt(rapid.Int64Range(1, 5).Draw(t, "below")))
+		case 1:
+			v = new(big.Int).Add(pow10(money.MaxDigits-1), big.NewInt(rapid.Int64Range(-3, 3).Draw(t, "offset")))
+		default:
+			digits := rapid.StringMatching(`[1-9][0-9]{59,63}`).Draw(t, "digits")
+			v, _ = new(big.Int).SetString(digits, 10)
+		}
 		if rapid.Bool().Draw(t, "neg") {
 			v.Neg(v)
 		}
@@ -186,8 +212,11 @@ func requireMoneyEqual(t require.TestingT, want, got money.Money, msgAndArgs ...
 	requireCanonical(t, got)
 }
 
+// requireSentinel checks that err wraps exactly one of the package's sentinels, and that it is
+// one of sentinels.
 func requireSentinel(t require.TestingT, err error, sentinels ...error) {
 	require.Error(t, err)
+	require.Equal(t, 1, sentinelCount(err), "%v", err)
 	for _, s := range sentinels {
 		if errors.Is(err, s) {
 			return
@@ -280,6 +309,10 @@ func requireRounded(t require.TestingT, exactUnits *big.Rat, mode money.Rounding
 		require.ErrorIs(t, err, money.ErrPrecision, "exact %s units needs rounding, got %s", exactUnits.RatString(), got)
 		return
 	}
+	if want.CmpAbs(limitUnits) >= 0 {
+		require.ErrorIs(t, err, money.ErrOverflow, "%s units is beyond MaxDigits, got %s", want, got)
+		return
+	}
 	require.NoError(t, err, "exact %s units, mode %s", exactUnits.RatString(), mode)
 	require.Equal(t, c, got.Currency())
 	requireCanonical(t, got)
@@ -295,11 +328,18 @@ func TestPropAddCommutative(t *testing.T) {
 		c := currencyGen().Draw(t, "c")
 		a, b := moneyIn(c).Draw(t, "a"), moneyIn(c).Draw(t, "b")
 		ab, err := a.Add(b)
+		sum := new(big.Int).Add(unitsOf(a), unitsOf(b))
+		if sum.CmpAbs(limitUnits) >= 0 {
+			require.ErrorIs(t, err, money.ErrOverflow)
+			_, err = b.Add(a)
+			require.ErrorIs(t, err, money.ErrOverflow)
+			return
+		}
 		require.NoError(t, err)
 		ba, err := b.Add(a)
 		require.NoError(t, err)
 		requireMoneyEqual(t, ab, ba)
-		requireMoneyEqual(t, mustMoney(t, new(big.Int).Add(unitsOf(a), unitsOf(b)), c), ab)
+		requireMoneyEqual(t, mustMoney(t, sum, c), ab)
 	})
 }
 
@@ -307,18 +347,30 @@ func TestPropAddAssociative(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		c := currencyGen().Draw(t, "c")
 		a, b, d := moneyIn(c).Draw(t, "a"), moneyIn(c).Draw(t, "b"), moneyIn(c).Draw(t, "d")
-		ab, err := a.Add(b)
-		require.NoError(t, err)
-		left, err := ab.Add(d)
-		require.NoError(t, err)
-		bd, err := b.Add(d)
-		require.NoError(t, err)
-		right, err := a.Add(bd)
-		require.NoError(t, err)
-		requireMoneyEqual(t, left, right)
+		total := new(big.Int).Add(unitsOf(a), unitsOf(b))
+		total.Add(total, unitsOf(d))
 		sum, err := money.Sum(c, a, b, d)
-		require.NoError(t, err)
-		requireMoneyEqual(t, left, sum)
+		if total.CmpAbs(limitUnits) >= 0 {
+			require.ErrorIs(t, err, money.ErrOverflow)
+			return
+		}
+		require.NoError(t, err, "only the total counts")
+		requireMoneyEqual(t, mustMoney(t, total, c), sum)
+		// Both groupings agree with Sum unless a partial sum is beyond the limit.
+		if ab, err := a.Add(b); err == nil {
+			left, err := ab.Add(d)
+			require.NoError(t, err)
+			requireMoneyEqual(t, sum, left)
+		} else {
+			require.ErrorIs(t, err, money.ErrOverflow)
+		}
+		if bd, err := b.Add(d); err == nil {
+			right, err := a.Add(bd)
+			require.NoError(t, err)
+			requireMoneyEqual(t, sum, right)
+		} else {
+			require.ErrorIs(t, err, money.ErrOverflow)
+		}
 	})
 }
 
@@ -326,15 +378,22 @@ func TestPropSubInverseOfAdd(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		c := currencyGen().Draw(t, "c")
 		a, b := moneyIn(c).Draw(t, "a"), moneyIn(c).Draw(t, "b")
-		ab, err := a.Add(b)
-		require.NoError(t, err)
-		back, err := ab.Sub(b)
-		require.NoError(t, err)
-		requireMoneyEqual(t, a, back)
+		if ab, err := a.Add(b); err == nil {
+			back, err := ab.Sub(b)
+			require.NoError(t, err)
+			requireMoneyEqual(t, a, back)
+		} else {
+			require.ErrorIs(t, err, money.ErrOverflow)
+		}
 		diff, err := a.Sub(b)
+		plusNeg, err2 := a.Add(b.Neg())
+		if want := new(big.Int).Sub(unitsOf(a), unitsOf(b)); want.CmpAbs(limitUnits) >= 0 {
+			require.ErrorIs(t, err, money.ErrOverflow)
+			require.ErrorIs(t, err2, money.ErrOverflow)
+			return
+		}
 		require.NoError(t, err)
-		plusNeg, err := a.Add(b.Neg())
-		require.NoError(t, err)
+		require.NoError(t, err2)
 		requireMoneyEqual(t, diff, plusNeg)
 	})
 }
@@ -787,9 +846,9 @@ func TestPropTextRoundTrip(t *testing.T) {
 	})
 }
 
-// TestPropDecodersRefuseBeyond64Digits: arithmetic may build amounts of any size, but the decoders
-// read at most 64 digits; beyond, every one of them refuses with ErrOverflow (never a wrong value).
-func TestPropDecodersRefuseBeyond64Digits(t *testing.T) {
+// TestPropBeyondMaxDigits: no Money has more than MaxDigits digits. New refuses such an amount,
+// and every decoder refuses its text forms, with ErrOverflow.
+func TestPropBeyondMaxDigits(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		c := currencyGen().Draw(t, "c")
 		digits := rapid.StringMatching(`[1-9][0-9]{64,79}`).Draw(t, "digits")
@@ -798,22 +857,30 @@ func TestPropDecodersRefuseBeyond64Digits(t *testing.T) {
 		if rapid.Bool().Draw(t, "neg") {
 			v.Neg(v)
 		}
-		m := mustMoney(t, v, c)
+		d := decimal.NewFromBigInt(v, -int32(c.MinorUnits()))
+		_, err := money.New(d, c)
+		require.ErrorIs(t, err, money.ErrOverflow)
+		_, err = money.NewRounded(d, c, modeGen().Draw(t, "mode"))
+		require.ErrorIs(t, err, money.ErrOverflow)
 		reg := registryFor(t, c)
 
-		_, err := reg.Parse(m.String())
+		// The canonical text of that amount.
+		amount := d.StringFixed(int32(c.MinorUnits()))
+		_, err = reg.Parse(amount + " " + c.Code())
 		require.ErrorIs(t, err, money.ErrOverflow)
-		amount, code := m.Columns()
-		_, err = reg.FromColumns(amount, code)
+		_, err = reg.FromColumns(amount, c.Code())
 		require.ErrorIs(t, err, money.ErrOverflow)
-		b, err := json.Marshal(m)
-		require.NoError(t, err)
+		_, err = money.FromString(amount, c)
+		require.ErrorIs(t, err, money.ErrOverflow)
+		doc := fmt.Sprintf(`{"amount":%q,"currency":%q,"minorUnits":%d}`, amount, c.Code(), c.MinorUnits())
 		got := money.MustParse("1 JPY")
-		require.ErrorIs(t, json.Unmarshal(b, &got), money.ErrOverflow)
+		require.ErrorIs(t, json.Unmarshal([]byte(doc), &got), money.ErrOverflow)
 		requireMoneyEqual(t, money.MustParse("1 JPY"), got)
+		_, err = reg.ParseJSON([]byte(doc))
+		require.ErrorIs(t, err, money.ErrOverflow)
 		if !c.IsCustom() {
-			require.ErrorIs(t, got.Scan(m.String()), money.ErrOverflow)
-			require.ErrorIs(t, got.UnmarshalText([]byte(m.String())), money.ErrOverflow)
+			require.ErrorIs(t, got.Scan(amount+" "+c.Code()), money.ErrOverflow)
+			require.ErrorIs(t, got.UnmarshalText([]byte(amount+" "+c.Code())), money.ErrOverflow)
 		}
 	})
 }
@@ -1050,6 +1117,10 @@ func TestPropMulAt64BitBoundary(t *testing.T) {
 
 		to := currencyGen().Draw(t, "to")
 		got, err = m.Convert(to, factor, mode)
+		if factor.Sign() < 0 {
+			require.ErrorIs(t, err, money.ErrInvalidArgument, "a negative rate")
+			return
+		}
 		exact := new(big.Rat).Mul(ratOf(m.Amount()), ratOf(factor))
 		exact.Mul(exact, new(big.Rat).SetInt(pow10(int64(to.MinorUnits()))))
 		requireRounded(t, exact, mode, to, got, err)
@@ -1097,10 +1168,14 @@ func TestPropRoundToReference(t *testing.T) {
 			require.ErrorIs(t, err, money.ErrPrecision)
 			return
 		}
+		want := q.Mul(q, incUnits)
+		if want.CmpAbs(limitUnits) >= 0 {
+			require.ErrorIs(t, err, money.ErrOverflow, "%s to %s by %s", m, inc, mode)
+			return
+		}
 		require.NoError(t, err, "%s to %s", m, inc)
 		requireCanonical(t, got)
 		require.Equal(t, c, got.Currency())
-		want := q.Mul(q, incUnits)
 		require.Zero(t, want.Cmp(unitsOf(got)), "%s to %s by %s: want %s units, got %s", m, inc, mode, want, got)
 
 		// Increments finer than the minor unit, or not positive, are refused.
@@ -1120,6 +1195,10 @@ func TestPropConvertReference(t *testing.T) {
 		rate := factorGen().Draw(t, "rate")
 		mode := modeGen().Draw(t, "mode")
 		got, err := m.Convert(to, rate, mode)
+		if rate.Sign() <= 0 {
+			require.ErrorIs(t, err, money.ErrInvalidArgument)
+			return
+		}
 		exact := new(big.Rat).Mul(ratOf(m.Amount()), ratOf(rate))
 		exact.Mul(exact, new(big.Rat).SetInt(pow10(int64(to.MinorUnits()))))
 		requireRounded(t, exact, mode, to, got, err)

@@ -151,14 +151,19 @@ func abs64(v int64) uint64 {
 }
 
 // rescale returns coefficient*10^exp expressed as a coefficient at exponent target, rounding by
-// mode when digits are lost.
+// mode when digits are lost. It returns the bare ErrPrecision when mode is Exact and digits would
+// be lost, and the bare ErrOverflow when scaling a non-zero coefficient up by MaxDigits places or
+// more, which gives more than MaxDigits digits; the callers say what overflowed.
 func rescale(coef *big.Int, exp, target int64, mode Rounding) (*big.Int, error) {
 	switch {
 	case exp == target:
 		return coef, nil
 	case exp > target:
-		if exp-target > maxShift {
-			return nil, fmt.Errorf("%w: amount has more than %d digits", ErrOverflow, maxShift)
+		if coef.Sign() == 0 {
+			return new(big.Int), nil
+		}
+		if exp-target >= MaxDigits {
+			return nil, ErrOverflow
 		}
 		return new(big.Int).Mul(coef, pow10(exp-target)), nil
 	default:
@@ -172,10 +177,6 @@ func rescale(coef *big.Int, exp, target int64, mode Rounding) (*big.Int, error) 
 		return roundQuo(coef, pow10(shift), mode)
 	}
 }
-
-// maxShift bounds how far an amount is scaled up: 10^maxShift is far beyond any amount of money,
-// and the bound keeps a hostile exponent from allocating gigabytes.
-const maxShift = 1000
 
 // pow10 returns 10^n. Results below 10^40 are shared: callers must not modify them.
 func pow10(n int64) *big.Int {

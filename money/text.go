@@ -1,6 +1,7 @@
 package money
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"strconv"
@@ -9,16 +10,15 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// maxDigits bounds the digits of an amount in text. 64 digits hold any amount of money with room
-// to spare, and the bound keeps hostile input from costing more than a few hundred bytes.
-const maxDigits = 64
-
-// Parse reads the canonical text form of Money written by [Money.String]: the amount, one space
-// and an ISO 4217 code, such as "12.34 USD", "-0.50 EUR" or "1200 JPY". The code may be in any
-// case; the amount is a plain decimal as for [FromString], and may leave out trailing zeros
-// ("12.3 USD"). Malformed text is an error wrapping [ErrSyntax], an unknown code one wrapping
-// [ErrUnknownCurrency], too many decimals one wrapping [ErrPrecision], more than 64 digits (with
-// the currency's decimals) one wrapping [ErrOverflow]. Use [Registry.Parse] for custom
+// Parse reads the canonical text form of Money written by [Money.String]: the amount, exactly one
+// ASCII space and an ISO 4217 code, such as "12.34 USD", "-0.50 EUR" or "1200 JPY". The code may
+// be in any case; the amount is a plain decimal as for [FromString], and may leave out trailing
+// zeros ("12.3 USD"). Text that is not of this form is an error wrapping [ErrSyntax]: other or
+// more spaces, a tab, leading or trailing blanks, or a code that is not 3 to 12 ASCII letters and
+// digits starting with a letter (the codes [NewCurrency] accepts). A well-formed code that is not
+// an ISO 4217 currency is an error wrapping [ErrUnknownCurrency]; too many decimals one wrapping
+// [ErrPrecision]; text of more than [MaxDigits] digits, or an amount of more than MaxDigits digits
+// with the currency's decimals, one wrapping [ErrOverflow]. Use [Registry.Parse] for custom
 // currencies.
 func Parse(s string) (Money, error) {
 	return parse(s, Lookup)
@@ -39,44 +39,67 @@ func parse(s string, lookup func(string) (Currency, error)) (Money, error) {
 	if i < 0 {
 		return Money{}, fmt.Errorf("%w: %s: want an amount, a space and a currency code", ErrSyntax, quote(s))
 	}
-	d, err := parseAmount(s[:i], false)
-	if err != nil {
-		return Money{}, err
-	}
-	c, err := lookup(s[i+1:])
-	if err != nil {
-		return Money{}, err
-	}
-	return newDecoded(d, c, s)
+	return decode(s[:i], false, s[i+1:], lookup)
 }
 
-// newDecoded is New for the decoders (FromString, Parse, Scan, UnmarshalText, UnmarshalJSON,
-// FromColumns): it also refuses an amount whose canonical form has more than maxDigits digits,
-// such as 64 nines in USD (66 digits with the decimals) or the JSON number 1e900, so that
-// whatever a decoder accepts is written by String, MarshalJSON and Columns in a form the decoders
-// read back.
-func newDecoded(d decimal.Decimal, c Currency, s string) (Money, error) {
-	m, err := New(d, c)
+// decode is what the decoders share once they have the amount's text and the code: it checks the
+// syntax of both, then the currency, then the size and decimals of the amount, so that the error
+// of malformed input wraps ErrSyntax whatever else is wrong with it.
+func decode(amount string, number bool, code string, lookup func(string) (Currency, error)) (Money, error) {
+	d, err := parseAmount(amount, number)
+	if err != nil && errors.Is(err, ErrSyntax) {
+		return Money{}, err
+	}
+	if err := checkCode(code); err != nil {
+		return Money{}, err
+	}
+	c, cerr := lookup(code)
+	if cerr != nil {
+		return Money{}, cerr
+	}
 	if err != nil {
 		return Money{}, err
 	}
-	if m.amount.NumDigits() > maxDigits {
-		return Money{}, fmt.Errorf("%w: amount %s has more than %d digits in %s", ErrOverflow, quote(s), maxDigits, c.code)
+	return New(d, c)
+}
+
+// validCode reports whether code is syntactically a currency code: 3 to 12 ASCII letters and
+// digits starting with a letter, in any case, as [NewCurrency] accepts. Every ISO 4217 code is one.
+func validCode(code string) bool {
+	if len(code) < 3 || len(code) > 12 {
+		return false
 	}
-	return m, nil
+	for i := range len(code) {
+		b := upper(code[i])
+		if !('A' <= b && b <= 'Z') && (i == 0 || b < '0' || b > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkCode(code string) error {
+	if !validCode(code) {
+		return fmt.Errorf("%w: currency code %s: want 3 to 12 ASCII letters and digits, starting with a letter", ErrSyntax, quote(code))
+	}
+	return nil
 }
 
 // quote quotes s for an error message, shortened so hostile input cannot bloat logs.
 func quote(s string) string {
 	const max = 48
 	if len(s) > max {
-		return strconv.Quote(s[:max]) + "..."
+		return strconv.Quote(s[:max]) + "…"
 	}
 	return strconv.Quote(s)
 }
 
 // parseAmount reads a plain decimal: [-]digits[.digits]. With number set it reads a JSON number
-// instead, which may also carry an exponent ([eE][+-]digits). It never goes through float64.
+// instead, which may also carry an exponent ([eE][+-]digits). It never goes through float64. It
+// checks all of s before its size, so that malformed text is an error wrapping ErrSyntax however
+// long it is; text of more than MaxDigits digits, or an exponent beyond ±maxOperandExponent, is
+// then an error wrapping ErrOverflow. Its cost is linear in len(s), and it allocates only for
+// more than 18 digits.
 func parseAmount(s string, number bool) (decimal.Decimal, error) {
 	bad := func(why string) (decimal.Decimal, error) {
 		return decimal.Decimal{}, fmt.Errorf("%w: amount %s: %s", ErrSyntax, quote(s), why)
@@ -99,9 +122,6 @@ scan:
 		b := s[i]
 		switch {
 		case '0' <= b && b <= '9':
-			if nDigits == maxDigits {
-				return decimal.Decimal{}, fmt.Errorf("%w: amount %s has more than %d digits", ErrOverflow, quote(s), maxDigits)
-			}
 			if nDigits < 19 {
 				small = small*10 + uint64(b-'0')
 			}
@@ -125,7 +145,8 @@ scan:
 	if sawPoint && fracLen == 0 {
 		return bad("no digit after the point")
 	}
-	exp := -int64(fracLen)
+	var e int64
+	expBeyond := false
 	if i < len(s) {
 		if !number || (s[i] != 'e' && s[i] != 'E') {
 			return bad(fmt.Sprintf("unexpected %q", s[i]))
@@ -139,20 +160,27 @@ scan:
 		if i == len(s) {
 			return bad("no digits in the exponent")
 		}
-		var e int64
 		for ; i < len(s); i++ {
 			if s[i] < '0' || s[i] > '9' {
 				return bad(fmt.Sprintf("unexpected %q", s[i]))
 			}
-			if e = e*10 + int64(s[i]-'0'); e > maxFactorExponent {
-				return decimal.Decimal{}, fmt.Errorf("%w: amount %s: exponent beyond ±%d", ErrOverflow, quote(s), maxFactorExponent)
+			if !expBeyond {
+				if e = e*10 + int64(s[i]-'0'); e > maxOperandExponent {
+					expBeyond = true
+				}
 			}
 		}
 		if eneg {
 			e = -e
 		}
-		exp += e
 	}
+	if nDigits > MaxDigits {
+		return decimal.Decimal{}, fmt.Errorf("%w: amount %s has more than %d digits", ErrOverflow, quote(s), MaxDigits)
+	}
+	if expBeyond {
+		return decimal.Decimal{}, fmt.Errorf("%w: amount %s: exponent beyond ±%d", ErrOverflow, quote(s), maxOperandExponent)
+	}
+	exp := e - int64(fracLen)
 	if nDigits <= 18 {
 		v := int64(small)
 		if neg {
