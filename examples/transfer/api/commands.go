@@ -112,30 +112,18 @@ func (s *server) transfer(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, http.StatusOK, out) // the outcome names the strategy used
 }
 
-// decode reads the request's body, which must be exactly one JSON object of T's fields and no
-// others, at most max bytes. Its errors are problems: 400 for a body that is not that, 413 for a
-// body over max, and a rule error (422) for an amount of money in a well-formed object that
-// money refuses (too many decimals, an unknown currency).
+// decode reads the request's body, at most max bytes, and decodes it with decodeBody: exactly
+// one JSON object of T's fields, named exactly, each once, and no others. Its errors are
+// problems: 400 for a body that is not that, 413 for a body over max, and a rule error (422) for
+// an amount of money in a well-formed object that money refuses (too many decimals, an unknown
+// currency).
 func decode[T any](w http.ResponseWriter, r *http.Request, max int64) (T, error) {
-	var zero T
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
-	dec.DisallowUnknownFields()
-	var v *T
-	if err := dec.Decode(&v); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var zero T
 		return zero, bodyError(err)
 	}
-	if v == nil {
-		return zero, malformed("the body is null: want a JSON object")
-	}
-	var extra json.RawMessage
-	switch err := dec.Decode(&extra); {
-	case err == io.EOF:
-		return *v, nil
-	case isTooLarge(err):
-		return zero, bodyError(err)
-	default:
-		return zero, malformed("data after the JSON object: want exactly one object")
-	}
+	return decodeBody[T](body)
 }
 
 // bodyError turns a decoding error into its problem.
@@ -168,11 +156,6 @@ func bodyError(err error) error {
 	default: // an unknown field, or a body that could not be read
 		return malformed(strings.TrimPrefix(err.Error(), "json: "))
 	}
-}
-
-func isTooLarge(err error) bool {
-	var tooLarge *http.MaxBytesError
-	return errors.As(err, &tooLarge)
 }
 
 // isMoneyError reports whether err is money's (other than ErrSyntax): an amount that is well

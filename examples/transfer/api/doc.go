@@ -1,12 +1,17 @@
 // Package api is the bank's HTTP JSON API: a thin application layer over a [transfer.Bank]
-// (seed 001), with task-based commands and read-only queries. [New] returns the [http.Handler];
+// with task-based commands and read-only queries. [New] returns the [http.Handler];
 // the bank's rules, retries and idempotence stay in package transfer.
 //
 // # Commands
 //
 // A command is POST /commands/{name} with a JSON object as its body, Content-Type
 // application/json (charset utf-8 optional). Amounts of money are written as package money
-// encodes them, {"amount":"12.34","currency":"USD"}.
+// encodes them, {"amount":"12.34","currency":"USD"}. The body is read strictly, unlike
+// encoding/json's defaults: field names are exactly as shown here (case-sensitive: "Number" is
+// not "number"), each field at most once, no other field, in the command's object and in its
+// amounts of money alike, and nothing after the object but whitespace. Anything else is the 400
+// malformed_json problem, and nothing is written. A name may still use JSON's escapes
+// ("n\u0075mber" is "number").
 //
 //	POST /commands/open-account  {"number":"000000000001","currency":"USD"}
 //	POST /commands/deposit       {"id":"dep-1","account":"000000000001","amount":{"amount":"10.00","currency":"USD"}}
@@ -52,8 +57,9 @@
 //
 //	status  code                    when
 //	400     malformed_json          the body is empty, not JSON, not an object, has a field of the
-//	                                wrong type, an unknown field, a malformed amount of money, or
-//	                                data after the object
+//	                                wrong type, an unknown field (a known one in another case
+//	                                included), a field twice, a malformed amount of money, or data
+//	                                after the object
 //	400     invalid_parameter       a query parameter, or the account number of a statement's path,
 //	                                is malformed or out of range
 //	404     unknown_command         POST /commands/{name} with a name that is no command
