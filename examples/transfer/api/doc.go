@@ -83,8 +83,32 @@
 //	                                (uow.ErrConflict); it carries Retry-After: 1
 //	500     internal                any other error, a technical one
 //
+// Go's http.Server refuses some requests itself, before any handler runs, and writes its answer
+// (text/plain) straight to the connection. Served through [NewListener], as cmd/bank serves the
+// API, those answers are problems too, with the server's status and "Connection: close":
+//
+//	400     malformed_request       a request line, header or framing the server cannot read: a
+//	                                malformed Content-Length, two of them, no Host header, a
+//	                                header name or value that is not HTTP's ...
+//	417     expectation_failed      an Expect header other than 100-continue
+//	431     header_too_large        a header over the server's MaxHeaderBytes
+//	501     unsupported_transfer_encoding
+//	                                a Transfer-Encoding other than chunked
+//	505     http_version_not_supported
+//	                                an HTTP version other than 1.0 and 1.1
+//
 // A technical error is logged with [Options].Logger at Error level, with the error, and answered
 // with a generic detail that reveals nothing of it (no SQL, no Go error text); a 503 is logged at
 // Warn level. Business and request errors are not logged. Successful answers are
 // application/json.
+//
+// # Serving
+//
+// Serve the handler with an http.Server on a listener wrapped by [NewListener], so that every
+// answer, the server's own included, is a problem or a success:
+//
+//	ln, err := net.Listen("tcp", "127.0.0.1:8080")
+//	...
+//	srv := &http.Server{Handler: api.New(bank, nil), ReadHeaderTimeout: 5 * time.Second}
+//	err = srv.Serve(api.NewListener(ln))
 package api

@@ -1,12 +1,15 @@
 package api_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/dddkit/ddd/examples/transfer"
 	"github.com/dddkit/ddd/examples/transfer/api"
@@ -76,4 +79,40 @@ func Example() {
 	// transfer 200 optimistic debited to 70.00 credited to 30.00 replayed false
 	// transfer 200 optimistic debited to 70.00 credited to 30.00 replayed true
 	// transfer 409 insufficient_funds https://dddkit.dev/problems/insufficient-funds
+}
+
+// Serve the API through NewListener: a request Go's HTTP server refuses before any handler runs
+// is answered as a problem too.
+func ExampleNewListener() {
+	bank, err := transfer.New(uow.NewStore(memuow.New(nil), nil), nil)
+	if err != nil {
+		panic(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	srv := &http.Server{Handler: api.New(bank, nil), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(api.NewListener(ln)) }()
+	defer srv.Close()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET /accounts HTTP/1.1\r\n\r\n") // HTTP/1.1 without a Host header
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		panic(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(res.Status, res.Header.Get("Content-Type"))
+	fmt.Print(string(body))
+	// Output:
+	// 400 Bad Request application/problem+json
+	// {"type":"https://dddkit.dev/problems/malformed-request","title":"Malformed request","status":400,"detail":"the request is not valid HTTP/1.1: missing required Host header","code":"malformed_request"}
 }

@@ -1,11 +1,9 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/examples/transfer"
@@ -126,16 +124,9 @@ func writeProblem(w http.ResponseWriter, status int, code, title, detail string)
 	if title == "" {
 		title = titles[code]
 	}
-	b, _ := json.Marshal(problem{ // strings and an int: it always encodes
-		Type:   problemTypeBase + strings.ReplaceAll(code, "_", "-"),
-		Title:  title,
-		Status: status,
-		Detail: detail,
-		Code:   code,
-	})
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(problemJSON(status, code, title, detail))
 }

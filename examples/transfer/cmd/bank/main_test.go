@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -133,6 +136,22 @@ func TestServe(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, body.String(), `"000000000042"`)
+
+	// A request the HTTP server refuses before any handler runs is a problem too.
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	require.NoError(t, err)
+	_, err = io.WriteString(c, "GET /accounts HTTP/1.1\r\n\r\n") // no Host
+	require.NoError(t, err)
+	raw, err := io.ReadAll(c)
+	c.Close()
+	require.NoError(t, err)
+	res, err = http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+	require.NoError(t, err)
+	body.Reset()
+	_, _ = body.ReadFrom(res.Body)
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+	assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+	assert.Contains(t, body.String(), `"code":"malformed_request"`)
 
 	cancel()
 	select {

@@ -70,7 +70,7 @@ func serve(ctx context.Context, args []string, out, errw io.Writer) error {
 
 	fmt.Fprintf(out, "bank: serving on http://%s (%s: %s; outbox to %s)\n", ln.Addr(), be.Kind, be.Where, sk.where)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(api.NewListener(ln)) }() // the server's own errors are problems too
 	select {
 	case err = <-served:
 	case <-ctx.Done():
