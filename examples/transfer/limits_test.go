@@ -119,15 +119,22 @@ func rawExec(t testing.TB, d driver, q string, args ...any) {
 	case *mysqluow.Driver:
 		_, err = d.DB().ExecContext(ctx, tableNames(q, ""), args...)
 	case *pguow.Driver:
-		q = tableNames(q, d.Schema())
-		for i := 1; strings.Contains(q, "?"); i++ {
-			q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
+		var b strings.Builder
+		n := 0
+		for _, r := range tableNames(q, d.Schema()) {
+			if r == '?' {
+				n++
+				fmt.Fprintf(&b, "$%d", n)
+				continue
+			}
+			b.WriteRune(r)
 		}
+		q = b.String()
 		_, err = d.Pool().Exec(ctx, q, args...)
 	default:
 		t.Fatalf("no SQL on %T", d)
 	}
-	require.NoError(t, err, "%s", q)
+	require.NoError(t, err, "%.500s", q)
 }
 
 func tableNames(q, schema string) string {
