@@ -29,10 +29,12 @@ import (
 //   - ledger-query is the query Totals and Reconcile ran before the accounts kept their lifetime
 //     sums: per account, the deposits, credits and debits summed from the movement tables, then
 //     totalled in Go as Totals did; its cost grows with the transfers.
+//
 //   - totals and reconcile are Finder.Totals and Finder.Reconcile: the account rows alone.
+//
 //   - audit is Finder.Audit, which still sums every movement (overflow-safe), on purpose.
 //
-//	go test ./examples/transfer -run '^$' -bench BenchmarkReads -benchtime 20x
+//     go test ./examples/transfer -run '^$' -bench BenchmarkReads -benchtime 20x
 func BenchmarkReads(b *testing.B) {
 	for _, name := range []string{"sqlite", "mariadb", "postgres"} {
 		b.Run(name, func(b *testing.B) {
