@@ -228,7 +228,8 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 	}
 	for _, m := range []money.Money{d.Deposited, d.Credited, d.Debited} {
 		if m.Currency() != c {
-			return fmt.Errorf("transfer: account document: lifetime sum %v not in %s", m, c.Code())
+			return fmt.Errorf("transfer: account document: want its lifetime sums (deposited, credited, debited) in %s, not %v",
+				c.Code(), m)
 		}
 	}
 	a.balance, a.deposited, a.credited, a.debited, a.openedAt = d.Balance, d.Deposited, d.Credited, d.Debited, d.OpenedAt.UTC()

@@ -13,8 +13,8 @@ import (
 	"github.com/dddkit/ddd/uow"
 )
 
-// Strategy is how a transfer keeps the two accounts consistent under concurrency: seed 000's
-// four designs.
+// Strategy is how a transfer keeps the two accounts consistent under concurrency: the four
+// classic designs, optimistic, pessimistic, keyed locks and eventual.
 type Strategy int
 
 const (
@@ -100,7 +100,7 @@ type Bank struct {
 }
 
 // New returns a bank on store. On the SQLite, PostgreSQL and MySQL drivers it keeps its
-// aggregates in seed 000's account and transfer tables (and a deposit table), which Migrate
+// aggregates in relational tables, account, transfer and deposit, which Migrate
 // creates; on any other driver (memuow) as JSON documents. opts may be nil.
 func New(store *uow.Store, opts *Options) (*Bank, error) {
 	if store == nil {

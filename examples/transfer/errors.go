@@ -7,7 +7,8 @@ import "github.com/dddkit/ddd/aggregate"
 // read its Code with errors.As. The unit of work never retries them.
 var (
 	// ErrInvalidInput is input the bank cannot take: a malformed account or transfer number,
-	// an amount that is not positive or too large to store, an unknown strategy.
+	// an amount that is not positive or too large to store, a deposit or transfer that would
+	// leave a balance beyond ±(2^63-1) minor units, an unknown strategy.
 	ErrInvalidInput = aggregate.NewRule("invalid_input", "invalid input")
 	// ErrInsufficientFunds refuses a debit below zero (the strong strategies) or, under the
 	// eventual strategy, a debit the balance as read could not cover.

@@ -49,7 +49,7 @@ type TransferPosted struct {
 	At       time.Time      `json:"at"`
 }
 
-// TransferCompleted is the outcome of a transfer and seed 000's "event of events": the debit,
+// TransferCompleted is the outcome of a transfer, an "event of events": the debit,
 // the credit and the posting in one message, so a consumer never sees half a transfer.
 // Overdrawn reports a debit that left a negative balance (possible only under the eventual
 // strategy). The debited and credited accounts also record their own AccountDebited and

@@ -14,9 +14,16 @@ import (
 	"github.com/dddkit/ddd/uow"
 )
 
-// Finder is the bank's read side (seed 000's Finder): queries that read the store directly and
-// return view structs shaped for their use, never domain objects. It reads committed data and
-// never writes. It is safe for concurrent use; get one from Bank.Finder.
+// Finder is the bank's read side, a finder in the CQRS sense: queries that read the store
+// directly and return view structs shaped for their use, never domain objects. It reads
+// committed data and never writes. It is safe for concurrent use; get one from Bank.Finder.
+//
+// Its reads cost what the accounts do, not what the history does, with one exception by design:
+// each account keeps its lifetime sums (deposits, credits, debits) beside its balance, changed
+// in the statement that changes the balance, so Ledger, Totals and Reconcile read the accounts
+// alone; Statement reads one account's latest movements, TransfersOver the transfers over an
+// amount (through an index). Audit, the exception, sums every deposit and transfer ever made to
+// check the accounts against them: a job for a schedule or a test, not for every request.
 type Finder struct{ q queries }
 
 // queries is what a storage answers for the Finder.
@@ -151,7 +158,7 @@ func (a Audit) Clean() bool { return len(a.Mismatches) == 0 }
 func (f *Finder) Balances(ctx context.Context) ([]Balance, error) { return f.q.balances(ctx) }
 
 // TransfersOver returns the transfers of more than m in m's currency, largest first, at most
-// limit of them (limit <= 0 means 100): seed 000's (find-transfers-over 200 :usd).
+// limit of them (limit <= 0 means 100): the classic find-transfers-over query.
 func (f *Finder) TransfersOver(ctx context.Context, m money.Money, limit int) ([]TransferView, error) {
 	if m.Currency().IsZero() {
 		return nil, fmt.Errorf("%w: no currency", ErrInvalidInput)

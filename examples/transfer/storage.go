@@ -14,7 +14,7 @@ import (
 )
 
 // storage keeps the bank's aggregates on one kind of store: the account, transfer and deposit
-// tables of seed 000 on the SQL drivers, JSON documents on any other (memuow).
+// tables on the SQL drivers, JSON documents on any other (memuow).
 type storage interface {
 	accounts(u *uow.Unit) *uow.Repository[*Account]
 	transfers(u *uow.Unit) *uow.Repository[*Transfer]

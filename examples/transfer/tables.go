@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -25,7 +26,7 @@ const (
 	dialectMySQL
 )
 
-// tables keeps the bank in seed 000's relational tables, account and transfer, plus deposit,
+// tables keeps the bank in relational tables, account and transfer, plus deposit,
 // through uow.Mappers: the unit of work keeps the identity map, the version compare-and-set and
 // the outbox in the same transaction.
 //
@@ -167,8 +168,13 @@ func (t *tables) addLifetimeSums(ctx context.Context) error {
 	}
 	if t.dialect == dialectMySQL {
 		return t.pool.session(ctx, func(c pool) error {
-			if _, err := c.exec(ctx, "SELECT GET_LOCK('bank-lifetime-sums', 60)"); err != nil {
+			var locked sql.NullInt64
+			if err := c.query(ctx, "SELECT GET_LOCK('bank-lifetime-sums', 60)", nil,
+				func(scan func(...any) error) error { return scan(&locked) }); err != nil {
 				return err
+			}
+			if locked.Int64 != 1 {
+				return fmt.Errorf("%w: another migration held the lock for a minute", uow.ErrConflict)
 			}
 			defer func() { _, _ = c.exec(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK('bank-lifetime-sums')") }()
 			if done, err := t.hasLifetimeSums(ctx, c); err != nil || done {
@@ -404,7 +410,16 @@ func fromMinorText(units, code string) (money.Money, error) {
 	if err != nil {
 		return money.Money{}, fmt.Errorf("transfer: stored currency: %w", err)
 	}
-	d, err := decimal.NewFromString(strings.TrimSpace(units))
+	return minorTextIn(units, c)
+}
+
+// minorTextIn is fromMinorText in a currency already looked up.
+func minorTextIn(units string, c money.Currency) (money.Money, error) {
+	units = strings.TrimSpace(units)
+	if n, err := strconv.ParseInt(units, 10, 64); err == nil { // most sums, most of the time
+		return money.FromMinorUnits(n, c)
+	}
+	d, err := decimal.NewFromString(units)
 	if err != nil || !d.IsInteger() {
 		return money.Money{}, fmt.Errorf("transfer: stored sum %q: want an integer of minor units", units)
 	}
@@ -487,13 +502,16 @@ func scanLedger(scan func(...any) error, more ...any) (LedgerLine, error) {
 		return LedgerLine{}, err
 	}
 	l := LedgerLine{Account: AccountNumber(strings.TrimSpace(number))}
-	var err error
-	if l.Balance, err = fromMinor(balance, currency); err != nil {
+	c, err := money.Lookup(strings.TrimSpace(currency))
+	if err != nil {
+		return LedgerLine{}, fmt.Errorf("transfer: stored currency: %w", err)
+	}
+	if l.Balance, err = money.FromMinorUnits(balance, c); err != nil {
 		return LedgerLine{}, err
 	}
 	dst := []*money.Money{&l.Deposited, &l.Credited, &l.Debited}
 	for i, kept := range []string{deposited, credited, debited} {
-		if *dst[i], err = fromMinorText(kept, currency); err != nil {
+		if *dst[i], err = minorTextIn(kept, c); err != nil {
 			return LedgerLine{}, err
 		}
 	}

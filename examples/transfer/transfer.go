@@ -83,7 +83,7 @@ func (r Request) Validate() error {
 	return checkAmount(r.Amount)
 }
 
-// Transfer is a posted transfer: immutable once created. Besides seed 000's columns it keeps
+// Transfer is a posted transfer: immutable once created. Besides who, what and when it keeps
 // the balances it left on both accounts, so its outcome can be returned again to a retried
 // request and statements show a running balance.
 type Transfer struct {
@@ -201,7 +201,9 @@ func Post(r Request, from, to *Account, at time.Time) (*Transfer, error) {
 }
 
 // Change is a change to an account's balance, what the eventual strategy's domain returns
-// instead of new state: storage adds Delta to the stored balance atomically.
+// instead of new state: storage adds Delta to the stored balance atomically, and its size to the
+// account's lifetime credits (a positive Delta) or debits (a negative one), never taking the
+// balance beyond ±(2^63-1) minor units.
 type Change struct {
 	Account AccountNumber
 	Delta   money.Money

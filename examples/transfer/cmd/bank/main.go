@@ -1,4 +1,4 @@
-// Command bank is the reference bank of package transfer, seed 000's transfers with every rule
+// Command bank is the reference bank of package transfer, money transfers with every rule
 // always on, on the embedded SQLite default or a server:
 //
 //	bank demo   [flags]  open accounts, run concurrent transfers, relay the outbox, reconcile

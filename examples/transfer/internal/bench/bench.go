@@ -1,5 +1,5 @@
 // Package bench measures the bank's four transfer strategies side by side on every store, the
-// engine of `bank bench`: seed 000 asks "did you benchmark the designs?", and this is the answer.
+// engine of `bank bench`: the answer to "did you benchmark the designs?".
 //
 // Run opens a fresh store per DSN, opens the same accounts on each, and runs every strategy
 // under every contention and number of goroutines (a cell), with package load. On PostgreSQL it
