@@ -366,7 +366,7 @@ func (t *tables) statement(ctx context.Context, n AccountNumber, limit int) (Sta
 
 func (t *tables) ledger(ctx context.Context) ([]LedgerLine, error) {
 	var out []LedgerLine
-	err := t.read.query(ctx, "SELECT number, currency, balance, deposited, credited, debited FROM "+t.account+" ORDER BY number", nil,
+	err := t.read.query(ctx, "SELECT number, currency, balance, "+t.sums("")+" FROM "+t.account+" ORDER BY number", nil,
 		func(scan func(...any) error) error {
 			l, err := scanLedger(scan)
 			out = append(out, l)
@@ -389,7 +389,7 @@ func (t *tables) audit(ctx context.Context) (kept, moved []LedgerLine, err error
 func (t *tables) movements(ctx context.Context, c conn, withKept bool) (kept, moved []LedgerLine, err error) {
 	cols := "a.number, a.currency, a.balance"
 	if withKept {
-		cols += ", a.deposited, a.credited, a.debited"
+		cols += ", " + t.sums("a.")
 	}
 	halves := func(table, account string) string {
 		return "(SELECT " + account + " AS n, SUM(amount >> 32) AS hi, SUM(amount & 4294967295) AS lo FROM " + table +

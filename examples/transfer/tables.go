@@ -59,6 +59,19 @@ func newTables(d dialect, schema string, p pool, tx func(*uow.Unit) (conn, error
 	return t
 }
 
+// sums is the select list of an account row's lifetime sums, as text: PostgreSQL would send a
+// NUMERIC in binary for pgx to convert; its own text is cheaper.
+func (t *tables) sums(prefix string) string {
+	cols := make([]string, len(lifetimeColumns))
+	for i, c := range lifetimeColumns {
+		cols[i] = prefix + c
+		if t.dialect == dialectPostgres {
+			cols[i] += "::text"
+		}
+	}
+	return strings.Join(cols, ", ")
+}
+
 // lifetimeColumns are the account's lifetime sums.
 var lifetimeColumns = [...]string{"deposited", "credited", "debited"}
 
@@ -474,7 +487,7 @@ func (m accountRows) Load(ctx context.Context, u *uow.Unit, ids []string, lock u
 	if err != nil {
 		return nil, err
 	}
-	q := m.t.sql("SELECT number, currency, balance, deposited, credited, debited, opened_at, version FROM " + m.t.account +
+	q := m.t.sql("SELECT number, currency, balance, " + m.t.sums("") + ", opened_at, version FROM " + m.t.account +
 		" WHERE number IN " + in(len(ids)) + m.t.forUpdate(lock))
 	var out []*Account
 	err = c.query(ctx, q, args(ids), func(scan func(...any) error) error {

@@ -99,9 +99,9 @@ const (
 //	HTTP/1.1 501 Not Implemented<cannedHeaders>Unsupported transfer encoding
 //
 // where reason is the status text, possibly followed by ": " and the server's own detail
-// ("missing required Host header"). A handler's answer never has this form: net/http writes
-// its headers sorted (Connection before Content-Type) and adds Date and a Content-Length or
-// Transfer-Encoding.
+// ("missing required Host header"). A handler's answer does not take this form unless built to
+// mimic it byte for byte: net/http writes a handler's headers sorted (Connection before
+// Content-Type) and adds Date and a Content-Length or Transfer-Encoding.
 func problemFor(p []byte) ([]byte, bool) {
 	rest, ok := bytes.CutPrefix(p, []byte("HTTP/1.1 "))
 	if !ok {
