@@ -109,8 +109,9 @@ func demo(ctx context.Context, args []string, out, errw io.Writer) error {
 	return report(ctx, bank, out, s)
 }
 
-// report prints the balances and the ledger reconciliation, and fails when the books do not
-// balance (or, under a strong strategy, an account is overdrawn).
+// report prints the balances, the ledger reconciliation and the audit, and fails when the books
+// do not balance, an account disagrees with its movements, or, under a strong strategy, an
+// account is overdrawn.
 func report(ctx context.Context, bank *transfer.Bank, out io.Writer, s transfer.Strategy) error {
 	balances, err := bank.Finder().Balances(ctx)
 	if err != nil {
@@ -133,11 +134,23 @@ func report(ctx context.Context, bank *transfer.Bank, out io.Writer, s transfer.
 	for _, t := range rec.Totals {
 		fmt.Fprintf(out, "  %s: %d accounts, balances %s, deposits %s\n", t.Currency, t.Accounts, t.Balance, t.Deposited)
 	}
-	verdict := "every balance equals its deposits + credits - debits, and the balances sum to the deposits"
-	if !rec.Balanced() {
+	verdict := "every balance equals its deposits + credits - debits, the balances sum to the deposits and the credits to the debits"
+	switch {
+	case len(rec.Mismatches) > 0:
 		verdict = fmt.Sprintf("MISMATCH: %d accounts do not reconcile", len(rec.Mismatches))
+	case !rec.Balanced():
+		verdict = fmt.Sprintf("MISMATCH: the totals do not balance: %+v", rec.Totals)
 	}
 	fmt.Fprintf(out, "  %s\n", verdict)
+	audit, err := bank.Finder().Audit(ctx)
+	if err != nil {
+		return err
+	}
+	if audit.Clean() {
+		fmt.Fprintln(out, "  audit: every account agrees with the deposits and transfers that made it")
+	} else {
+		fmt.Fprintf(out, "  AUDIT: %d accounts disagree with their deposits and transfers\n", len(audit.Mismatches))
+	}
 	if len(rec.Overdrawn) > 0 {
 		var list []string
 		for _, o := range rec.Overdrawn[:min(len(rec.Overdrawn), 5)] {
@@ -148,6 +161,8 @@ func report(ctx context.Context, bank *transfer.Bank, out io.Writer, s transfer.
 	switch {
 	case !rec.Balanced():
 		return errors.New("the ledger does not reconcile")
+	case !audit.Clean():
+		return errors.New("the accounts disagree with their movements")
 	case len(rec.Overdrawn) > 0 && s != transfer.Eventual:
 		return fmt.Errorf("%d accounts overdrawn under the %s strategy", len(rec.Overdrawn), s)
 	}

@@ -45,6 +45,7 @@ func TestDemoDefault(t *testing.T) {
 	assert.Regexp(t, `transfers: \d+ posted, \d+ refused`, s)
 	assert.Contains(t, s, "USD: 100 accounts, balances 10000.00 USD, deposits 10000.00 USD")
 	assert.Contains(t, s, "every balance equals its deposits + credits - debits")
+	assert.Contains(t, s, "audit: every account agrees")
 	assert.Contains(t, errw.String(), "transfers: 2000/2000") // the progress, off a terminal
 	_, err := os.Stat("bank-demo.db")
 	assert.True(t, os.IsNotExist(err), "the demo removes its fresh store")
