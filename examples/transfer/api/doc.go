@@ -42,6 +42,16 @@
 // /transfers; over is optional (absent: 0, every transfer in the currency) and takes at most the
 // currency's decimals. Every query also answers HEAD. Lists are [] when empty, never null.
 //
+// No query reads the whole history: /accounts, /totals and /reconciliation read the accounts,
+// each of which keeps its lifetime deposits, credits and debits, so they cost what the number of
+// accounts does however many transfers were made; a statement reads one account's latest
+// movements. A total per currency has "credited" and "debited", the sums of the accounts'
+// lifetime credits and debits, equal in balanced books; the reconciliation is "balanced" when
+// every balance is its deposits plus credits minus debits, and per currency the balances sum to
+// the deposits and the credits to the debits. Amounts there have no 64-bit bound: lifetime sums
+// and totals pass 2^63-1 minor units and are still exact. (transfer.Finder.Audit, which checks
+// every account against every movement, is for a scheduled job, not for the API.)
+//
 // # Problems
 //
 // Every error is answered with an RFC 9457 problem details object, Content-Type
