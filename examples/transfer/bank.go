@@ -182,7 +182,7 @@ func (b *Bank) Deposit(ctx context.Context, r DepositRequest) (DepositOutcome, e
 		return DepositOutcome{}, err
 	}
 	var out DepositOutcome
-	err := b.once(ctx, func(ctx context.Context, u *uow.Unit) error {
+	err := uow.Do(ctx, b.store, func(ctx context.Context, u *uow.Unit) error {
 		out = DepositOutcome{}
 		if d, err := b.st.deposits(u).Get(ctx, string(r.ID)); err == nil {
 			if !d.Matches(r) {
@@ -203,7 +203,7 @@ func (b *Bank) Deposit(ctx context.Context, r DepositRequest) (DepositOutcome, e
 		}
 		out.MoneyDeposited = d.Outcome()
 		return b.st.deposits(u).Add(ctx, d)
-	})
+	}, &b.do)
 	return out, err
 }
 
@@ -235,7 +235,7 @@ func (b *Bank) Transfer(ctx context.Context, r Request, s Strategy) (Outcome, er
 	}
 	var out Outcome
 	attempts := 0
-	err := b.once(ctx, func(ctx context.Context, u *uow.Unit) error {
+	err := uow.Do(ctx, b.store, func(ctx context.Context, u *uow.Unit) error {
 		attempts++
 		out = Outcome{}
 		if found, err := b.replay(ctx, u, r, &out); found || err != nil {
@@ -255,7 +255,7 @@ func (b *Bank) Transfer(ctx context.Context, r Request, s Strategy) (Outcome, er
 		}
 		out.TransferCompleted = t.Outcome()
 		return b.st.transfers(u).Add(ctx, t)
-	})
+	}, &b.do)
 	out.Attempts, out.Strategy = attempts, s
 	return out, err
 }
@@ -332,13 +332,3 @@ func emit(u *uow.Unit, n AccountNumber, e aggregate.Event) error {
 		Headers: map[string]string{uow.HeaderAggregateType: aggregate.TypeName(&Account{}), uow.HeaderAggregateID: string(n)}})
 }
 
-// once runs fn with uow.Do; when the commit finds the transfer or deposit inserted meanwhile by
-// a request racing with the same number (uow.ErrDuplicate), it runs fn once more, which then
-// finds it and replays or refuses.
-func (b *Bank) once(ctx context.Context, fn func(ctx context.Context, u *uow.Unit) error) error {
-	err := uow.Do(ctx, b.store, fn, &b.do)
-	if errors.Is(err, uow.ErrDuplicate) && !errors.Is(err, aggregate.ErrRule) {
-		err = uow.Do(ctx, b.store, fn, &b.do)
-	}
-	return err
-}
