@@ -22,6 +22,10 @@ type Currency struct {
 // (ETH has 18) while keeping one minor unit representable as an int64 power of ten.
 const maxMinorUnits = 18
 
+// sameCurrency is a == b, cheaper: the code and the minor units decide the rest, since an ISO
+// 4217 code always gives the table's entry and a custom currency's name is its code.
+func sameCurrency(a, b Currency) bool { return a.code == b.code && a.minor == b.minor }
+
 // Code returns the canonical upper-case code, such as "USD", or "" for the zero Currency.
 func (c Currency) Code() string { return c.code }
 

@@ -73,7 +73,7 @@ func boundedCoefficient(d decimal.Decimal) (*big.Int, bool) {
 }
 
 // checkOperand refuses a factor, divisor, rate or increment whose exponent or coefficient is
-// beyond the operand bounds. what names it in the message.
+// beyond the operand bounds; what names it in the message.
 func checkOperand(what string, d decimal.Decimal) error {
 	if e := d.Exponent(); e > maxOperandExponent || e < -maxOperandExponent {
 		return fmt.Errorf("%w: %s %s has an exponent beyond ±%d", ErrOverflow, what, show(d), maxOperandExponent)

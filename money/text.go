@@ -60,6 +60,15 @@ func decode(amount string, number bool, code string, lookup func(string) (Curren
 	if err != nil {
 		return Money{}, err
 	}
+	return newParsed(d, c)
+}
+
+// newParsed is New for an amount parseAmount read, which has at most MaxDigits digits: at c's
+// exponent already, it is a Money as it is.
+func newParsed(d decimal.Decimal, c Currency) (Money, error) {
+	if !c.IsZero() && int64(d.Exponent()) == -int64(c.minor) {
+		return Money{amount: d, currency: c}, nil
+	}
 	return New(d, c)
 }
 
