@@ -95,6 +95,7 @@ func (v *Registered) UnmarshalJSON(data []byte) error {
 func (v Registered) MarshalJSON() ([]byte, error) { return v.Money.MarshalJSON() }
 
 // MarshalText encodes m in the canonical form of [Money.String]; the zero Money is empty text.
+// It never fails.
 func (m Money) MarshalText() ([]byte, error) {
 	if m.currency.IsZero() {
 		return nil, nil
@@ -118,7 +119,7 @@ func (m *Money) UnmarshalText(text []byte) error {
 }
 
 // Value implements [driver.Valuer]: the canonical form "12.34 USD" for a text column, or NULL for
-// the zero Money. For the two-column layout use [Money.Columns].
+// the zero Money. It never fails. For the two-column layout use [Money.Columns].
 func (m Money) Value() (driver.Value, error) {
 	if m.currency.IsZero() {
 		return nil, nil
