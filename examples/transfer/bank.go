@@ -331,4 +331,3 @@ func emit(u *uow.Unit, n AccountNumber, e aggregate.Event) error {
 	return u.Emit(uow.Message{Topic: aggregate.TypeName(&Account{}), Key: string(n), Name: e.EventName(), Payload: payload,
 		Headers: map[string]string{uow.HeaderAggregateType: aggregate.TypeName(&Account{}), uow.HeaderAggregateID: string(n)}})
 }
-

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/examples/transfer"
+	"github.com/dddkit/ddd/examples/transfer/internal/teststore"
 	"github.com/dddkit/ddd/money"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/mysqluow"
@@ -218,7 +219,7 @@ func TestMigrateAddsLifetimeSums(t *testing.T) {
 	ctx := context.Background()
 	for _, name := range []string{"sqlite", "postgres", "mariadb"} {
 		t.Run(name, func(t *testing.T) {
-			d, _ := openBareDriver(t, name)
+			d, _ := teststore.Open(t, name)
 			for _, q := range oldTables(name) {
 				rawExec(t, d, q)
 			}

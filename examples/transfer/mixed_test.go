@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/examples/transfer"
+	"github.com/dddkit/ddd/examples/transfer/internal/teststore"
 	"github.com/dddkit/ddd/money"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/mysqluow"
@@ -81,11 +82,11 @@ func mixedWorkload(t *testing.T, b *transfer.Bank) {
 // On a database of its own, whose counter no other test moves.
 func TestMixedStrategiesNoDeadlockPostgres(t *testing.T) {
 	ctx := t.Context()
-	base := service(t, "DDD_TEST_POSTGRES")
+	base := teststore.Service(t, "DDD_TEST_POSTGRES")
 	admin, err := pgx.Connect(ctx, base)
 	require.NoError(t, err)
 	defer func() { _ = admin.Close(context.Background()) }()
-	name := uniqueName()
+	name := teststore.UniqueName()
 	_, err = admin.Exec(ctx, "CREATE DATABASE "+name)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -131,11 +132,11 @@ func TestMixedStrategiesNoDeadlockPostgres(t *testing.T) {
 // detected is another test's, in another database.
 func TestMixedStrategiesNoDeadlockMariaDB(t *testing.T) {
 	ctx := t.Context()
-	base := service(t, "DDD_TEST_MYSQL")
+	base := teststore.Service(t, "DDD_TEST_MYSQL")
 	admin, err := sql.Open("mysql", base)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = admin.Close() }) // after the drop below
-	name := uniqueName()
+	name := teststore.UniqueName()
 	_, err = admin.ExecContext(ctx, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4")
 	require.NoError(t, err)
 	t.Cleanup(func() {

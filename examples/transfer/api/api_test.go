@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/dddkit/ddd/examples/transfer"
 	"github.com/dddkit/ddd/examples/transfer/api"
+	"github.com/dddkit/ddd/examples/transfer/internal/teststore"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/sqliteuow"
@@ -68,19 +68,9 @@ func newEnv(t *testing.T, driver string, bankOpts *transfer.Options, apiOpts *ap
 	t.Helper()
 	ctx := context.Background()
 	e := &env{logs: &syncBuffer{}}
-	var d uow.Driver
-	switch driver {
-	case "memuow":
-		e.mem = memuow.New(nil)
-		d = e.mem
-	case "sqlite":
-		s, err := sqliteuow.Open(ctx, filepath.Join(t.TempDir(), "bank.db"), nil)
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
-		e.sqlite, d = s, s
-	default:
-		d = openServer(t, driver)
-	}
+	d, _ := teststore.Open(t, driver)
+	e.mem, _ = d.(*memuow.Driver)
+	e.sqlite, _ = d.(*sqliteuow.Driver)
 	require.NoError(t, transfer.Migrate(ctx, d))
 	b, err := transfer.New(uow.NewStore(d, nil), bankOpts)
 	require.NoError(t, err)

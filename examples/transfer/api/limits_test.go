@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/examples/transfer"
+	"github.com/dddkit/ddd/examples/transfer/internal/teststore"
 )
 
 // The largest balance the bank keeps: 2^63-1 cents, what every store holds exactly.
@@ -25,7 +26,7 @@ const (
 // balance beyond it is the 422 invalid_input of the other refusals, never a 500, and writes
 // nothing.
 func TestBalanceLimits(t *testing.T) {
-	for _, driver := range allDrivers {
+	for _, driver := range teststore.Names {
 		t.Run(driver, func(t *testing.T) {
 			e := newEnv(t, driver, nil, nil)
 			e.open(t, "USD", acct1, acct2) // open writes a zero balance
@@ -81,7 +82,7 @@ func TestBalanceLimits(t *testing.T) {
 // lifetime credits and debits, and the bank's totals, pass 2^63-1 minor units: every read still
 // answers 200 with exact figures, on every store.
 func TestReadsPastInt64Movements(t *testing.T) {
-	for _, driver := range allDrivers {
+	for _, driver := range teststore.Names {
 		t.Run(driver, func(t *testing.T) {
 			e := newEnv(t, driver, nil, nil)
 			e.open(t, "USD", acct1, acct2, acct3)

@@ -19,20 +19,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// env returns the service URL in the environment variable name, or skips (fails in CI).
-func env(t *testing.T, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("DDD_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("%s is not set and DDD_REQUIRE_SERVICES=1", name)
-		}
-		t.Skipf("%s is not set", name)
-	}
-	return v
-}
+	"github.com/dddkit/ddd/examples/transfer/internal/teststore"
+)
 
 // TestDemoDefault runs the README's main job as it is typed, with no flags, in a scratch
 // directory: the books reconcile.
@@ -71,7 +60,7 @@ func TestDemoStrategies(t *testing.T) {
 // TestDemoPostgresNATS runs the demo on PostgreSQL with the outbox published to NATS JetStream:
 // the stream receives every message the relay reports.
 func TestDemoPostgresNATS(t *testing.T) {
-	pg, natsURL := env(t, "DDD_TEST_POSTGRES"), env(t, "DDD_TEST_NATS")
+	pg, natsURL := teststore.Service(t, "DDD_TEST_POSTGRES"), teststore.Service(t, "DDD_TEST_NATS")
 	nc, err := nats.Connect(natsURL)
 	require.NoError(t, err)
 	defer nc.Close()
