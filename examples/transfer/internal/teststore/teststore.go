@@ -18,19 +18,16 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dddkit/ddd/outbox"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/examples/transfer/internal/backend"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/mysqluow"
 	"github.com/dddkit/ddd/uow/pguow"
 	"github.com/dddkit/ddd/uow/sqliteuow"
 )
 
-// Driver is a storage driver with its outbox.
-type Driver interface {
-	uow.Driver
-	outbox.Store
-}
+// Driver is a storage driver with its outbox, as package backend opens them for the bank's
+// commands.
+type Driver = backend.Driver
 
 // Names are the drivers Open knows, the ones every storage test runs on.
 var Names = []string{"memuow", "sqlite", "postgres", "mariadb"}
