@@ -3,7 +3,6 @@ package pguow
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"math/bits"
 	"math/rand/v2"
 	"strconv"
@@ -61,9 +60,7 @@ type lanes struct {
 // newLanes returns the lanes of the outbox table named table (quoted and qualified), whose lock
 // class is a hash of the name, so that two tables' lanes are distinct.
 func newLanes(table string) *lanes {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(table))
-	return &lanes{class: int32(h.Sum32())}
+	return &lanes{class: hash32(table)}
 }
 
 // want returns how many lanes a held claim asks for: all of them, or half for contendedFor after
