@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dddkit/ddd/uow"
 	"slices"
 	"sync"
 )
@@ -11,7 +12,7 @@ import (
 // Handler handles one message. An error makes the delivery fail: the relay retries it later
 // (and the other subscriptions of the topic may receive the message again), so handlers must be
 // idempotent; [Idempotent] makes one so with the inbox.
-type Handler func(ctx context.Context, m Message) error
+type Handler func(ctx context.Context, m uow.Message) error
 
 // Bus is an in-process publisher: topics and named subscriptions, for a modular monolith whose
 // bounded contexts talk only through messages. Publish delivers every message to every
@@ -55,7 +56,7 @@ func (b *Bus) Subscribe(topic, name string, h Handler) (unsubscribe func(), err 
 // Publish delivers msgs in order to the subscriptions of their topics (a topic without
 // subscriptions drops its messages). It stops at the first failing message and returns its error,
 // naming the subscription; the messages before it were delivered.
-func (b *Bus) Publish(ctx context.Context, msgs []Message) error {
+func (b *Bus) Publish(ctx context.Context, msgs []uow.Message) error {
 	for _, m := range msgs {
 		b.mu.RLock()
 		subs := b.subs[m.Topic]

@@ -17,21 +17,21 @@ func TestBusSubscriptions(t *testing.T) {
 	ctx := context.Background()
 	var bus outbox.Bus
 	var a, b []string
-	unA, err := bus.Subscribe("orders", "a", func(_ context.Context, m outbox.Message) error { a = append(a, m.Name); return nil })
+	unA, err := bus.Subscribe("orders", "a", func(_ context.Context, m uow.Message) error { a = append(a, m.Name); return nil })
 	require.NoError(t, err)
-	_, err = bus.Subscribe("orders", "b", func(_ context.Context, m outbox.Message) error { b = append(b, m.Name); return nil })
+	_, err = bus.Subscribe("orders", "b", func(_ context.Context, m uow.Message) error { b = append(b, m.Name); return nil })
 	require.NoError(t, err)
-	_, err = bus.Subscribe("orders", "a", func(context.Context, outbox.Message) error { return nil })
+	_, err = bus.Subscribe("orders", "a", func(context.Context, uow.Message) error { return nil })
 	require.ErrorIs(t, err, outbox.ErrInvalid, "one name per topic")
-	_, err = bus.Subscribe("", "x", func(context.Context, outbox.Message) error { return nil })
+	_, err = bus.Subscribe("", "x", func(context.Context, uow.Message) error { return nil })
 	require.ErrorIs(t, err, outbox.ErrInvalid)
 
-	require.NoError(t, bus.Publish(ctx, []outbox.Message{{Topic: "orders", Name: "o1"}, {Topic: "other", Name: "x"}, {Topic: "orders", Name: "o2"}}))
+	require.NoError(t, bus.Publish(ctx, []uow.Message{{Topic: "orders", Name: "o1"}, {Topic: "other", Name: "x"}, {Topic: "orders", Name: "o2"}}))
 	require.Equal(t, []string{"o1", "o2"}, a)
 	require.Equal(t, []string{"o1", "o2"}, b)
 
 	unA()
-	require.NoError(t, bus.Publish(ctx, []outbox.Message{{Topic: "orders", Name: "o3"}}))
+	require.NoError(t, bus.Publish(ctx, []uow.Message{{Topic: "orders", Name: "o3"}}))
 	require.Equal(t, []string{"o1", "o2"}, a)
 	require.Equal(t, []string{"o1", "o2", "o3"}, b)
 }
@@ -39,7 +39,7 @@ func TestBusSubscriptions(t *testing.T) {
 func TestBusStopsAtAFailingMessage(t *testing.T) {
 	var bus outbox.Bus
 	var got []string
-	_, err := bus.Subscribe("t", "s", func(_ context.Context, m outbox.Message) error {
+	_, err := bus.Subscribe("t", "s", func(_ context.Context, m uow.Message) error {
 		if m.Name == "bad" {
 			return errors.New("cannot handle")
 		}
@@ -47,7 +47,7 @@ func TestBusStopsAtAFailingMessage(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	err = bus.Publish(context.Background(), []outbox.Message{{Topic: "t", Name: "ok"}, {Topic: "t", Name: "bad", ID: "m-2"}, {Topic: "t", Name: "later"}})
+	err = bus.Publish(context.Background(), []uow.Message{{Topic: "t", Name: "ok"}, {Topic: "t", Name: "bad", ID: "m-2"}, {Topic: "t", Name: "later"}})
 	require.ErrorContains(t, err, "s handling bad m-2: cannot handle")
 	require.Equal(t, []string{"ok"}, got)
 }
@@ -72,7 +72,7 @@ func TestIdempotentConsumerThroughTheRelay(t *testing.T) {
 
 	var bus outbox.Bus
 	var causes []string
-	handler := outbox.Idempotent(consumerStore, "counting", func(ctx context.Context, u *uow.Unit, m outbox.Message) error {
+	handler := outbox.Idempotent(consumerStore, "counting", func(ctx context.Context, u *uow.Unit, m uow.Message) error {
 		c, err := uow.Repo[*counter](u).Get(ctx, "c")
 		if err != nil {
 			return err
@@ -102,5 +102,5 @@ func TestIdempotentConsumerThroughTheRelay(t *testing.T) {
 		return nil
 	}, nil))
 	require.Len(t, causes, 2)
-	require.ErrorIs(t, handler(ctx, outbox.Message{Name: "no-id"}), outbox.ErrInvalid)
+	require.ErrorIs(t, handler(ctx, uow.Message{Name: "no-id"}), outbox.ErrInvalid)
 }

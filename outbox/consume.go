@@ -12,8 +12,8 @@ import (
 // delivery. A message the consumer already processed returns nil without calling h. The unit's
 // correlation ID is the message's (or its ID when it has none) and its causation ID the message
 // ID, so messages h emits trace back to it. Conflicts are retried as [uow.Do] does, with opts.
-func Idempotent(store *uow.Store, consumer string, h func(ctx context.Context, u *uow.Unit, m Message) error, opts *uow.DoOptions) Handler {
-	return func(ctx context.Context, m Message) error {
+func Idempotent(store *uow.Store, consumer string, h func(ctx context.Context, u *uow.Unit, m uow.Message) error, opts *uow.DoOptions) Handler {
+	return func(ctx context.Context, m uow.Message) error {
 		if m.ID == "" {
 			return fmt.Errorf("%w: message %s has no ID to deduplicate on", ErrInvalid, m.Name)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -53,7 +54,7 @@ func newConsumer(t tb) *consumer {
 	t.Helper()
 	c := &consumer{drv: memuow.New(nil)}
 	c.store = uow.NewStore(c.drv, nil)
-	idem := outbox.Idempotent(c.store, consumerName, func(ctx context.Context, u *uow.Unit, m outbox.Message) error {
+	idem := outbox.Idempotent(c.store, consumerName, func(ctx context.Context, u *uow.Unit, m uow.Message) error {
 		repo := uow.Repo[*tally](u)
 		tl, err := repo.Get(ctx, m.Key)
 		if errors.Is(err, uow.ErrNotFound) {
@@ -71,7 +72,7 @@ func newConsumer(t tb) *consumer {
 		tl.IDs = append(tl.IDs, m.ID)
 		return nil
 	}, nil)
-	c.handle = func(ctx context.Context, m outbox.Message) error {
+	c.handle = func(ctx context.Context, m uow.Message) error {
 		c.mu.Lock()
 		c.deliveries = append(c.deliveries, m.ID)
 		c.mu.Unlock()
@@ -120,7 +121,7 @@ func (c *consumer) effects(t tb, keys ...string) map[string][]string {
 // while crash is set, its Ack never reaches the store (the relay published, but its ack was
 // lost with the process).
 type crashingStore struct {
-	outbox.Store
+	driver.Outbox
 	crash bool
 }
 
@@ -130,11 +131,11 @@ func (s *crashingStore) Ack(ctx context.Context, owner string, ids []string) err
 	if s.crash {
 		return errCrashed
 	}
-	return s.Store.Ack(ctx, owner, ids)
+	return s.Outbox.Ack(ctx, owner, ids)
 }
 
 // ids returns the IDs of msgs.
-func ids(msgs []outbox.Message) []string {
+func ids(msgs []uow.Message) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.ID
@@ -143,7 +144,7 @@ func ids(msgs []outbox.Message) []string {
 }
 
 // byKey groups message IDs by key, keeping their order.
-func byKey(msgs []outbox.Message) map[string][]string {
+func byKey(msgs []uow.Message) map[string][]string {
 	out := map[string][]string{}
 	for _, m := range msgs {
 		out[m.Key] = append(out[m.Key], m.ID)
@@ -152,7 +153,7 @@ func byKey(msgs []outbox.Message) map[string][]string {
 }
 
 // keyed groups delivered message IDs by the key of the committed message they name.
-func keyed(committed []outbox.Message, delivered []string) map[string][]string {
+func keyed(committed []uow.Message, delivered []string) map[string][]string {
 	key := map[string]string{}
 	for _, m := range committed {
 		key[m.ID] = m.Key
@@ -178,7 +179,7 @@ func TestRelayKilledBetweenPublishAndAck(t *testing.T) {
 	c := newConsumer(t)
 	bus := c.subscribe(t)
 
-	dying := &crashingStore{Store: e.drv, crash: true}
+	dying := &crashingStore{Outbox: e.drv, crash: true}
 	r1 := outbox.NewRelay(dying, bus, &outbox.RelayOptions{ID: "r1", Clock: e.clock, Lease: time.Minute, BatchSize: 10})
 	n, err := r1.Step(ctx)
 	require.ErrorIs(t, err, errCrashed)

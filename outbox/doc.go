@@ -4,15 +4,15 @@
 // A unit of work writes its messages (the events of its aggregates, and what it emits) to the
 // outbox table in the same transaction as its changes, so nothing is announced that did not
 // commit, and nothing committed is lost. A [Relay] then claims due messages in batches from the
-// driver's [Store], publishes them through a [Publisher], and acknowledges them by deleting them.
+// driver's [driver.Outbox], publishes them through a [Publisher], and acknowledges them by deleting them.
 // A failed publication is retried with exponential backoff and parked (dead-lettered) after
-// MaxAttempts; an operator lists, unparks and purges parked messages through [Operator].
+// MaxAttempts; an operator lists, unparks and purges parked messages through [driver.Operator].
 //
 // # Guarantees
 //
 //   - At least once: a message is deleted only after its publication succeeded; a relay that
 //     dies mid-batch loses its claim (when its lease expires, or at once with a store that is a
-//     [Holder], whose claims are row locks of an open transaction), and another relay publishes
+//     [driver.Holder], whose claims are row locks of an open transaction), and another relay publishes
 //     the messages again. Consumers deduplicate on Message.ID ([Idempotent] does it with the inbox
 //     of package uow, in the handler's own transaction).
 //   - In order per key: the store hands out a key's messages in commit order, the order in
@@ -27,9 +27,9 @@
 //
 // # Claims: leases and held locks
 //
-// A [Store] claims with leases: Claim writes the relay's ID and an expiry into each claimed row,
+// A [driver.Outbox] claims with leases: Claim writes the relay's ID and an expiry into each claimed row,
 // and commits, so no transaction stays open while the batch publishes. A store that is also a
-// [Holder] (pguow) claims by locking the rows (FOR UPDATE SKIP LOCKED) in a transaction held open
+// [driver.Holder] (pguow) claims by locking the rows (FOR UPDATE SKIP LOCKED) in a transaction held open
 // while the batch publishes, and deletes the published ones in it: no write per claim, and a
 // dead relay's claim ends with its connection. A held claim may hold a run of a key's messages;
 // the relay publishes a batch in rounds, the first message of each key, then the second, and so

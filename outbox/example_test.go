@@ -18,7 +18,7 @@ func Example() {
 
 	var bus outbox.Bus
 	_, _ = bus.Subscribe("greetings", "printer", outbox.Idempotent(store, "printer",
-		func(ctx context.Context, u *uow.Unit, m outbox.Message) error {
+		func(ctx context.Context, u *uow.Unit, m uow.Message) error {
 			fmt.Printf("handled %s %s\n", m.Name, m.Payload)
 			return nil
 		}, nil))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -61,8 +62,8 @@ type relayMachine struct {
 	stores []*crashingStore
 	open   []*openUnit
 
-	committed  []outbox.Message // the model: every committed message, in commit order
-	byID       map[string]outbox.Message
+	committed  []uow.Message // the model: every committed message, in commit order
+	byID       map[string]uow.Message
 	rolledBack map[string]bool
 	dead       int // relays that died after a claim under a name never used again
 }
@@ -70,7 +71,7 @@ type relayMachine struct {
 // openUnit is a unit of work begun and not ended, and what it emitted.
 type openUnit struct {
 	u    *uow.Unit
-	msgs []outbox.Message
+	msgs []uow.Message
 }
 
 func newRelayMachine(t *testing.T, rt *rapid.T) *relayMachine {
@@ -78,13 +79,13 @@ func newRelayMachine(t *testing.T, rt *rapid.T) *relayMachine {
 		ctx:        context.Background(),
 		e:          newEnv(t),
 		c:          newConsumer(rt),
-		byID:       map[string]outbox.Message{},
+		byID:       map[string]uow.Message{},
 		rolledBack: map[string]bool{},
 	}
 	m.broker = &flakyBroker{bus: m.c.subscribe(rt)}
 	batch := rapid.IntRange(1, 4).Draw(rt, "batch")
 	for _, id := range []string{"r1", "r2"} {
-		s := &crashingStore{Store: m.e.drv}
+		s := &crashingStore{Outbox: m.e.drv}
 		m.stores = append(m.stores, s)
 		m.relays = append(m.relays, outbox.NewRelay(s, m.broker, &outbox.RelayOptions{
 			ID: id, Clock: m.e.clock, BatchSize: batch, Lease: propLease, MaxAttempts: 4,
@@ -122,7 +123,7 @@ func (m *relayMachine) Emit(t *rapid.T) {
 
 // emit emits a message on a key in ou, possibly delayed.
 func (m *relayMachine) emit(t *rapid.T, ou *openUnit) {
-	msg := outbox.Message{
+	msg := uow.Message{
 		ID:      uuid.Must(uuid.NewV7()).String(),
 		Topic:   "t",
 		Key:     rapid.SampledFrom(propKeys).Draw(t, "key"),
@@ -151,7 +152,7 @@ func (m *relayMachine) commit(t *rapid.T, i int) {
 		fault = -1
 	} else {
 		first := ou.msgs[0].ID
-		m.e.drv.InjectFault(memuow.Fault{After: fault == 1, Match: func(c *uow.Changes) bool {
+		m.e.drv.InjectFault(memuow.Fault{After: fault == 1, Match: func(c *driver.Changes) bool {
 			return len(c.Messages) > 0 && c.Messages[0].ID == first
 		}})
 	}
@@ -240,7 +241,7 @@ func (m *relayMachine) Redeliver(t *rapid.T) {
 		t.Skip("nothing delivered yet")
 	}
 	msg := m.byID[rapid.SampledFrom(delivered).Draw(t, "redelivered")]
-	_ = m.broker.bus.Publish(m.ctx, []outbox.Message{msg}) // may meet a consumer fault: fine
+	_ = m.broker.bus.Publish(m.ctx, []uow.Message{msg}) // may meet a consumer fault: fine
 }
 
 // ConsumerFault makes the consumer's next commit fail, before it stores anything or after (the
@@ -352,7 +353,7 @@ var _ outbox.Publisher = (*flakyBroker)(nil)
 
 var errBroker = errors.New("broker failure")
 
-func (b *flakyBroker) Publish(ctx context.Context, msgs []outbox.Message) error {
+func (b *flakyBroker) Publish(ctx context.Context, msgs []uow.Message) error {
 	mode := 0
 	if b.calls < len(b.plan) {
 		mode = b.plan[b.calls]

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // Publisher sends messages to a broker or bus. Publish returns nil only when the broker accepted
@@ -20,7 +21,7 @@ import (
 // to find the failing ones, so a message may be published more than once: delivery is at least
 // once, and consumers deduplicate on Message.ID. Implementations are safe for concurrent use.
 type Publisher interface {
-	Publish(ctx context.Context, msgs []Message) error
+	Publish(ctx context.Context, msgs []uow.Message) error
 }
 
 // RelayOptions tune a [Relay]. The zero value (or nil) means the defaults.
@@ -31,7 +32,7 @@ type RelayOptions struct {
 	// whatever the backlog.
 	BatchSize int
 	// Lease is how long claimed messages stay reserved to this relay; a relay that crashed
-	// loses its claim after it, and another relay takes over. With a [Holder] store it bounds
+	// loses its claim after it, and another relay takes over. With a [driver.Holder] store it bounds
 	// how long a batch's transaction stays open (a relay that crashed loses its claim at once,
 	// with its connection). 0 means 30s. Keep it well above the time a batch takes to publish.
 	Lease time.Duration
@@ -62,7 +63,7 @@ type BatchStats struct {
 	// the Failed).
 	Claimed, Published, Failed, Parked int
 	// Lag is the age of the oldest due message when the batch was claimed, when the store
-	// implements [Operator] and Observe is set (0 otherwise, or with no backlog). It is
+	// implements [driver.Operator] and Observe is set (0 otherwise, or with no backlog). It is
 	// measured at most every 5s, since stores scan their due backlog to answer it.
 	Lag time.Duration
 	// Duration is the time the batch took, claim to ack.
@@ -75,12 +76,12 @@ type BatchStats struct {
 // out a key's messages in commit order, and the relay publishes a key's next message only once
 // the earlier one was confirmed), so one poison message holds back only its own key.
 // Several relays, in one process or many, can run on one store, each with its own ID. A store
-// that is a [Holder] (PostgreSQL) is claimed with row locks held while the batch publishes; other
+// that is a [driver.Holder] (PostgreSQL) is claimed with row locks held while the batch publishes; other
 // stores are claimed with leases written to the claimed rows. One Relay runs one batch at a
 // time: its ID owns the leases, and the store hands an owner's leased messages back to its next
 // claim, so Run and Step must not run concurrently on one Relay.
 type Relay struct {
-	store Store
+	store driver.Outbox
 	pub   Publisher
 	o     RelayOptions
 
@@ -92,7 +93,7 @@ type Relay struct {
 }
 
 // NewRelay returns a relay from store to pub; nil opts means the defaults.
-func NewRelay(store Store, pub Publisher, opts *RelayOptions) *Relay {
+func NewRelay(store driver.Outbox, pub Publisher, opts *RelayOptions) *Relay {
 	r := &Relay{store: store, pub: pub}
 	if opts != nil {
 		r.o = *opts
@@ -184,7 +185,7 @@ func (r *Relay) Step(ctx context.Context) (int, error) {
 	defer cancel()
 
 	published, failed := r.publish(work, claimed)
-	failures := make([]Failure, len(failed))
+	failures := make([]driver.Failure, len(failed))
 	for i, f := range failed {
 		failures[i] = r.failure(f.msg, f.err, now)
 		if failures[i].Park {
@@ -204,20 +205,20 @@ func (r *Relay) Step(ctx context.Context) (int, error) {
 
 // finishFunc records a batch's outcome: it acknowledges the published messages and releases
 // the failed ones.
-type finishFunc func(ctx context.Context, published []string, failures []Failure) error
+type finishFunc func(ctx context.Context, published []string, failures []driver.Failure) error
 
-// claim claims a batch: held in a transaction when the store is a [Holder], leased otherwise.
-func (r *Relay) claim(ctx context.Context, now time.Time) ([]Claimed, finishFunc, error) {
+// claim claims a batch: held in a transaction when the store is a [driver.Holder], leased otherwise.
+func (r *Relay) claim(ctx context.Context, now time.Time) ([]driver.Claimed, finishFunc, error) {
 	r.contended = false
-	if h, ok := r.store.(Holder); ok {
+	if h, ok := r.store.(driver.Holder); ok {
 		held, err := h.Hold(ctx, now, r.o.Lease, r.o.BatchSize)
 		if err != nil {
 			return nil, nil, fmt.Errorf("outbox: claim: %w", err)
 		}
-		if c, ok := held.(Contention); ok {
+		if c, ok := held.(driver.Contention); ok {
 			r.contended = c.Contended()
 		}
-		return held.Messages(), func(ctx context.Context, published []string, failures []Failure) error {
+		return held.Messages(), func(ctx context.Context, published []string, failures []driver.Failure) error {
 			if err := held.Finish(ctx, published, failures); err != nil {
 				return fmt.Errorf("outbox: finish: %w", err)
 			}
@@ -232,7 +233,7 @@ func (r *Relay) claim(ctx context.Context, now time.Time) ([]Claimed, finishFunc
 }
 
 // settle is the finishFunc of a leased batch: Ack, then Release.
-func (r *Relay) settle(ctx context.Context, published []string, failures []Failure) error {
+func (r *Relay) settle(ctx context.Context, published []string, failures []driver.Failure) error {
 	var errs []error
 	if len(published) > 0 {
 		if err := r.store.Ack(ctx, r.o.ID, published); err != nil {
@@ -248,7 +249,7 @@ func (r *Relay) settle(ctx context.Context, published []string, failures []Failu
 }
 
 type failedMessage struct {
-	msg Claimed
+	msg driver.Claimed
 	err error
 }
 
@@ -258,8 +259,8 @@ type failedMessage struct {
 // with a failed message publishes nothing more of the batch: its later messages are neither
 // acked nor released, and stay behind the failed one (unlocked with a held claim, leased to
 // this relay otherwise), which the store hands out first.
-func (r *Relay) publish(ctx context.Context, claimed []Claimed) (published []string, failed []failedMessage) {
-	msgs := make([]Message, len(claimed))
+func (r *Relay) publish(ctx context.Context, claimed []driver.Claimed) (published []string, failed []failedMessage) {
+	msgs := make([]uow.Message, len(claimed))
 	for i := range claimed {
 		msgs[i] = claimed[i].Message
 	}
@@ -282,8 +283,8 @@ func (r *Relay) publish(ctx context.Context, claimed []Claimed) (published []str
 	}
 	held := map[string]bool{} // keys with a failed message
 	for n, size := range sizes {
-		batch := make([]Claimed, 0, size)
-		batchMsgs := make([]Message, 0, size) // a publisher may keep the slice it was given
+		batch := make([]driver.Claimed, 0, size)
+		batchMsgs := make([]uow.Message, 0, size) // a publisher may keep the slice it was given
 		for i := range claimed {
 			if round[i] == n && !held[claimed[i].Key] {
 				batch = append(batch, claimed[i])
@@ -303,7 +304,7 @@ func (r *Relay) publish(ctx context.Context, claimed []Claimed) (published []str
 // publishRound publishes msgs, the messages of round, of distinct keys, appending the IDs
 // published to published; when that fails, it publishes them one by one, so that a poison
 // message fails alone.
-func (r *Relay) publishRound(ctx context.Context, round []Claimed, msgs []Message, published []string) ([]string, []failedMessage) {
+func (r *Relay) publishRound(ctx context.Context, round []driver.Claimed, msgs []uow.Message, published []string) ([]string, []failedMessage) {
 	if len(round) == 0 {
 		return published, nil
 	}
@@ -328,9 +329,9 @@ func (r *Relay) publishRound(ctx context.Context, round []Claimed, msgs []Messag
 
 // failure decides what happens to a message whose publication failed: a retry after backoff, or
 // parking after MaxAttempts.
-func (r *Relay) failure(c Claimed, err error, now time.Time) Failure {
+func (r *Relay) failure(c driver.Claimed, err error, now time.Time) driver.Failure {
 	attempts := c.Attempts + 1
-	f := Failure{ID: c.ID, Reason: err.Error()}
+	f := driver.Failure{ID: c.ID, Reason: err.Error()}
 	if attempts >= r.o.MaxAttempts {
 		f.Park = true
 		f.RetryAt = now
@@ -348,7 +349,7 @@ func (r *Relay) failure(c Claimed, err error, now time.Time) Failure {
 // lag returns the age of the oldest due message, measured at most once per lagInterval and only
 // when someone observes it: stores answer it by scanning the due backlog.
 func (r *Relay) lag(ctx context.Context, now time.Time) time.Duration {
-	op, ok := r.store.(Operator)
+	op, ok := r.store.(driver.Operator)
 	if !ok || r.o.Observe == nil {
 		return 0
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -54,7 +55,7 @@ type recorder struct {
 	calls     int
 }
 
-func (r *recorder) Publish(_ context.Context, msgs []outbox.Message) error {
+func (r *recorder) Publish(_ context.Context, msgs []uow.Message) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
@@ -240,7 +241,7 @@ type blocking struct {
 	rec              recorder
 }
 
-func (b *blocking) Publish(ctx context.Context, msgs []outbox.Message) error {
+func (b *blocking) Publish(ctx context.Context, msgs []uow.Message) error {
 	close(b.started)
 	<-b.release
 	return b.rec.Publish(ctx, msgs)
@@ -284,9 +285,9 @@ func TestWakeCutsThePollShort(t *testing.T) {
 }
 
 // failingStore makes every claim fail, for the error path.
-type failingStore struct{ outbox.Store }
+type failingStore struct{ driver.Outbox }
 
-func (failingStore) Claim(context.Context, string, time.Time, time.Duration, int) ([]outbox.Claimed, error) {
+func (failingStore) Claim(context.Context, string, time.Time, time.Duration, int) ([]driver.Claimed, error) {
 	return nil, errors.New("database unreachable")
 }
 
@@ -336,23 +337,23 @@ type heldStore struct {
 
 type heldFinish struct {
 	published []string
-	failures  []outbox.Failure
+	failures  []driver.Failure
 }
 
 type heldClaim struct {
 	s    *heldStore
-	msgs []outbox.Claimed
+	msgs []driver.Claimed
 }
 
-func (s *heldStore) Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (outbox.Held, error) {
+func (s *heldStore) Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (driver.Held, error) {
 	s.holds++
 	msgs, err := s.Claim(ctx, "held", now, lease, limit)
 	return &heldClaim{s: s, msgs: msgs}, err
 }
 
-func (h *heldClaim) Messages() []outbox.Claimed { return h.msgs }
+func (h *heldClaim) Messages() []driver.Claimed { return h.msgs }
 
-func (h *heldClaim) Finish(ctx context.Context, published []string, failures []outbox.Failure) error {
+func (h *heldClaim) Finish(ctx context.Context, published []string, failures []driver.Failure) error {
 	if err := h.s.failNext; err != nil {
 		h.s.failNext = nil
 		return err // as a rolled-back transaction: nothing recorded
@@ -376,7 +377,7 @@ func TestRelayFinishesHeldClaims(t *testing.T) {
 	n, err := r.Step(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
-	require.Equal(t, 1, store.holds, "a Holder store is claimed with Hold, not Claim")
+	require.Equal(t, 1, store.holds, "a driver.Holder store is claimed with Hold, not Claim")
 	require.Len(t, store.finishes, 1)
 	f := store.finishes[0]
 	require.Len(t, f.published, 1)
@@ -393,19 +394,19 @@ func TestRelayFinishesHeldClaims(t *testing.T) {
 
 // runHolder is a Holder that holds a fixed batch once (then nothing), and records its Finish.
 type runHolder struct {
-	outbox.Store
-	msgs      []outbox.Claimed
+	driver.Outbox
+	msgs      []driver.Claimed
 	published []string
-	failures  []outbox.Failure
+	failures  []driver.Failure
 }
 
-func (s *runHolder) Hold(context.Context, time.Time, time.Duration, int) (outbox.Held, error) {
+func (s *runHolder) Hold(context.Context, time.Time, time.Duration, int) (driver.Held, error) {
 	return s, nil
 }
 
-func (s *runHolder) Messages() []outbox.Claimed { return s.msgs }
+func (s *runHolder) Messages() []driver.Claimed { return s.msgs }
 
-func (s *runHolder) Finish(_ context.Context, published []string, failures []outbox.Failure) error {
+func (s *runHolder) Finish(_ context.Context, published []string, failures []driver.Failure) error {
 	s.published, s.failures = published, failures
 	return nil
 }
@@ -417,7 +418,7 @@ type batchRecorder struct {
 	failing map[string]bool
 }
 
-func (r *batchRecorder) Publish(_ context.Context, msgs []outbox.Message) error {
+func (r *batchRecorder) Publish(_ context.Context, msgs []uow.Message) error {
 	var names []string
 	var err error
 	for _, m := range msgs {
@@ -435,10 +436,10 @@ func (r *batchRecorder) Publish(_ context.Context, msgs []outbox.Message) error 
 // later message of a key before the earlier one was confirmed; a key whose message failed
 // publishes nothing more of the batch, and the other keys go on.
 func TestRunsOfAKeyArePublishedInRounds(t *testing.T) {
-	claimed := func(key, name string, seq int64) outbox.Claimed {
-		return outbox.Claimed{Message: outbox.Message{ID: name, Topic: "t", Key: key, Name: name}, Seq: seq}
+	claimed := func(key, name string, seq int64) driver.Claimed {
+		return driver.Claimed{Message: uow.Message{ID: name, Topic: "t", Key: key, Name: name}, Seq: seq}
 	}
-	store := &runHolder{msgs: []outbox.Claimed{
+	store := &runHolder{msgs: []driver.Claimed{
 		claimed("a", "a1", 1), claimed("b", "b1", 2), claimed("a", "a2", 3), claimed("c", "c1", 4),
 		claimed("b", "b2", 5), claimed("a", "a3", 6), claimed("b", "b3", 7),
 	}}
@@ -462,39 +463,39 @@ func TestRunsOfAKeyArePublishedInRounds(t *testing.T) {
 // contendedHolder is a Holder whose first claims find everything held by other relays
 // (Contention), and whose next one holds a message.
 type contendedHolder struct {
-	outbox.Store
+	driver.Outbox
 	mu        sync.Mutex
 	contended int // claims left that find everything held
-	msg       outbox.Claimed
+	msg       driver.Claimed
 	finished  []string
 }
 
 type contendedClaim struct {
 	s         *contendedHolder
-	msgs      []outbox.Claimed
+	msgs      []driver.Claimed
 	contended bool
 }
 
-func (s *contendedHolder) Hold(context.Context, time.Time, time.Duration, int) (outbox.Held, error) {
+func (s *contendedHolder) Hold(context.Context, time.Time, time.Duration, int) (driver.Held, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.contended > 0 {
 		s.contended--
 		return &contendedClaim{s: s, contended: true}, nil
 	}
-	msgs := []outbox.Claimed{s.msg}
-	s.msg = outbox.Claimed{}
+	msgs := []driver.Claimed{s.msg}
+	s.msg = driver.Claimed{}
 	if msgs[0].ID == "" {
 		msgs = nil
 	}
 	return &contendedClaim{s: s, msgs: msgs}, nil
 }
 
-func (c *contendedClaim) Messages() []outbox.Claimed { return c.msgs }
+func (c *contendedClaim) Messages() []driver.Claimed { return c.msgs }
 
 func (c *contendedClaim) Contended() bool { return c.contended }
 
-func (c *contendedClaim) Finish(_ context.Context, published []string, _ []outbox.Failure) error {
+func (c *contendedClaim) Finish(_ context.Context, published []string, _ []driver.Failure) error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	c.s.finished = append(c.s.finished, published...)
@@ -502,10 +503,10 @@ func (c *contendedClaim) Finish(_ context.Context, published []string, _ []outbo
 }
 
 // TestContendedClaimIsRetriedAtOnce: a held claim that comes back empty because other relays'
-// claims hold everything (outbox.Contention) is followed by another claim at once, not after
+// claims hold everything (driver.Contention) is followed by another claim at once, not after
 // PollInterval, so that the relay joins as soon as the other relay's claim ends.
 func TestContendedClaimIsRetriedAtOnce(t *testing.T) {
-	store := &contendedHolder{contended: 3, msg: outbox.Claimed{Message: outbox.Message{ID: "m1", Topic: "t", Key: "k", Name: "m1"}}}
+	store := &contendedHolder{contended: 3, msg: driver.Claimed{Message: uow.Message{ID: "m1", Topic: "t", Key: "k", Name: "m1"}}}
 	pub := &recorder{}
 	r := outbox.NewRelay(store, pub, &outbox.RelayOptions{ID: "r", PollInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -28,14 +28,14 @@ type cancellations struct{ hotelFailures atomic.Int32 }
 
 func bookingSaga(t testing.TB) *saga.Definition[trip] {
 	t.Helper()
-	book := func(next, compensation string) func(context.Context, *saga.Step[trip], saga.Message) error {
-		return func(_ context.Context, s *saga.Step[trip], m saga.Message) error {
+	book := func(next, compensation string) func(context.Context, *saga.Step[trip], uow.Message) error {
+		return func(_ context.Context, s *saga.Step[trip], m uow.Message) error {
 			if compensation != "" {
 				if err := s.OnCompensate(compensation, s.Key()); err != nil {
 					return err
 				}
 			}
-			return s.Send(saga.Message{Topic: "bookings", Name: next, Payload: m.Payload})
+			return s.Send(uow.Message{Topic: "bookings", Name: next, Payload: m.Payload})
 		}
 	}
 	cancel := func(name string) saga.CompensationFunc {
@@ -47,7 +47,7 @@ func bookingSaga(t testing.TB) *saga.Definition[trip] {
 			if err := c.Decode(&key); err != nil {
 				return err
 			}
-			return u.Emit(saga.Message{Topic: "bookings", Name: name, Payload: mustJSON(t, trip{key})})
+			return u.Emit(uow.Message{Topic: "bookings", Name: name, Payload: mustJSON(t, trip{key})})
 		}
 	}
 	def, err := saga.Define("booking", saga.Spec[trip]{

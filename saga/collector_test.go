@@ -37,7 +37,7 @@ type item struct {
 
 func collectorSaga(t testing.TB) *saga.Definition[batch] {
 	t.Helper()
-	add := func(_ context.Context, s *saga.Step[batch], m saga.Message) error {
+	add := func(_ context.Context, s *saga.Step[batch], m uow.Message) error {
 		var it item
 		if err := decode(m, &it); err != nil {
 			return err
@@ -51,7 +51,7 @@ func collectorSaga(t testing.TB) *saga.Definition[batch] {
 			}
 			return s.Schedule("idle") // replaces the pending one
 		}
-		if err := s.Send(saga.Message{Topic: "batches", Name: "BatchComplete", Payload: mustJSON(t, s.Data)}); err != nil {
+		if err := s.Send(uow.Message{Topic: "batches", Name: "BatchComplete", Payload: mustJSON(t, s.Data)}); err != nil {
 			return err
 		}
 		return s.Goto("complete")
@@ -66,7 +66,7 @@ func collectorSaga(t testing.TB) *saga.Definition[batch] {
 		Timeouts: map[string]time.Duration{"idle": 10 * time.Second},
 		Transitions: []saga.Transition[batch]{
 			{From: "new", On: "BatchOpened", To: []saga.State{"collecting"},
-				Do: func(_ context.Context, s *saga.Step[batch], m saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[batch], m uow.Message) error {
 					var o opened
 					if err := decode(m, &o); err != nil {
 						return err
@@ -76,8 +76,8 @@ func collectorSaga(t testing.TB) *saga.Definition[batch] {
 				}},
 			{From: "collecting", On: "ItemArrived", To: []saga.State{"collecting", "complete"}, Do: add},
 			{From: "collecting", On: "idle", To: []saga.State{"stalled"},
-				Do: func(_ context.Context, s *saga.Step[batch], _ saga.Message) error {
-					return s.Send(saga.Message{Topic: "batches", Name: "BatchStalled", Payload: mustJSON(t, s.Data)})
+				Do: func(_ context.Context, s *saga.Step[batch], _ uow.Message) error {
+					return s.Send(uow.Message{Topic: "batches", Name: "BatchStalled", Payload: mustJSON(t, s.Data)})
 				}},
 		},
 	})
@@ -94,7 +94,7 @@ func TestCollectorConcurrentMessagesForOneInstance(t *testing.T) {
 
 		// Every item, twice (a redelivery), from its own goroutine: they all update one
 		// instance, conflict on its version, and are retried.
-		msgs := make([]saga.Message, n)
+		msgs := make([]uow.Message, n)
 		for i := range msgs {
 			msgs[i] = f.Message("ItemArrived", item{"b1", i})
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/dddkit/ddd/uow"
 )
 
 // ByField returns a Correlator that reads the key from the top-level field name of the message's
@@ -11,7 +12,7 @@ import (
 // object, a missing or null field, another JSON type and an empty string are errors wrapping
 // ErrInvalid.
 func ByField(name string) Correlator {
-	return func(m Message) (string, error) {
+	return func(m uow.Message) (string, error) {
 		return fieldKey(m.Payload, name)
 	}
 }
@@ -49,7 +50,7 @@ func fieldKey(payload []byte, name string) (string, error) {
 // carries the saga key it answers, say). A missing or empty header is an error wrapping
 // ErrInvalid.
 func ByHeader(name string) Correlator {
-	return func(m Message) (string, error) {
+	return func(m uow.Message) (string, error) {
 		if k := m.Headers[name]; k != "" {
 			return k, nil
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/saga"
+	"github.com/dddkit/ddd/uow"
 )
 
 func TestByField(t *testing.T) {
@@ -51,7 +52,7 @@ func TestByField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			key, err := saga.ByField("id")(saga.Message{ID: "m1", Name: "OrderPlaced", Payload: []byte(tt.payload)})
+			key, err := saga.ByField("id")(uow.Message{ID: "m1", Name: "OrderPlaced", Payload: []byte(tt.payload)})
 			if tt.want == "" {
 				require.ErrorIs(t, err, saga.ErrInvalid)
 				assert.Empty(t, key)
@@ -64,7 +65,7 @@ func TestByField(t *testing.T) {
 }
 
 func TestByFieldNilPayload(t *testing.T) {
-	key, err := saga.ByField("id")(saga.Message{ID: "m1", Name: "OrderPlaced"})
+	key, err := saga.ByField("id")(uow.Message{ID: "m1", Name: "OrderPlaced"})
 	require.ErrorIs(t, err, saga.ErrInvalid)
 	assert.Empty(t, key)
 }
@@ -88,7 +89,7 @@ func TestByHeader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := saga.Message{ID: "m1", Name: "Reply", Headers: tt.headers, Payload: []byte(tt.payload)}
+			m := uow.Message{ID: "m1", Name: "Reply", Headers: tt.headers, Payload: []byte(tt.payload)}
 			key, err := saga.ByHeader("saga-key")(m)
 			if tt.want == "" {
 				require.ErrorIs(t, err, saga.ErrInvalid)
@@ -129,7 +130,7 @@ func FuzzByField(f *testing.F) {
 	}
 	byID := saga.ByField("id")
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		key, err := byID(saga.Message{ID: "m1", Name: "Fuzzed", Payload: payload})
+		key, err := byID(uow.Message{ID: "m1", Name: "Fuzzed", Payload: payload})
 		if err != nil {
 			if !errors.Is(err, saga.ErrInvalid) {
 				t.Fatalf("payload %q: error %v does not wrap ErrInvalid", payload, err)

@@ -11,12 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
 )
-
-// Message is an outbox message, as units of work emit it and relays deliver it.
-type Message = outbox.Message
 
 // State names a state of a saga: a letter or underscore, then letters, digits and underscores
 // ("debiting", "awaiting_payment"), so it is also a valid Mermaid state ID.
@@ -48,7 +44,7 @@ func (s Status) Terminal() bool {
 // Correlator takes the key of the instance a message belongs to from the message (an order ID,
 // a withdrawal ID). ByField and ByHeader make the usual ones. An error makes the message fail
 // (it is redelivered, and parked by the relay in the end): return one that wraps ErrInvalid.
-type Correlator func(m Message) (string, error)
+type Correlator func(m uow.Message) (string, error)
 
 // CompensationFunc runs a compensating action in a unit of work: the refund of a debit, the
 // release of a reservation. Its writes and emitted messages commit with the instance's record of
@@ -97,7 +93,7 @@ type Transition[D any] struct {
 	// Do is the transition's action; nil moves to To[0] and does nothing else. An error rolls
 	// everything back and makes the message fail, so it is redelivered: return errors for
 	// technical failures, and model business outcomes (a rejection) as states.
-	Do func(ctx context.Context, s *Step[D], m Message) error
+	Do func(ctx context.Context, s *Step[D], m uow.Message) error
 }
 
 // Definition is a validated saga type, made by Define. It is immutable and safe for concurrent

@@ -166,7 +166,7 @@ func TestMermaidEscapesLabels(t *testing.T) {
 func TestStepRejectsUndeclaredNames(t *testing.T) {
 	var errs []error
 	spec := valid()
-	spec.Transitions[0].Do = func(_ context.Context, s *saga.Step[none], _ saga.Message) error {
+	spec.Transitions[0].Do = func(_ context.Context, s *saga.Step[none], _ uow.Message) error {
 		errs = append(errs, s.Schedule("nope"), s.Cancel("nope"), s.OnCompensate("nope", nil), s.Goto("new"))
 		return nil
 	}

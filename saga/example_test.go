@@ -31,21 +31,21 @@ func paymentSaga() (*saga.Definition[order], error) {
 		Timeouts: map[string]time.Duration{"payment": 15 * time.Minute},
 		Transitions: []saga.Transition[order]{
 			{From: "new", On: "OrderPlaced", To: []saga.State{"awaiting_payment"},
-				Do: func(_ context.Context, s *saga.Step[order], m saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[order], m uow.Message) error {
 					s.Data.Order = s.Key()
-					if err := s.Send(saga.Message{Topic: "payments", Name: "RequestPayment", Payload: m.Payload}); err != nil {
+					if err := s.Send(uow.Message{Topic: "payments", Name: "RequestPayment", Payload: m.Payload}); err != nil {
 						return err
 					}
 					return s.Schedule("payment")
 				}},
 			{From: "awaiting_payment", On: "PaymentReceived", To: []saga.State{"paid"}},
 			{From: "awaiting_payment", On: "payment", To: []saga.State{"cancelled"},
-				Do: func(_ context.Context, s *saga.Step[order], _ saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[order], _ uow.Message) error {
 					payload, err := json.Marshal(s.Data)
 					if err != nil {
 						return err
 					}
-					return s.Send(saga.Message{Topic: "order-commands", Name: "CancelOrder", Payload: payload})
+					return s.Send(uow.Message{Topic: "order-commands", Name: "CancelOrder", Payload: payload})
 				}},
 		},
 	})
@@ -107,7 +107,7 @@ func ExampleManager() {
 		return
 	}
 	for _, topic := range []string{"payments", "order-commands"} {
-		_, err := bus.Subscribe(topic, "printer", func(_ context.Context, m outbox.Message) error {
+		_, err := bus.Subscribe(topic, "printer", func(_ context.Context, m uow.Message) error {
 			fmt.Printf("%s: %s %s\n", clock.Now().Format("15:04"), m.Name, m.Payload)
 			return nil
 		})
@@ -128,7 +128,7 @@ func ExampleManager() {
 	// The ordering context commits an order and its event; the relay delivers it to the saga,
 	// which requests the payment and schedules its timeout.
 	err = uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-		return u.Emit(outbox.Message{Topic: "orders", Name: "OrderPlaced", Payload: []byte(`{"order":"o-1"}`)})
+		return u.Emit(uow.Message{Topic: "orders", Name: "OrderPlaced", Payload: []byte(`{"order":"o-1"}`)})
 	}, nil)
 	if err != nil {
 		fmt.Println(err)
@@ -195,7 +195,7 @@ func ExampleReact() {
 
 	// At the stock context's edge, the sales context's OrderPlaced becomes a Reserve command;
 	// a refusal is announced as ReservationFailed, so the sales context learns of it.
-	handler := saga.React(store, "stock", func(m saga.Message) (uow.Command, error) {
+	handler := saga.React(store, "stock", func(m uow.Message) (uow.Command, error) {
 		var placed struct {
 			Product string `json:"product"`
 			Units   int    `json:"units"`
@@ -206,16 +206,16 @@ func ExampleReact() {
 		return reserve{Product: placed.Product, Units: placed.Units}, nil
 	}, &saga.ReactOptions{
 		Logger: slog.New(slog.DiscardHandler),
-		Rejected: func(_ context.Context, u *uow.Unit, m saga.Message, rule error) error {
-			return u.Emit(saga.Message{Topic: "stock", Name: "ReservationFailed", Payload: m.Payload})
+		Rejected: func(_ context.Context, u *uow.Unit, m uow.Message, rule error) error {
+			return u.Emit(uow.Message{Topic: "stock", Name: "ReservationFailed", Payload: m.Payload})
 		},
 	})
 
-	first := saga.Message{ID: aggregate.NewID[string](), Topic: "sales", Name: "OrderPlaced",
+	first := uow.Message{ID: aggregate.NewID[string](), Topic: "sales", Name: "OrderPlaced",
 		Payload: []byte(`{"product":"book","units":2}`)}
 	second := first
 	second.ID = aggregate.NewID[string]()
-	for _, m := range []saga.Message{first, first, second} { // first is delivered twice
+	for _, m := range []uow.Message{first, first, second} { // first is delivered twice
 		fmt.Println(handler(ctx, m))
 	}
 	units, _ := d.Get("shelf", "book")

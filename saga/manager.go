@@ -69,7 +69,7 @@ func (m *Manager[D]) Definition() *Definition[D] { return m.def }
 // Errors: a message without an ID or whose key cannot be read wraps ErrInvalid; a failing
 // compensation wraps ErrCompensation; a transition's own error, and the store's, are returned
 // wrapped. On an error nothing was committed, so the message can be delivered again.
-func (m *Manager[D]) Handle(ctx context.Context, msg Message) error {
+func (m *Manager[D]) Handle(ctx context.Context, msg uow.Message) error {
 	if !m.knows(msg) {
 		return nil
 	}
@@ -77,7 +77,7 @@ func (m *Manager[D]) Handle(ctx context.Context, msg Message) error {
 		return fmt.Errorf("%w: message %s has no ID to deduplicate on", ErrInvalid, msg.Name)
 	}
 	var r run
-	err := outbox.Idempotent(m.store, m.consumer, func(ctx context.Context, u *uow.Unit, msg Message) error {
+	err := outbox.Idempotent(m.store, m.consumer, func(ctx context.Context, u *uow.Unit, msg uow.Message) error {
 		r = run{}
 		return m.apply(ctx, u, msg, &r)
 	}, m.do)(ctx, msg)
@@ -95,7 +95,7 @@ func (m *Manager[D]) Handle(ctx context.Context, msg Message) error {
 }
 
 // knows reports whether msg is for this saga at all: one of its messages, or its own.
-func (m *Manager[D]) knows(msg Message) bool {
+func (m *Manager[D]) knows(msg uow.Message) bool {
 	if msg.Topic == m.def.topic && (msg.Name == nameTimeout || msg.Name == nameCompensate) {
 		return true
 	}
@@ -110,7 +110,7 @@ type run struct {
 	finished Status
 }
 
-func (m *Manager[D]) apply(ctx context.Context, u *uow.Unit, msg Message, r *run) error {
+func (m *Manager[D]) apply(ctx context.Context, u *uow.Unit, msg uow.Message, r *run) error {
 	if msg.Topic == m.def.topic {
 		switch msg.Name {
 		case nameTimeout:
@@ -122,7 +122,7 @@ func (m *Manager[D]) apply(ctx context.Context, u *uow.Unit, msg Message, r *run
 	return m.onMessage(ctx, u, msg, r)
 }
 
-func (m *Manager[D]) onMessage(ctx context.Context, u *uow.Unit, msg Message, r *run) error {
+func (m *Manager[D]) onMessage(ctx context.Context, u *uow.Unit, msg uow.Message, r *run) error {
 	key, err := m.def.spec.Correlate[msg.Name](msg)
 	if err == nil && key == "" {
 		err = errors.New("empty key")
@@ -163,7 +163,7 @@ func (m *Manager[D]) start(ctx context.Context, u *uow.Unit, key string) (*insta
 }
 
 // react runs the transition of inst's state on name (a message or a timeout), if it has one.
-func (m *Manager[D]) react(ctx context.Context, u *uow.Unit, inst *instance, name string, msg Message, r *run) error {
+func (m *Manager[D]) react(ctx context.Context, u *uow.Unit, inst *instance, name string, msg uow.Message, r *run) error {
 	r.key = inst.Key
 	if inst.Status != Running {
 		m.ignore(msg, inst.Key, "instance is "+string(inst.Status))
@@ -229,13 +229,13 @@ func (m *Manager[D]) emitCompensate(u *uow.Unit, inst *instance, step int) error
 	if err != nil {
 		return fmt.Errorf("saga: encoding a compensation step: %w", err)
 	}
-	return u.Emit(Message{Topic: m.def.topic, Key: inst.AggregateID(), Name: nameCompensate, Payload: payload})
+	return u.Emit(uow.Message{Topic: m.def.topic, Key: inst.AggregateID(), Name: nameCompensate, Payload: payload})
 }
 
 // loadOwn loads the instance one of the saga's own messages (a timeout, a compensation step) is
 // for; it returns nil, and the message is ignored, when the message is another saga's (sharing the
 // topic) or its instance does not exist.
-func (m *Manager[D]) loadOwn(ctx context.Context, u *uow.Unit, msg Message, sagaName, key string) (*instance, error) {
+func (m *Manager[D]) loadOwn(ctx context.Context, u *uow.Unit, msg uow.Message, sagaName, key string) (*instance, error) {
 	if sagaName != m.def.name {
 		return nil, nil
 	}
@@ -247,7 +247,7 @@ func (m *Manager[D]) loadOwn(ctx context.Context, u *uow.Unit, msg Message, saga
 	return inst, err
 }
 
-func (m *Manager[D]) onTimeout(ctx context.Context, u *uow.Unit, msg Message, r *run) error {
+func (m *Manager[D]) onTimeout(ctx context.Context, u *uow.Unit, msg uow.Message, r *run) error {
 	var b timeoutBody
 	if err := json.Unmarshal(msg.Payload, &b); err != nil || b.Key == "" || b.Timeout == "" {
 		return fmt.Errorf("%w: timeout message %s: malformed payload %q", ErrInvalid, msg.ID, msg.Payload)
@@ -280,7 +280,7 @@ func (e *compensationError) Error() string {
 
 func (e *compensationError) Unwrap() []error { return []error{ErrCompensation, e.err} }
 
-func (m *Manager[D]) onCompensate(ctx context.Context, u *uow.Unit, msg Message, r *run) error {
+func (m *Manager[D]) onCompensate(ctx context.Context, u *uow.Unit, msg uow.Message, r *run) error {
 	var b compensateBody
 	if err := json.Unmarshal(msg.Payload, &b); err != nil || b.Key == "" {
 		return fmt.Errorf("%w: compensation message %s: malformed payload %q", ErrInvalid, msg.ID, msg.Payload)
@@ -340,7 +340,7 @@ func (m *Manager[D]) recordFailure(ctx context.Context, ce *compensationError) {
 	}
 }
 
-func (m *Manager[D]) ignore(msg Message, key, why string) {
+func (m *Manager[D]) ignore(msg uow.Message, key, why string) {
 	m.log.Debug("saga message ignored", "key", key, "message", msg.Name, "id", msg.ID, "why", why)
 }
 

@@ -34,7 +34,7 @@ var jobParts = []string{"A", "B", "C"}
 
 func jobSaga(t testing.TB) *saga.Definition[job] {
 	t.Helper()
-	arrived := func(_ context.Context, s *saga.Step[job], m saga.Message) error {
+	arrived := func(_ context.Context, s *saga.Step[job], m uow.Message) error {
 		var p part
 		if err := decode(m, &p); err != nil {
 			return err
@@ -42,11 +42,11 @@ func jobSaga(t testing.TB) *saga.Definition[job] {
 		next := saga.State("collecting")
 		if !slices.Contains(s.Data.Parts, p.Part) {
 			s.Data.Parts = append(s.Data.Parts, p.Part)
-			if err := s.Send(saga.Message{Topic: "warehouse", Name: "Reserve" + p.Part, Payload: m.Payload}); err != nil {
+			if err := s.Send(uow.Message{Topic: "warehouse", Name: "Reserve" + p.Part, Payload: m.Payload}); err != nil {
 				return err
 			}
 			if len(s.Data.Parts) == len(jobParts) {
-				if err := s.Send(saga.Message{Topic: "warehouse", Name: "Ship", Payload: mustJSON(t, s.Data)}); err != nil {
+				if err := s.Send(uow.Message{Topic: "warehouse", Name: "Ship", Payload: mustJSON(t, s.Data)}); err != nil {
 					return err
 				}
 				next = "shipped"
@@ -73,15 +73,15 @@ func TestPropertyAnyOrderSameOutcomeCommandsOnce(t *testing.T) {
 
 		// Each part arrives 1-3 times: a redelivery of an earlier copy (same ID) or news the
 		// partner sent again (new ID); then everything is shuffled.
-		var deliveries []saga.Message
+		var deliveries []uow.Message
 		for _, p := range jobParts {
-			var copies []saga.Message
+			var copies []uow.Message
 			for i := range rapid.IntRange(1, 3).Draw(t, "copies of "+p) {
 				if i > 0 && rapid.Bool().Draw(t, fmt.Sprintf("redelivery %s%d", p, i)) {
 					copies = append(copies, copies[rapid.IntRange(0, i-1).Draw(t, "which")])
 					continue
 				}
-				copies = append(copies, saga.Message{ID: aggregate.NewID[string](), Topic: "parts", Name: "PartArrived",
+				copies = append(copies, uow.Message{ID: aggregate.NewID[string](), Topic: "parts", Name: "PartArrived",
 					Payload: mustJSON(t, part{Job: "j1", Part: p})})
 			}
 			deliveries = append(deliveries, copies...)

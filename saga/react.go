@@ -20,7 +20,7 @@ type ReactOptions struct {
 	// failure event the other side waits for there (seed 002's donation that bounced for
 	// insufficient funds and told nobody). A rejection is final: the message is marked handled
 	// and not retried. nil only logs it.
-	Rejected func(ctx context.Context, u *uow.Unit, m Message, rule error) error
+	Rejected func(ctx context.Context, u *uow.Unit, m uow.Message, rule error) error
 	// Logger receives an Info record per rejection; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -36,7 +36,7 @@ type ReactOptions struct {
 // A command that breaks a business rule is rejected for good: the rejection is marked handled
 // and opts.Rejected, if set, reacts to it. Technical errors and exhausted conflicts are returned,
 // so the message is delivered again.
-func React(store *uow.Store, consumer string, translate func(m Message) (uow.Command, error), opts *ReactOptions) outbox.Handler {
+func React(store *uow.Store, consumer string, translate func(m uow.Message) (uow.Command, error), opts *ReactOptions) outbox.Handler {
 	var o ReactOptions
 	if opts != nil {
 		o = *opts
@@ -45,7 +45,7 @@ func React(store *uow.Store, consumer string, translate func(m Message) (uow.Com
 		o.Logger = slog.Default()
 	}
 	log := o.Logger.With("consumer", consumer)
-	return func(ctx context.Context, m Message) error {
+	return func(ctx context.Context, m uow.Message) error {
 		if m.ID == "" {
 			return fmt.Errorf("%w: %s: message %s has no ID to deduplicate on", ErrInvalid, consumer, m.Name)
 		}
@@ -56,7 +56,7 @@ func React(store *uow.Store, consumer string, translate func(m Message) (uow.Com
 		if cmd == nil {
 			return nil
 		}
-		err = outbox.Idempotent(store, consumer, func(ctx context.Context, u *uow.Unit, _ Message) error {
+		err = outbox.Idempotent(store, consumer, func(ctx context.Context, u *uow.Unit, _ uow.Message) error {
 			return cmd.Handle(ctx, u)
 		}, o.Do)(ctx, m)
 		if err == nil || !errors.Is(err, aggregate.ErrRule) {
@@ -64,7 +64,7 @@ func React(store *uow.Store, consumer string, translate func(m Message) (uow.Com
 		}
 		rule := err
 		log.Info("command rejected", "message", m.Name, "id", m.ID, "rule", rule)
-		return outbox.Idempotent(store, consumer, func(ctx context.Context, u *uow.Unit, m Message) error {
+		return outbox.Idempotent(store, consumer, func(ctx context.Context, u *uow.Unit, m uow.Message) error {
 			if o.Rejected == nil {
 				return nil
 			}

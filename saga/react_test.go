@@ -73,7 +73,7 @@ type debitRequested struct {
 }
 
 // translateDebit reacts to DebitRequested only.
-func translateDebit(m saga.Message) (uow.Command, error) {
+func translateDebit(m uow.Message) (uow.Command, error) {
 	if m.Name != "DebitRequested" {
 		return nil, nil
 	}
@@ -136,8 +136,8 @@ func (f *reactFixture) assertUntouched(t *testing.T, balance int) {
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func debitRequest(t testing.TB, id string, amount int) saga.Message {
-	return saga.Message{
+func debitRequest(t testing.TB, id string, amount int) uow.Message {
+	return uow.Message{
 		ID:      id,
 		Topic:   "payments",
 		Key:     "w1",
@@ -179,14 +179,14 @@ func TestReactIgnoredAndInvalidMessages(t *testing.T) {
 	errUnreadable := errors.New("unreadable")
 	tests := []struct {
 		name      string
-		message   func(t *testing.T) saga.Message
-		translate func(m saga.Message) (uow.Command, error)
+		message   func(t *testing.T) uow.Message
+		translate func(m uow.Message) (uow.Command, error)
 		// wantErr is nil when the message must be ignored without error.
 		wantErr []error
 	}{
 		{
 			name: "message the context does not react to",
-			message: func(t *testing.T) saga.Message {
+			message: func(t *testing.T) uow.Message {
 				m := debitRequest(t, "m1", 30)
 				m.Name = "PaymentCaptured"
 				return m
@@ -195,12 +195,12 @@ func TestReactIgnoredAndInvalidMessages(t *testing.T) {
 		},
 		{
 			name:      "translate returns no command",
-			message:   func(t *testing.T) saga.Message { return debitRequest(t, "m1", 30) },
-			translate: func(saga.Message) (uow.Command, error) { return nil, nil },
+			message:   func(t *testing.T) uow.Message { return debitRequest(t, "m1", 30) },
+			translate: func(uow.Message) (uow.Command, error) { return nil, nil },
 		},
 		{
 			name: "unreadable payload",
-			message: func(t *testing.T) saga.Message {
+			message: func(t *testing.T) uow.Message {
 				m := debitRequest(t, "m1", 30)
 				m.Payload = []byte(`{"wallet":`)
 				return m
@@ -210,13 +210,13 @@ func TestReactIgnoredAndInvalidMessages(t *testing.T) {
 		},
 		{
 			name:      "translate error is wrapped",
-			message:   func(t *testing.T) saga.Message { return debitRequest(t, "m1", 30) },
-			translate: func(saga.Message) (uow.Command, error) { return debit{ID: "w1", Amount: 30}, errUnreadable },
+			message:   func(t *testing.T) uow.Message { return debitRequest(t, "m1", 30) },
+			translate: func(uow.Message) (uow.Command, error) { return debit{ID: "w1", Amount: 30}, errUnreadable },
 			wantErr:   []error{saga.ErrInvalid, errUnreadable},
 		},
 		{
 			name: "message without an ID",
-			message: func(t *testing.T) saga.Message {
+			message: func(t *testing.T) uow.Message {
 				return debitRequest(t, "", 30)
 			},
 			translate: translateDebit,
@@ -244,7 +244,7 @@ func TestReactIgnoredAndInvalidMessages(t *testing.T) {
 
 func TestReactRejectionIsFinal(t *testing.T) {
 	type call struct {
-		message saga.Message
+		message uow.Message
 		rule    error
 	}
 	tests := []struct {
@@ -262,9 +262,9 @@ func TestReactRejectionIsFinal(t *testing.T) {
 			var calls []call
 			opts := &saga.ReactOptions{Logger: quiet()}
 			if tt.withRejected {
-				opts.Rejected = func(ctx context.Context, u *uow.Unit, m saga.Message, rule error) error {
+				opts.Rejected = func(ctx context.Context, u *uow.Unit, m uow.Message, rule error) error {
 					calls = append(calls, call{message: m, rule: rule})
-					return u.Emit(saga.Message{Topic: "wallets", Key: "w1", Name: "DebitRejected", Payload: m.Payload})
+					return u.Emit(uow.Message{Topic: "wallets", Key: "w1", Name: "DebitRejected", Payload: m.Payload})
 				}
 			}
 			h := saga.React(f.store, walletsConsumer, translateDebit, opts)
@@ -297,7 +297,7 @@ func TestReactRejectionIsFinal(t *testing.T) {
 func TestReactTechnicalErrorIsRetried(t *testing.T) {
 	f := newReactFixture(t, 100)
 	down, calls := true, 0
-	translate := func(m saga.Message) (uow.Command, error) {
+	translate := func(m uow.Message) (uow.Command, error) {
 		cmd, err := translateDebit(m)
 		if cmd == nil || err != nil {
 			return cmd, err
@@ -307,7 +307,7 @@ func TestReactTechnicalErrorIsRetried(t *testing.T) {
 	rejected := 0
 	h := saga.React(f.store, walletsConsumer, translate, &saga.ReactOptions{
 		Logger: quiet(),
-		Rejected: func(context.Context, *uow.Unit, saga.Message, error) error {
+		Rejected: func(context.Context, *uow.Unit, uow.Message, error) error {
 			rejected++
 			return nil
 		},
@@ -342,9 +342,9 @@ func TestReactRejectedError(t *testing.T) {
 	failing, calls := true, 0
 	h := saga.React(f.store, walletsConsumer, translateDebit, &saga.ReactOptions{
 		Logger: quiet(),
-		Rejected: func(ctx context.Context, u *uow.Unit, m saga.Message, rule error) error {
+		Rejected: func(ctx context.Context, u *uow.Unit, m uow.Message, rule error) error {
 			calls++
-			if err := u.Emit(saga.Message{Topic: "wallets", Name: "DebitRejected", Payload: m.Payload}); err != nil {
+			if err := u.Emit(uow.Message{Topic: "wallets", Name: "DebitRejected", Payload: m.Payload}); err != nil {
 				return err
 			}
 			if failing {

@@ -60,7 +60,7 @@ func (s *Step[D]) Goto(state State) error {
 // written to the outbox only if the transition commits, so each transition sends its messages
 // once. An empty Key means the instance's own ID (so an instance's messages keep their order);
 // the saga's name and key are added as headers. Errors are those of uow.Unit.Emit.
-func (s *Step[D]) Send(m Message) error {
+func (s *Step[D]) Send(m uow.Message) error {
 	if m.Key == "" {
 		m.Key = s.inst.AggregateID()
 	}
@@ -87,7 +87,7 @@ func (s *Step[D]) Schedule(timeout string) error {
 	if err != nil {
 		return fmt.Errorf("saga: encoding timeout: %w", err)
 	}
-	err = s.u.Emit(Message{
+	err = s.u.Emit(uow.Message{
 		ID:           token,
 		Topic:        s.def.topic,
 		Key:          "saga-timeout/" + token, // its own key: a delayed message holds back nothing else

@@ -48,7 +48,7 @@ var errBankDown = errors.New("bank down")
 func transferSaga(t testing.TB) *saga.Definition[transfer] {
 	t.Helper()
 	send := func(s *saga.Step[transfer], name string, payload any) error {
-		return s.Send(saga.Message{Topic: "accounts", Name: name, Payload: mustJSON(t, payload)})
+		return s.Send(uow.Message{Topic: "accounts", Name: name, Payload: mustJSON(t, payload)})
 	}
 	def, err := saga.Define("transfer", saga.Spec[transfer]{
 		Initial: "new",
@@ -73,13 +73,13 @@ func transferSaga(t testing.TB) *saga.Definition[transfer] {
 				if err := c.Decode(&r); err != nil {
 					return err
 				}
-				return u.Emit(saga.Message{Topic: "accounts", Name: "RefundAccount", Payload: mustJSON(t, r),
+				return u.Emit(uow.Message{Topic: "accounts", Name: "RefundAccount", Payload: mustJSON(t, r),
 					Headers: map[string]string{"idempotency-key": c.IdempotencyKey()}})
 			},
 		},
 		Transitions: []saga.Transition[transfer]{
 			{From: "new", On: "TransferRequested", To: []saga.State{"debiting"},
-				Do: func(_ context.Context, s *saga.Step[transfer], m saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[transfer], m uow.Message) error {
 					var r request
 					if err := decode(m, &r); err != nil {
 						return err
@@ -91,7 +91,7 @@ func transferSaga(t testing.TB) *saga.Definition[transfer] {
 					return s.Schedule("debit")
 				}},
 			{From: "debiting", On: "AccountDebited", To: []saga.State{"crediting"},
-				Do: func(_ context.Context, s *saga.Step[transfer], _ saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[transfer], _ uow.Message) error {
 					if err := s.Cancel("debit"); err != nil {
 						return err
 					}
@@ -105,7 +105,7 @@ func transferSaga(t testing.TB) *saga.Definition[transfer] {
 				}},
 			{From: "debiting", On: "DebitRejected", To: []saga.State{"rejected"}},
 			{From: "debiting", On: "debit", To: []saga.State{"abandoned"},
-				Do: func(_ context.Context, s *saga.Step[transfer], _ saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[transfer], _ uow.Message) error {
 					return send(s, "CancelDebit", refund{s.Data.From, s.Data.Amount})
 				}},
 			{From: "crediting", On: "AccountCredited", To: []saga.State{"done"}},
@@ -126,7 +126,7 @@ func newTransferFixture(t *testing.T, d sagatest.Driver, opts *sagatest.Options)
 	return sagatest.New(t, transferSaga(t), &o)
 }
 
-func requested(f *sagatest.Fixture[transfer], id string) saga.Message {
+func requested(f *sagatest.Fixture[transfer], id string) uow.Message {
 	return f.Message("TransferRequested", request{Transfer: id, transfer: transfer{From: "alice", To: "bob", Amount: 30}})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/dddkit/ddd/internal/testenv"
 	"github.com/dddkit/ddd/saga"
 	"github.com/dddkit/ddd/saga/sagatest"
+	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/pguow"
 )
@@ -82,7 +83,7 @@ func mustJSON(t require.TestingT, v any) []byte {
 	return b
 }
 
-func decode(m saga.Message, v any) error {
+func decode(m uow.Message, v any) error {
 	if err := json.Unmarshal(m.Payload, v); err != nil {
 		return fmt.Errorf("%w: %s: %w", saga.ErrInvalid, m.Name, err)
 	}

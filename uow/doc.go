@@ -4,7 +4,8 @@
 //
 // # Running commands
 //
-// A [Store] runs units on a [Driver]: memuow in memory, or the SQL drivers. [Do] runs a function
+// A [Store] runs units on a driver: memuow in memory, or the SQL drivers (sqliteuow, pguow,
+// mysqluow). [Do] runs a function
 // in a fresh [Unit], commits, and retries the whole function when it meets a conflict:
 //
 //	err := uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
@@ -49,7 +50,8 @@
 //
 // # Drivers
 //
-// The driver contract ([Driver], [Tx] and the optional [Querier], [KeyLocker], [InboxReader],
-// [InboxPurger]) is declared here with each method's obligations; package uowtest checks a driver
-// against all of them.
+// A driver implements the storage contract of package github.com/dddkit/ddd/uow/driver, which
+// states what it must do clause by clause; package uowtest checks a driver against all of them.
+// One driver value serves both a [Store] and the outbox relays. Application code needs that
+// package only to name the driver it passes around (driver.Driver).
 package uow

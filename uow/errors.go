@@ -1,6 +1,10 @@
 package uow
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/dddkit/ddd/uow/driver"
+)
 
 // The errors of the unit of work. Drivers translate their backend's errors into them, so callers
 // test with errors.Is whatever the driver.
@@ -8,18 +12,18 @@ var (
 	// ErrNotFound: no aggregate with that ID.
 	ErrNotFound = errors.New("uow: not found")
 	// ErrDuplicate: an aggregate with that ID already exists.
-	ErrDuplicate = errors.New("uow: duplicate")
+	ErrDuplicate = driver.ErrDuplicate
 	// ErrConflict: another transaction changed what this unit read (a version mismatch), or the
 	// database reported a serialization failure, deadlock or lock timeout. Do retries the whole
 	// function on it.
-	ErrConflict = errors.New("uow: conflict")
+	ErrConflict = driver.ErrConflict
 	// ErrUnitDone: the unit was used after Commit or Rollback.
-	ErrUnitDone = errors.New("uow: unit already committed or rolled back")
+	ErrUnitDone = driver.ErrTxDone
 	// ErrUnsupported: the driver lacks an optional capability (queries, keyed locks, inbox).
-	ErrUnsupported = errors.New("uow: not supported by the driver")
+	ErrUnsupported = driver.ErrUnsupported
 	// ErrInvalid: bad input, such as an aggregate without an ID, a message without a name, or
 	// an aggregate of the wrong type for its repository.
-	ErrInvalid = errors.New("uow: invalid argument")
+	ErrInvalid = driver.ErrInvalid
 	// ErrNoService: the unit has no service of the requested type.
 	ErrNoService = errors.New("uow: no such service")
 )

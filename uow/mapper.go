@@ -9,7 +9,7 @@ import (
 // Mapper keeps aggregates of type T in tables of the user's own (an account table, a transfer
 // table) instead of JSON documents, while the unit keeps the identity map, version
 // compare-and-set and outbox atomicity. Its methods run in the unit's transaction: they reach it
-// with u.Native() (a *sql.Tx, a pgx.Tx, per driver). The unit calls Load when a repository
+// with [TxOf] (a *sql.Tx, a pgx.Tx, per driver). The unit calls Load when a repository
 // method needs aggregates it does not track, and Insert, Update and Delete during Commit, before
 // the outbox and inbox are written in the same transaction.
 //
@@ -36,7 +36,7 @@ type Mapper[T aggregate.Aggregate] interface {
 }
 
 // MappedRepo returns the repository of T in unit u, stored through m. Its Find and FindFunc
-// return ErrUnsupported: query the mapped tables through u.Native().
+// return ErrUnsupported: query the mapped tables through [TxOf].
 func MappedRepo[T aggregate.Aggregate](u *Unit, m Mapper[T]) *Repository[T] {
 	r := Repo[T](u)
 	r.mapper = m

@@ -13,31 +13,33 @@ import (
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
 // recordingDriver is memuow with every commit's Changes recorded, and the mapper calls logged in
 // the same log, so a test sees the order of everything a commit writes.
 type recordingDriver struct {
+	*memuow.Driver
 	d   *memuow.Driver
 	log *[]string
 }
 
-func (r recordingDriver) Begin(ctx context.Context) (uow.Tx, error) {
+func (r recordingDriver) Begin(ctx context.Context) (driver.Tx, error) {
 	tx, err := r.d.Begin(ctx)
 	return recordingTx{Tx: tx, log: r.log}, err
 }
 
 type recordingTx struct {
-	uow.Tx
+	driver.Tx
 	log *[]string
 }
 
 func (r recordingTx) Processed(ctx context.Context, consumer, messageID string) (bool, error) {
-	return r.Tx.(uow.InboxReader).Processed(ctx, consumer, messageID)
+	return r.Tx.(driver.InboxReader).Processed(ctx, consumer, messageID)
 }
 
-func (r recordingTx) Commit(ctx context.Context, c *uow.Changes) error {
+func (r recordingTx) Commit(ctx context.Context, c *driver.Changes) error {
 	for _, w := range c.Writes {
 		*r.log = append(*r.log, fmt.Sprintf("doc %d %s %s", w.Op, w.Record.Kind, w.Record.ID))
 	}
@@ -75,7 +77,7 @@ func TestCommitWritesInOneGlobalOrder(t *testing.T) {
 	ctx := context.Background()
 	var log []string
 	mem := memuow.New(nil)
-	s := uow.NewStore(recordingDriver{d: mem, log: &log}, nil)
+	s := uow.NewStore(recordingDriver{Driver: mem, d: mem, log: &log}, nil)
 	table := &accountTable{rows: map[string]accountRow{}}
 	table.trace = &log
 

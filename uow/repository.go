@@ -10,6 +10,7 @@ import (
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/internal/rootaccess"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // Repository loads and stores aggregates of type T (a pointer to a struct embedding
@@ -189,7 +190,7 @@ func (r *Repository[T]) read(ctx context.Context, ids []string, lock Lock) ([]T,
 	return r.decode(recs)
 }
 
-func (r *Repository[T]) decode(recs []Record) ([]T, []int64, error) {
+func (r *Repository[T]) decode(recs []driver.Record) ([]T, []int64, error) {
 	out := make([]T, len(recs))
 	versions := make([]int64, len(recs))
 	for i, rec := range recs {
@@ -215,7 +216,7 @@ func (r *Repository[T]) Find(ctx context.Context, where ...Field) ([]T, error) {
 	if err := r.ready(); err != nil {
 		return nil, err
 	}
-	q, ok := r.u.tx.(Querier)
+	q, ok := r.u.tx.(driver.Querier)
 	if !ok || r.mapper != nil {
 		return nil, fmt.Errorf("%w: queries on %s", ErrUnsupported, r.kind)
 	}
@@ -223,7 +224,7 @@ func (r *Repository[T]) Find(ctx context.Context, where ...Field) ([]T, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uow: find %s: %w", r.kind, err)
 	}
-	var fresh []Record
+	var fresh []driver.Record
 	out := make([]T, 0, len(recs))
 	for _, rec := range recs {
 		if e, ok := r.u.tracked[key{r.kind, rec.ID}]; ok {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -448,7 +449,7 @@ func (m *smMachine) remove(t *rapid.T) {
 }
 
 type smWrite struct {
-	op uow.Op
+	op driver.Op
 	id string
 	e  *smEntry
 }
@@ -470,11 +471,11 @@ func (m *smMachine) commit(t *rapid.T, i int) {
 		e := su.entries[id]
 		switch {
 		case e.state == smAdded:
-			writes = append(writes, smWrite{uow.Insert, id, e})
+			writes = append(writes, smWrite{driver.Insert, id, e})
 		case e.state == smRemoved:
-			writes = append(writes, smWrite{uow.Delete, id, e})
+			writes = append(writes, smWrite{driver.Delete, id, e})
 		case e.dirty():
-			writes = append(writes, smWrite{uow.Update, id, e})
+			writes = append(writes, smWrite{driver.Update, id, e})
 		default:
 			if rec, ok := m.committed[id]; !ok || rec.version != e.version {
 				m.stats.commitSkippedStale++ // unchanged and stale: not written, no conflict
@@ -489,9 +490,9 @@ func (m *smMachine) commit(t *rapid.T, i int) {
 		rec, stored := m.committed[w.id]
 		var fail error
 		switch {
-		case w.op == uow.Insert && stored:
+		case w.op == driver.Insert && stored:
 			fail = uow.ErrDuplicate
-		case w.op != uow.Insert && (!stored || rec.version != w.e.version):
+		case w.op != driver.Insert && (!stored || rec.version != w.e.version):
 			fail = uow.ErrConflict
 		}
 		if fail != nil {
@@ -523,11 +524,11 @@ func (m *smMachine) commit(t *rapid.T, i int) {
 		m.stats.commitOK++
 		for _, w := range writes {
 			switch w.op {
-			case uow.Insert:
+			case driver.Insert:
 				m.committed[w.id] = smRecord{n: w.e.n, version: 1}
-			case uow.Update:
+			case driver.Update:
 				m.committed[w.id] = smRecord{n: w.e.n, version: w.e.version + 1}
-			case uow.Delete:
+			case driver.Delete:
 				delete(m.committed, w.id)
 			}
 		}

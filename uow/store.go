@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dddkit/ddd/aggregate"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // Clock tells the time. The unit of work stamps messages and inbox marks with it; provide a fake
@@ -32,7 +33,7 @@ type Options struct {
 // Store runs units of work on a driver. It is safe for concurrent use; each unit is used by one
 // goroutine.
 type Store struct {
-	driver   Driver
+	drv      driver.Driver
 	services []any
 	clock    Clock
 	topic    func(aggregate.Envelope) string
@@ -40,8 +41,8 @@ type Store struct {
 }
 
 // NewStore returns a store over the driver; nil opts means the defaults.
-func NewStore(d Driver, opts *Options) *Store {
-	s := &Store{driver: d, topic: func(e aggregate.Envelope) string { return e.AggregateType }}
+func NewStore(d driver.Driver, opts *Options) *Store {
+	s := &Store{drv: d, topic: func(e aggregate.Envelope) string { return e.AggregateType }}
 	if opts != nil {
 		s.services = append([]any(nil), opts.Services...)
 		if opts.Topic != nil {
@@ -60,12 +61,12 @@ func NewStore(d Driver, opts *Options) *Store {
 }
 
 // Driver returns the store's driver.
-func (s *Store) Driver() Driver { return s.driver }
+func (s *Store) Driver() driver.Driver { return s.drv }
 
 // Begin starts a unit of work. Most code uses [Do] instead, which also commits, retries
 // conflicts and rolls back on error. The caller must end the unit with Commit or Rollback.
 func (s *Store) Begin(ctx context.Context) (*Unit, error) {
-	tx, err := s.driver.Begin(ctx)
+	tx, err := s.drv.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("uow: begin: %w", err)
 	}
@@ -75,7 +76,7 @@ func (s *Store) Begin(ctx context.Context) (*Unit, error) {
 // PurgeInbox deletes the inbox marks older than age, by the store's clock, and returns how many
 // it deleted. A driver without an inbox purge returns an error wrapping [ErrUnsupported].
 func (s *Store) PurgeInbox(ctx context.Context, age time.Duration) (int, error) {
-	p, ok := s.driver.(InboxPurger)
+	p, ok := s.drv.(driver.InboxPurger)
 	if !ok {
 		return 0, fmt.Errorf("%w: inbox purge", ErrUnsupported)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -120,18 +121,21 @@ func TestMarkProcessedValidation(t *testing.T) {
 }
 
 // bareDriver hides memuow's optional capabilities: only the core Driver and Tx contract.
-type bareDriver struct{ d *memuow.Driver }
+type bareDriver struct {
+	driver.Outbox
+	d *memuow.Driver
+}
 
-func (b bareDriver) Begin(ctx context.Context) (uow.Tx, error) {
+func (b bareDriver) Begin(ctx context.Context) (driver.Tx, error) {
 	tx, err := b.d.Begin(ctx)
 	return bareTx{tx}, err
 }
 
-type bareTx struct{ uow.Tx }
+type bareTx struct{ driver.Tx }
 
 func TestOptionalCapabilitiesMissing(t *testing.T) {
 	ctx := context.Background()
-	s := uow.NewStore(bareDriver{memuow.New(nil)}, nil)
+	s := uow.NewStore(bareDriver{d: memuow.New(nil)}, nil)
 	u := begin(t, s)
 
 	_, err := uow.Repo[*Account](u).Find(ctx)

@@ -17,29 +17,24 @@ import (
 	"github.com/dddkit/ddd/money"
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/mysqluow"
 	"github.com/dddkit/ddd/uow/pguow"
 	"github.com/dddkit/ddd/uow/sqliteuow"
 )
 
-// driver is a storage driver with its outbox.
-type driver interface {
-	uow.Driver
-	outbox.Store
-}
-
 // drivers open a fresh, migrated driver of each kind, dropped when the test ends.
-var drivers = map[string]func(t *testing.T) driver{
-	"memuow": func(*testing.T) driver { return memuow.New(nil) },
-	"sqlite": func(t *testing.T) driver {
+var drivers = map[string]func(t *testing.T) driver.Driver{
+	"memuow": func(*testing.T) driver.Driver { return memuow.New(nil) },
+	"sqlite": func(t *testing.T) driver.Driver {
 		d, err := sqliteuow.Open(t.Context(), filepath.Join(t.TempDir(), "budget.db"), nil)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = d.Close() })
 		require.NoError(t, d.Migrate(t.Context()))
 		return d
 	},
-	"postgres": func(t *testing.T) driver {
+	"postgres": func(t *testing.T) driver.Driver {
 		schema := testenv.Name("t_")
 		d, err := pguow.Open(t.Context(), testenv.Postgres(t), &pguow.Options{Schema: schema})
 		require.NoError(t, err)
@@ -53,7 +48,7 @@ var drivers = map[string]func(t *testing.T) driver{
 		require.NoError(t, d.Migrate(t.Context()))
 		return d
 	},
-	"mariadb": func(t *testing.T) driver {
+	"mariadb": func(t *testing.T) driver.Driver {
 		base := testenv.MySQL(t)
 		admin, err := sql.Open("mysql", base)
 		require.NoError(t, err)
@@ -99,8 +94,8 @@ func TestFlowOnEveryDriver(t *testing.T) {
 
 			var bus outbox.Bus
 			project := budget.Summarise(store)
-			var delivered []outbox.Message
-			_, err := bus.Subscribe("Budget", budget.SummaryConsumer, func(ctx context.Context, m outbox.Message) error {
+			var delivered []uow.Message
+			_, err := bus.Subscribe("Budget", budget.SummaryConsumer, func(ctx context.Context, m uow.Message) error {
 				delivered = append(delivered, m)
 				return project(ctx, m)
 			})

@@ -51,12 +51,12 @@ const SummaryConsumer = "budget-summary"
 // key (a budget's events arrive in the order they were recorded); messages that are not budget
 // events are ignored.
 func Summarise(store *uow.Store) outbox.Handler {
-	return outbox.Idempotent(store, SummaryConsumer, func(ctx context.Context, u *uow.Unit, m outbox.Message) error {
+	return outbox.Idempotent(store, SummaryConsumer, func(ctx context.Context, u *uow.Unit, m uow.Message) error {
 		return project(ctx, u, m)
 	}, nil)
 }
 
-func project(ctx context.Context, u *uow.Unit, m outbox.Message) error {
+func project(ctx context.Context, u *uow.Unit, m uow.Message) error {
 	repo := uow.Repo[*Summary](u)
 	decode := func(v any) error {
 		if err := json.Unmarshal(m.Payload, v); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/dddkit/ddd/examples/crowdfunding/campaigns"
 	"github.com/dddkit/ddd/examples/crowdfunding/payouts"
 	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow"
 )
 
 // A rejected operation must stay rejected. Accounting answers a command that breaks a rule
@@ -29,7 +30,7 @@ func TestRegressionRejectedOperationStaysRejected(t *testing.T) {
 		// The pledge reaches every consumer, but its publication keeps failing (another
 		// consumer is broken, say): the relay parks it.
 		flaky := true
-		e.net.rule = func(m outbox.Message) (bool, error) {
+		e.net.rule = func(m uow.Message) (bool, error) {
 			if m.Name == accounting.DonationPledged && flaky {
 				return true, errChaosCrash
 			}
@@ -104,7 +105,7 @@ func TestRegressionSelfTransferKeepsTheDashboardRight(t *testing.T) {
 	self, err := json.Marshal(map[string]any{"campaign": "c1", "donation": "k1", "donor": "bob", "owner": "bob",
 		"amount": usdOf(30)})
 	require.NoError(t, err)
-	require.NoError(t, e.sys.Bus.Publish(e.ctx, []outbox.Message{{ID: "self-1", Topic: campaigns.Topic, Key: "c1",
+	require.NoError(t, e.sys.Bus.Publish(e.ctx, []uow.Message{{ID: "self-1", Topic: campaigns.Topic, Key: "c1",
 		Name: accounting.DonationPledged, Payload: self}}))
 	e.quiet(t)
 	assert.Equal(t, int64(10000), e.balances(t)["bob"])

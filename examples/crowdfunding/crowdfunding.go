@@ -27,19 +27,14 @@ import (
 	"github.com/dddkit/ddd/examples/crowdfunding/payouts"
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
-
-// Driver is a context's storage: a unit-of-work driver with its outbox.
-type Driver interface {
-	uow.Driver
-	outbox.Store
-}
 
 // Drivers are the four contexts' stores: four drivers, so four sets of tables (four memuow
 // drivers, or one database with a table prefix per context).
 type Drivers struct {
-	Accounting, Campaigns, Payouts, Dashboard Driver
+	Accounting, Campaigns, Payouts, Dashboard driver.Driver
 }
 
 // Memory returns four in-memory drivers.
@@ -121,7 +116,7 @@ func New(d Drivers, p payouts.Provider, opts *Options) (*System, error) {
 		ro = *o.Relay
 	}
 	ro.Clock = o.Clock
-	for _, d := range []Driver{d.Accounting, d.Campaigns, d.Payouts, d.Dashboard} {
+	for _, d := range []driver.Driver{d.Accounting, d.Campaigns, d.Payouts, d.Dashboard} {
 		r := ro
 		s.relays = append(s.relays, outbox.NewRelay(d, pub, &r))
 	}

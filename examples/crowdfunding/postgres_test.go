@@ -21,6 +21,7 @@ import (
 	"github.com/dddkit/ddd/examples/crowdfunding/dashboard"
 	"github.com/dddkit/ddd/examples/crowdfunding/payouts"
 	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/pguow"
 )
@@ -43,7 +44,7 @@ func postgresDSN(t *testing.T) string {
 // absorb the second delivery.
 type twice struct{ bus *outbox.Bus }
 
-func (p twice) Publish(ctx context.Context, msgs []outbox.Message) error {
+func (p twice) Publish(ctx context.Context, msgs []uow.Message) error {
 	if err := p.bus.Publish(ctx, msgs); err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/dddkit/ddd/money"
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -68,7 +69,7 @@ type chaosNet struct {
 	t    *rapid.T
 	bus  *outbox.Bus
 	on   bool
-	held []outbox.Message
+	held []uow.Message
 	chaosStats
 }
 
@@ -92,7 +93,7 @@ func (s *chaosStats) add(o chaosStats, outcomes map[string]int) {
 	}
 }
 
-func (c *chaosNet) Publish(ctx context.Context, msgs []outbox.Message) error {
+func (c *chaosNet) Publish(ctx context.Context, msgs []uow.Message) error {
 	if !c.on {
 		return c.bus.Publish(ctx, msgs)
 	}
@@ -105,7 +106,7 @@ func (c *chaosNet) Publish(ctx context.Context, msgs []outbox.Message) error {
 				c.Held++
 				continue
 			}
-			if err := c.bus.Publish(ctx, []outbox.Message{m}); err != nil {
+			if err := c.bus.Publish(ctx, []uow.Message{m}); err != nil {
 				return err
 			}
 		}
@@ -135,7 +136,7 @@ func (c *chaosNet) Publish(ctx context.Context, msgs []outbox.Message) error {
 func (c *chaosNet) deliverHeld(ctx context.Context, i int) {
 	m := c.held[i]
 	c.held = slices.Delete(c.held, i, i+1)
-	if err := c.bus.Publish(ctx, []outbox.Message{m}); err != nil {
+	if err := c.bus.Publish(ctx, []uow.Message{m}); err != nil {
 		c.held = append(c.held, m)
 	}
 }
@@ -240,7 +241,7 @@ func TestChaos(t *testing.T) {
 		// it stored everything (the handler never heard). Only consumers' commits (with an
 		// inbox mark) take them, never the scenario's own commands, and only while armed.
 		faultsArmed := true
-		handlerCommit := func(c *uow.Changes) bool { return faultsArmed && len(c.Inbox) > 0 }
+		handlerCommit := func(c *driver.Changes) bool { return faultsArmed && len(c.Inbox) > 0 }
 
 		actions := map[string]func(){
 			"step": func() { // one relay batch of every context

@@ -19,6 +19,7 @@ import (
 	"github.com/dddkit/ddd/examples/crowdfunding/payouts"
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -30,12 +31,12 @@ import (
 type regNet struct {
 	mu   sync.Mutex
 	bus  *outbox.Bus
-	rule func(m outbox.Message) (deliver bool, err error)
-	hold func(m outbox.Message) bool
-	held []outbox.Message
+	rule func(m uow.Message) (deliver bool, err error)
+	hold func(m uow.Message) bool
+	held []uow.Message
 }
 
-func (n *regNet) Publish(ctx context.Context, msgs []outbox.Message) error {
+func (n *regNet) Publish(ctx context.Context, msgs []uow.Message) error {
 	n.mu.Lock()
 	rule, hold := n.rule, n.hold
 	n.mu.Unlock()
@@ -51,7 +52,7 @@ func (n *regNet) Publish(ctx context.Context, msgs []outbox.Message) error {
 			deliver, err = rule(m)
 		}
 		if deliver {
-			if err := n.bus.Publish(ctx, []outbox.Message{m}); err != nil {
+			if err := n.bus.Publish(ctx, []uow.Message{m}); err != nil {
 				return err
 			}
 		}
@@ -190,14 +191,14 @@ func (e *regEnv) view(t *testing.T, account string) *dashboard.View {
 }
 
 // observe records the messages of topic that the bus delivers, once per message ID.
-func (e *regEnv) observe(t *testing.T, topic string) func() []outbox.Message {
+func (e *regEnv) observe(t *testing.T, topic string) func() []uow.Message {
 	t.Helper()
 	var (
 		mu   sync.Mutex
 		seen = map[string]bool{}
-		got  []outbox.Message
+		got  []uow.Message
 	)
-	_, err := e.sys.Bus.Subscribe(topic, "regression-observer", func(_ context.Context, m outbox.Message) error {
+	_, err := e.sys.Bus.Subscribe(topic, "regression-observer", func(_ context.Context, m uow.Message) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if !seen[m.ID] {
@@ -207,10 +208,10 @@ func (e *regEnv) observe(t *testing.T, topic string) func() []outbox.Message {
 		return nil
 	})
 	require.NoError(t, err)
-	return func() []outbox.Message {
+	return func() []uow.Message {
 		mu.Lock()
 		defer mu.Unlock()
-		return append([]outbox.Message(nil), got...)
+		return append([]uow.Message(nil), got...)
 	}
 }
 
@@ -268,7 +269,7 @@ func TestRegressionDonationKeyScopedToTheOperation(t *testing.T) {
 		"amount": usdOf(30)})
 	require.NoError(t, err)
 	rejected := e.observe(t, accounting.Topic)
-	require.NoError(t, e.sys.Bus.Publish(e.ctx, []outbox.Message{{ID: "forged-1", Topic: campaigns.Topic, Key: "c1",
+	require.NoError(t, e.sys.Bus.Publish(e.ctx, []uow.Message{{ID: "forged-1", Topic: campaigns.Topic, Key: "c1",
 		Name: accounting.DonationPledged, Payload: forged}}))
 	e.quiet(t)
 	assert.Equal(t, map[string]int64{"alice": 4000, "bob": 3000, "carol": 3000}, e.balances(t), "the forged pledge moved money")
@@ -293,7 +294,7 @@ func TestRegressionDonationKeyScopedToTheOperation(t *testing.T) {
 // message whose publication or handling fails is now kept and published again after its
 // backoff, parked (not deleted) when it keeps failing, and its effect happens once.
 func TestRegressionFailedMessagesAreRetried(t *testing.T) {
-	pledged := func(m outbox.Message) bool { return m.Name == accounting.DonationPledged }
+	pledged := func(m uow.Message) bool { return m.Name == accounting.DonationPledged }
 	donate := func(t *testing.T, e *regEnv) {
 		t.Helper()
 		e.open(t, map[string]int64{"alice": 100, "bob": 0})
@@ -323,7 +324,7 @@ func TestRegressionFailedMessagesAreRetried(t *testing.T) {
 	t.Run("publish fails", func(t *testing.T) {
 		e := newRegEnv(t, nil)
 		failures := 0
-		e.net.rule = func(m outbox.Message) (bool, error) {
+		e.net.rule = func(m uow.Message) (bool, error) {
 			if pledged(m) && failures < 3 {
 				failures++
 				return false, errChaosNetwork
@@ -347,7 +348,7 @@ func TestRegressionFailedMessagesAreRetried(t *testing.T) {
 	t.Run("delivered but not acknowledged", func(t *testing.T) {
 		e := newRegEnv(t, nil)
 		crashes := 0
-		e.net.rule = func(m outbox.Message) (bool, error) {
+		e.net.rule = func(m uow.Message) (bool, error) {
 			if pledged(m) && crashes < 2 {
 				crashes++
 				return true, errChaosCrash
@@ -364,7 +365,7 @@ func TestRegressionFailedMessagesAreRetried(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newRegEnv(t, nil)
 			taken := 0
-			e.mem[0].InjectFault(memuow.Fault{After: after, Err: errChaosFault, Match: func(c *uow.Changes) bool {
+			e.mem[0].InjectFault(memuow.Fault{After: after, Err: errChaosFault, Match: func(c *driver.Changes) bool {
 				if len(c.Inbox) == 0 {
 					return false
 				}
@@ -380,7 +381,7 @@ func TestRegressionFailedMessagesAreRetried(t *testing.T) {
 	t.Run("parked, not deleted, when it keeps failing", func(t *testing.T) {
 		e := newRegEnv(t, &outbox.RelayOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: time.Second, MaxAttempts: 3})
 		down := true
-		e.net.rule = func(m outbox.Message) (bool, error) {
+		e.net.rule = func(m uow.Message) (bool, error) {
 			if pledged(m) && down {
 				return false, errChaosNetwork
 			}
@@ -538,7 +539,7 @@ func TestRegressionDashboardJoinsOnTheRightKeys(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newRegEnv(t, nil)
 			if reordered {
-				e.net.hold = func(m outbox.Message) bool { return m.Name == "campaigns.CampaignCreated" }
+				e.net.hold = func(m uow.Message) bool { return m.Name == "campaigns.CampaignCreated" }
 			}
 			e.open(t, map[string]int64{"alice": 100, "bob": 100, "carol": 100, "dave": 0})
 			require.NoError(t, campaigns.Create(e.ctx, e.sys.Campaigns, "c1", "alice", "Alice's node", usdOf(500)))

@@ -11,6 +11,7 @@ import (
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/money"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // Strategy is how a transfer keeps the two accounts consistent under concurrency: the four
@@ -124,7 +125,7 @@ func New(store *uow.Store, opts *Options) (*Bank, error) {
 
 // Migrate creates the driver's tables (its Migrate method, if it has one) and the bank's
 // account, transfer and deposit tables on the SQL drivers. It is idempotent.
-func Migrate(ctx context.Context, d uow.Driver) error {
+func Migrate(ctx context.Context, d driver.Driver) error {
 	if m, ok := d.(interface{ Migrate(context.Context) error }); ok {
 		if err := m.Migrate(ctx); err != nil {
 			return err

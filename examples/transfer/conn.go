@@ -13,9 +13,6 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/dddkit/ddd/uow"
-	"github.com/dddkit/ddd/uow/mysqluow"
-	"github.com/dddkit/ddd/uow/pguow"
-	"github.com/dddkit/ddd/uow/sqliteuow"
 )
 
 // conn runs the bank's SQL on a pool or a unit's transaction, whichever driver holds it.
@@ -158,17 +155,17 @@ func (c pgxConn) query(ctx context.Context, q string, args []any, row func(func(
 
 // The unit's transaction on each driver.
 func sqliteTx(u *uow.Unit) (conn, error) {
-	tx, err := sqliteuow.TxOf(u)
+	tx, err := uow.TxOf[*sql.Tx](u)
 	return sqlConn{tx}, err
 }
 
 func pgTx(u *uow.Unit) (conn, error) {
-	tx, err := pguow.TxOf(u)
+	tx, err := uow.TxOf[pgx.Tx](u)
 	return pgxConn{tx}, err
 }
 
 func mysqlTx(u *uow.Unit) (conn, error) {
-	tx, err := mysqluow.TxOf(u)
+	tx, err := uow.TxOf[*sql.Tx](u)
 	return sqlConn{tx}, err
 }
 

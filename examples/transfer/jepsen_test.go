@@ -23,6 +23,7 @@ import (
 	"github.com/dddkit/ddd/examples/transfer"
 	"github.com/dddkit/ddd/money"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/mysqluow"
 	"github.com/dddkit/ddd/uow/pguow"
 )
@@ -472,7 +473,7 @@ func TestJepsenWorker(t *testing.T) {
 	require.NoError(t, err)
 	writers, err := strconv.Atoi(os.Getenv(jpEnvWriters))
 	require.NoError(t, err)
-	var d uow.Driver
+	var d driver.Driver
 	switch name := os.Getenv(jpEnvDriver); name {
 	case "postgres":
 		p, err := pguow.Open(ctx, os.Getenv(jpEnvDSN), &pguow.Options{Schema: os.Getenv(jpEnvSchema)})

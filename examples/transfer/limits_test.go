@@ -15,6 +15,7 @@ import (
 	"github.com/dddkit/ddd/examples/transfer/internal/teststore"
 	"github.com/dddkit/ddd/money"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/mysqluow"
 	"github.com/dddkit/ddd/uow/pguow"
 	"github.com/dddkit/ddd/uow/sqliteuow"
@@ -110,7 +111,7 @@ func TestAuditFindsWhatReconcileTrusts(t *testing.T) {
 
 // rawExec runs a statement on the store's own connection, behind the bank's back; {account},
 // {transfer} and {deposit} name the bank's tables, ? are the placeholders.
-func rawExec(t testing.TB, d driver, q string, args ...any) {
+func rawExec(t testing.TB, d driver.Driver, q string, args ...any) {
 	t.Helper()
 	ctx := context.Background()
 	var err error
@@ -188,7 +189,7 @@ func oldTables(name string) []string {
 // oldBank fills the old tables with a history whose lifetime sums pass 2^63-1 cents: account 1
 // took a deposit of the largest balance and moved it to account 2 and back, then to 2 again;
 // account 3 took 10.00 and paid 2.50 to account 1.
-func oldBank(t *testing.T, d driver) {
+func oldBank(t *testing.T, d driver.Driver) {
 	t.Helper()
 	const max = math.MaxInt64
 	for i, balance := range []int64{250, max, 750} {

@@ -16,6 +16,7 @@ import (
 	"github.com/dddkit/ddd/examples/transfer"
 	"github.com/dddkit/ddd/money"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/mysqluow"
 	"github.com/dddkit/ddd/uow/pguow"
 	"github.com/dddkit/ddd/uow/sqliteuow"
@@ -145,7 +146,7 @@ func BenchmarkTransfersWhileReading(b *testing.B) {
 
 // history is a bank's history written straight into its tables.
 type history struct {
-	d        driver
+	d        driver.Driver
 	rand     *rand.Rand
 	accounts []transfer.AccountNumber
 	// per account, in cents: balance, deposited, credited, debited
@@ -155,7 +156,7 @@ type history struct {
 }
 
 // newHistory opens accounts of 1,000,000.00 USD each, deposited.
-func newHistory(t testing.TB, d driver, accounts int) *history {
+func newHistory(t testing.TB, d driver.Driver, accounts int) *history {
 	h := &history{d: d, rand: rand.New(rand.NewPCG(1, 2))}
 	const start = 100_000_000
 	var rows, deps []string
@@ -210,7 +211,7 @@ func (h *history) grow(t testing.TB, n int) {
 
 // oldLedger runs the ledger query of the example before the accounts kept their lifetime sums,
 // as it was, and returns each account's balance, deposits, credits and debits in cents.
-func oldLedger(t testing.TB, d driver) [][4]int64 {
+func oldLedger(t testing.TB, d driver.Driver) [][4]int64 {
 	t.Helper()
 	schema := ""
 	if p, ok := d.(*pguow.Driver); ok {

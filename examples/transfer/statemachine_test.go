@@ -23,6 +23,7 @@ import (
 	"github.com/dddkit/ddd/examples/transfer"
 	"github.com/dddkit/ddd/money"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/sqliteuow"
 )
@@ -656,9 +657,9 @@ var smStores atomic.Int64
 
 // smOpen returns a fresh driver of the named kind with the bank's tables, closed and removed
 // when the check ends.
-func smOpen(t *rapid.T, name, dir string) uow.Driver {
+func smOpen(t *rapid.T, name, dir string) driver.Driver {
 	ctx := context.Background()
-	var d uow.Driver
+	var d driver.Driver
 	switch name {
 	case "memuow":
 		d = memuow.New(nil)

@@ -201,7 +201,7 @@ func newCountingPublisher(target int) *countingPublisher {
 }
 
 // Publish implements outbox.Publisher.
-func (p *countingPublisher) Publish(_ context.Context, msgs []outbox.Message) error {
+func (p *countingPublisher) Publish(_ context.Context, msgs []uow.Message) error {
 	if p.n.Add(int64(len(msgs))) >= p.target {
 		p.once.Do(func() { close(p.done) })
 	}
@@ -285,11 +285,11 @@ func handDrain(ctx context.Context, pool *pgxpool.Pool, table string, pub outbox
 					if err != nil {
 						return err
 					}
-					msgs := make([]outbox.Message, 0, batch)
+					msgs := make([]uow.Message, 0, batch)
 					seqs := make([]int64, 0, batch)
 					for rows.Next() {
 						var (
-							m                outbox.Message
+							m                uow.Message
 							seq, created     int64
 							after            *int64
 							payload, headers []byte
@@ -347,7 +347,7 @@ type latencyRecorder struct {
 var _ outbox.Publisher = (*latencyRecorder)(nil)
 
 // Publish implements outbox.Publisher.
-func (l *latencyRecorder) Publish(_ context.Context, msgs []outbox.Message) error {
+func (l *latencyRecorder) Publish(_ context.Context, msgs []uow.Message) error {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/internal/testenv"
-	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow"
 )
 
 func TestParseDurations(t *testing.T) {
@@ -53,14 +53,14 @@ func TestSeedRowSpreadsKeys(t *testing.T) {
 
 func TestCountingPublisherClosesDoneAtTarget(t *testing.T) {
 	p := newCountingPublisher(3)
-	require.NoError(t, p.Publish(context.Background(), make([]outbox.Message, 2)))
+	require.NoError(t, p.Publish(context.Background(), make([]uow.Message, 2)))
 	select {
 	case <-p.done:
 		t.Fatal("done before the target")
 	default:
 	}
-	require.NoError(t, p.Publish(context.Background(), make([]outbox.Message, 2)))
-	require.NoError(t, p.Publish(context.Background(), make([]outbox.Message, 1))) // no second close
+	require.NoError(t, p.Publish(context.Background(), make([]uow.Message, 2)))
+	require.NoError(t, p.Publish(context.Background(), make([]uow.Message, 1))) // no second close
 	<-p.done
 	require.EqualValues(t, 5, p.n.Load())
 }

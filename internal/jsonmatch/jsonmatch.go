@@ -1,5 +1,5 @@
 // Package jsonmatch compares top-level fields of JSON documents with query values the way the
-// drivers of package uow must (uow.Querier): as JSON values, numbers exactly (1 == 1.0, 1e2 ==
+// drivers of package uow must (driver.Querier): as JSON values, numbers exactly (1 == 1.0, 1e2 ==
 // 100), strings, booleans and null by value; a missing field never matches. memuow filters with
 // it, and the SQL drivers use it to finish what their SQL pre-filter leaves.
 package jsonmatch
@@ -14,7 +14,7 @@ import (
 	"reflect"
 	"strconv"
 
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // jsonKind is the type of a scalar JSON value; other is an object or array, equal to nothing.
@@ -74,12 +74,12 @@ func filterScalar(name string, v any) (scalar, error) {
 	if t == jsonNumberType {
 		n, ok := new(big.Rat).SetString(rv.String())
 		if !ok {
-			return scalar{}, fmt.Errorf("%w: filter field %q: %q is not a JSON number", uow.ErrInvalid, name, rv.String())
+			return scalar{}, fmt.Errorf("%w: filter field %q: %q is not a JSON number", driver.ErrInvalid, name, rv.String())
 		}
 		return scalar{kind: jsonNumber, n: n}, nil
 	}
 	if t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) {
-		return scalar{}, fmt.Errorf("%w: filter field %q: unsupported value type %T", uow.ErrInvalid, name, v)
+		return scalar{}, fmt.Errorf("%w: filter field %q: unsupported value type %T", driver.ErrInvalid, name, v)
 	}
 	switch rv.Kind() {
 	case reflect.String:
@@ -93,7 +93,7 @@ func filterScalar(name string, v any) (scalar, error) {
 	case reflect.Float32, reflect.Float64:
 		f := rv.Float()
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return scalar{}, fmt.Errorf("%w: filter field %q: %v is not a JSON number", uow.ErrInvalid, name, f)
+			return scalar{}, fmt.Errorf("%w: filter field %q: %v is not a JSON number", driver.ErrInvalid, name, f)
 		}
 		bits := 64
 		if rv.Kind() == reflect.Float32 {
@@ -102,7 +102,7 @@ func filterScalar(name string, v any) (scalar, error) {
 		n, _ := new(big.Rat).SetString(strconv.FormatFloat(f, 'g', -1, bits))
 		return scalar{kind: jsonNumber, n: n}, nil
 	}
-	return scalar{}, fmt.Errorf("%w: filter field %q: unsupported value type %T", uow.ErrInvalid, name, v)
+	return scalar{}, fmt.Errorf("%w: filter field %q: unsupported value type %T", driver.ErrInvalid, name, v)
 }
 
 // docScalar decodes one JSON value of a document; ok is false if it is not valid JSON.
@@ -143,8 +143,8 @@ type Filter struct {
 
 // Parse checks the filter values and returns the Filter. A value that is not nil, a
 // json.Number, or of a string, bool, integer or float kind (named types included, except types
-// with their own JSON or text encoding) is an error wrapping uow.ErrInvalid.
-func Parse(where []uow.Field) (Filter, error) {
+// with their own JSON or text encoding) is an error wrapping driver.ErrInvalid.
+func Parse(where []driver.Field) (Filter, error) {
 	conds := make([]condition, len(where))
 	for i, f := range where {
 		v, err := filterScalar(f.Name, f.Value)
@@ -182,11 +182,11 @@ func (f Filter) Match(data []byte) bool {
 
 // Strings returns the conditions on string values, which SQL can pre-filter by the field's text
 // (data->>'status' = 'open'); the others are checked by Match only.
-func (f Filter) Strings() []uow.Field {
-	var out []uow.Field
+func (f Filter) Strings() []driver.Field {
+	var out []driver.Field
 	for _, c := range f.conds {
 		if c.value.kind == jsonString {
-			out = append(out, uow.Field{Name: c.name, Value: c.value.s})
+			out = append(out, driver.Field{Name: c.name, Value: c.value.s})
 		}
 	}
 	return out

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
-// Hold implements outbox.Holder when r.Begin, the dialect's SeqIn and its Lanes are set: in a
+// Hold implements driver.Holder when r.Begin, the dialect's SeqIn and its Lanes are set: in a
 // transaction begun by Begin (which takes the claim's lanes, and which the backend ends when it
 // idles longer than lease), it selects and locks, in seq order and at most limit, the messages
 // of its lanes that are due at now, unparked and unleased (or with an expired lease), and that
@@ -24,14 +24,14 @@ import (
 // taken, and the select, a statement of its own, sees that commit: the messages it published are
 // gone, and the ones whose failure it recorded are blocked. Messages are locked (SKIP LOCKED) so
 // that nothing else can change them while the claim is held.
-func (r *Relay) Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (outbox.Held, error) {
+func (r *Relay) Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (driver.Held, error) {
 	switch {
 	case r.Begin == nil || r.D.SeqIn == nil || r.D.Lanes == nil:
-		return nil, fmt.Errorf("%w: %s holds no claims", outbox.ErrUnsupported, r.D.Name)
+		return nil, fmt.Errorf("%w: %s holds no claims", driver.ErrUnsupported, r.D.Name)
 	case limit < 1:
-		return nil, fmt.Errorf("%w: claim limit %d", outbox.ErrInvalid, limit)
+		return nil, fmt.Errorf("%w: claim limit %d", driver.ErrInvalid, limit)
 	case lease <= 0:
-		return nil, fmt.Errorf("%w: lease %v", outbox.ErrInvalid, lease)
+		return nil, fmt.Errorf("%w: lease %v", driver.ErrInvalid, lease)
 	}
 	a := &args{d: r.D}
 	q := r.holdSQL(a, now.UnixMicro(), limit)
@@ -39,7 +39,7 @@ func (r *Relay) Hold(ctx context.Context, now time.Time, lease time.Duration, li
 	if err != nil {
 		return nil, r.fail("hold", err)
 	}
-	h := &held{r: r, tx: tx, msgs: make([]outbox.Claimed, 0, min(limit, maxPrealloc))}
+	h := &held{r: r, tx: tx, msgs: make([]driver.Claimed, 0, min(limit, maxPrealloc))}
 	var seq int64
 	var attempts int
 	sc := newMessageScanner(&seq, &attempts)
@@ -48,7 +48,7 @@ func (r *Relay) Hold(ctx context.Context, now time.Time, lease time.Duration, li
 		if err != nil {
 			return err
 		}
-		h.msgs = append(h.msgs, outbox.Claimed{Message: m, Seq: seq, Attempts: attempts})
+		h.msgs = append(h.msgs, driver.Claimed{Message: m, Seq: seq, Attempts: attempts})
 		return nil
 	})
 	if errors.Is(err, ErrNoLanes) {
@@ -88,34 +88,34 @@ func (r *Relay) holdSQL(a *args, at int64, limit int) string {
 		" ORDER BY o.seq LIMIT " + a.add(limit) + r.D.SkipLocked
 }
 
-// held is an outbox.Held: the claim's messages and its open transaction (nil once finished).
+// held is an driver.Held: the claim's messages and its open transaction (nil once finished).
 type held struct {
 	r         *Relay
 	tx        TxConn
-	msgs      []outbox.Claimed
+	msgs      []driver.Claimed
 	contended bool // empty because no lane came free
 }
 
 // errFinished is the error of a second Finish.
 var errFinished = errors.New("claim already finished")
 
-// Messages implements outbox.Held.
-func (h *held) Messages() []outbox.Claimed { return h.msgs }
+// Messages implements driver.Held.
+func (h *held) Messages() []driver.Claimed { return h.msgs }
 
-// Contended implements outbox.Contention: the claim found no lane free.
+// Contended implements driver.Contention: the claim found no lane free.
 func (h *held) Contended() bool { return h.contended }
 
-// Finish implements outbox.Held: in the claim's transaction, with its commit (TxConn.Commit), it
+// Finish implements driver.Held: in the claim's transaction, with its commit (TxConn.Commit), it
 // deletes the published messages (by seq, bound as one array parameter: Dialect.SeqIn) and
 // records the failures as Release does. Any
 // error rolls the transaction back. An empty claim's Finish does nothing; a second Finish is an
-// error wrapping outbox.ErrInvalid.
-func (h *held) Finish(ctx context.Context, published []string, failures []outbox.Failure) error {
+// error wrapping driver.ErrInvalid.
+func (h *held) Finish(ctx context.Context, published []string, failures []driver.Failure) error {
 	if h.tx == nil {
 		if len(h.msgs) == 0 {
 			return nil
 		}
-		return fmt.Errorf("%w: %w", outbox.ErrInvalid, errFinished)
+		return fmt.Errorf("%w: %w", driver.ErrInvalid, errFinished)
 	}
 	tx := h.tx
 	h.tx = nil

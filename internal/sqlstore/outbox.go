@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // ReadMessages returns every committed outbox message in the order stored (by seq): the
 // drivers' Messages inspection helper for tests and tooling. Payload is nil where NULL, times
 // are UTC, DeliverAfter is zero where NULL.
-func ReadMessages(ctx context.Context, c Conn, d *Dialect, t Tables) ([]uow.Message, error) {
-	out := []uow.Message{}
+func ReadMessages(ctx context.Context, c Conn, d *Dialect, t Tables) ([]driver.Message, error) {
+	out := []driver.Message{}
 	q := "SELECT " + msgCols + " FROM " + t.Outbox + " o ORDER BY o.seq"
 	sc := newMessageScanner()
 	err := c.Query(ctx, q, nil, func(scan func(...any) error) error {
@@ -49,11 +49,11 @@ func newMessageScanner(before ...any) *messageScanner {
 // scan scans the current row: its first columns into the before destinations, the rest into
 // the message returned. A []byte destination gets a copy of the column, from database/sql and
 // from pgx alike, so the payload is the message's own.
-func (s *messageScanner) scan(scan func(...any) error) (uow.Message, error) {
+func (s *messageScanner) scan(scan func(...any) error) (driver.Message, error) {
 	if err := scan(s.dest...); err != nil {
-		return uow.Message{}, err
+		return driver.Message{}, err
 	}
-	m := uow.Message{ID: s.id, Topic: s.topic, Key: s.key, Name: s.name, Payload: s.payload,
+	m := driver.Message{ID: s.id, Topic: s.topic, Key: s.key, Name: s.name, Payload: s.payload,
 		CreatedAt: time.UnixMicro(s.created).UTC()}
 	if s.after != nil {
 		m.DeliverAfter = time.UnixMicro(*s.after).UTC()

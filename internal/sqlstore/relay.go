@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
-// Relay is the relay side of a SQL driver's outbox: [outbox.Store] and [outbox.Operator] over
+// Relay is the relay side of a SQL driver's outbox: [driver.Outbox] and [driver.Operator] over
 // the outbox table of migration 0002 (attempts, retry_at, lease_owner, lease_until, parked_at,
 // last_error; times in unix microseconds), written once for every dialect. The drivers keep one
 // and call it from thin methods of their own.
@@ -46,8 +46,8 @@ type TxConn interface {
 }
 
 var (
-	_ outbox.Store    = (*Relay)(nil)
-	_ outbox.Operator = (*Relay)(nil)
+	_ driver.Outbox   = (*Relay)(nil)
+	_ driver.Operator = (*Relay)(nil)
 )
 
 // maxReason bounds the bytes of a failure's Reason kept in last_error.
@@ -99,12 +99,12 @@ func (r *Relay) fail(op string, err error) error {
 
 func validOwner(owner string) error {
 	if owner == "" {
-		return fmt.Errorf("%w: empty owner", outbox.ErrInvalid)
+		return fmt.Errorf("%w: empty owner", driver.ErrInvalid)
 	}
 	return nil
 }
 
-// Claim implements outbox.Store. In one transaction it selects, in seq order and at most limit
+// Claim implements driver.Outbox. In one transaction it selects, in seq order and at most limit
 // of them (the backlog is never loaded), the messages that are due, not parked, not leased to
 // another owner with a lease running, and that have no earlier message of their key other than
 // ones leased to owner with a lease running; it locks them (the dialect's SkipLocked: FOR
@@ -121,19 +121,19 @@ func validOwner(owner string) error {
 // expired. Excluding is always safe; what cannot happen is B seeing h gone or leased to B while
 // A holds it, because A's lease is committed before A returns h, and h is deleted only by an
 // Ack of its lease holder.
-func (r *Relay) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]outbox.Claimed, error) {
+func (r *Relay) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]driver.Claimed, error) {
 	switch {
 	case owner == "":
 		return nil, validOwner(owner)
 	case limit < 1:
-		return nil, fmt.Errorf("%w: claim limit %d", outbox.ErrInvalid, limit)
+		return nil, fmt.Errorf("%w: claim limit %d", driver.ErrInvalid, limit)
 	case lease <= 0:
-		return nil, fmt.Errorf("%w: lease %v", outbox.ErrInvalid, lease)
+		return nil, fmt.Errorf("%w: lease %v", driver.ErrInvalid, lease)
 	}
 	at, until := now.UnixMicro(), now.Add(lease).UnixMicro()
 	a := &args{d: r.D}
 	q := r.claimSQL(a, at, owner, limit)
-	var out []outbox.Claimed
+	var out []driver.Claimed
 	err := r.InTx(ctx, func(c Conn) error {
 		out = out[:0]
 		if r.D.Lanes != nil {
@@ -149,7 +149,7 @@ func (r *Relay) Claim(ctx context.Context, owner string, now time.Time, lease ti
 			if err != nil {
 				return err
 			}
-			out = append(out, outbox.Claimed{Message: m, Seq: seq, Attempts: attempts})
+			out = append(out, driver.Claimed{Message: m, Seq: seq, Attempts: attempts})
 			return nil
 		})
 		if err != nil || len(out) == 0 {
@@ -202,7 +202,7 @@ func (r *Relay) claimSQL(a *args, at int64, owner string, limit int) string {
 		" ORDER BY o.seq LIMIT " + a.add(limit) + r.D.SkipLocked
 }
 
-// Ack implements outbox.Store: it deletes the messages with the given IDs leased to owner (in
+// Ack implements driver.Outbox: it deletes the messages with the given IDs leased to owner (in
 // one transaction, in statements of at most MaxParams parameters).
 func (r *Relay) Ack(ctx context.Context, owner string, ids []string) error {
 	if err := validOwner(owner); err != nil {
@@ -223,11 +223,11 @@ func (r *Relay) Ack(ctx context.Context, owner string, ids []string) error {
 	return nil
 }
 
-// Release implements outbox.Store: in one transaction, each failed message leased to owner gets
+// Release implements driver.Outbox: in one transaction, each failed message leased to owner gets
 // one more attempt, its Reason as last_error (at most 4 KiB, made valid UTF-8), no lease, and
 // either retry_at = RetryAt or, when Park is set, parked_at = the current time (Relay.Now).
 // Failures of messages not leased to owner are ignored.
-func (r *Relay) Release(ctx context.Context, owner string, failures []outbox.Failure) error {
+func (r *Relay) Release(ctx context.Context, owner string, failures []driver.Failure) error {
 	if err := validOwner(owner); err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func (r *Relay) now() int64 {
 
 // releaseSQL returns the UPDATE recording the failed publication f (its WHERE clause selects the
 // message by ID; callers add their conditions), binding its arguments in a.
-func (r *Relay) releaseSQL(a *args, f outbox.Failure, parkedAt int64) string {
+func (r *Relay) releaseSQL(a *args, f driver.Failure, parkedAt int64) string {
 	var retry, parked any
 	if f.Park {
 		parked = parkedAt
@@ -282,15 +282,15 @@ func reason(s string) string {
 	return strings.ToValidUTF8(s, "") // drop a rune cut in two
 }
 
-// Parked implements outbox.Operator: up to limit parked messages in seq order.
-func (r *Relay) Parked(ctx context.Context, limit int) ([]outbox.Parked, error) {
+// Parked implements driver.Operator: up to limit parked messages in seq order.
+func (r *Relay) Parked(ctx context.Context, limit int) ([]driver.Parked, error) {
 	if limit < 1 {
-		return nil, fmt.Errorf("%w: limit %d", outbox.ErrInvalid, limit)
+		return nil, fmt.Errorf("%w: limit %d", driver.ErrInvalid, limit)
 	}
 	a := &args{d: r.D}
 	q := "SELECT o.seq, o.attempts, o.parked_at, o.last_error, " + msgCols + " FROM " + r.T.Outbox + " o" +
 		" WHERE o.parked_at IS NOT NULL ORDER BY o.seq LIMIT " + a.add(limit)
-	out := []outbox.Parked{}
+	out := []driver.Parked{}
 	var (
 		seq      int64
 		attempts int
@@ -303,7 +303,7 @@ func (r *Relay) Parked(ctx context.Context, limit int) ([]outbox.Parked, error) 
 		if err != nil {
 			return err
 		}
-		p := outbox.Parked{Message: m, Seq: seq, Attempts: attempts, ParkedAt: time.UnixMicro(parked).UTC()}
+		p := driver.Parked{Message: m, Seq: seq, Attempts: attempts, ParkedAt: time.UnixMicro(parked).UTC()}
 		if reason != nil {
 			p.Reason = *reason
 		}
@@ -316,7 +316,7 @@ func (r *Relay) Parked(ctx context.Context, limit int) ([]outbox.Parked, error) 
 	return out, nil
 }
 
-// Unpark implements outbox.Operator: the parked messages with the given IDs get no attempts,
+// Unpark implements driver.Operator: the parked messages with the given IDs get no attempts,
 // retry time, error or lease, and are claimable again.
 func (r *Relay) Unpark(ctx context.Context, ids []string) (int, error) {
 	if len(ids) == 0 {
@@ -343,7 +343,7 @@ func (r *Relay) Unpark(ctx context.Context, ids []string) (int, error) {
 	return int(n), nil
 }
 
-// PurgeParked implements outbox.Operator.
+// PurgeParked implements driver.Operator.
 func (r *Relay) PurgeParked(ctx context.Context, before time.Time) (int, error) {
 	a := &args{d: r.D}
 	q := "DELETE FROM " + r.T.Outbox + " WHERE parked_at IS NOT NULL AND parked_at < " + a.add(before.UnixMicro())
@@ -361,7 +361,7 @@ func (r *Relay) PurgeParked(ctx context.Context, before time.Time) (int, error) 
 	return int(n), nil
 }
 
-// OldestDue implements outbox.Operator: MIN(created_at) over the unparked messages due at now
+// OldestDue implements driver.Operator: MIN(created_at) over the unparked messages due at now
 // (leased ones included: they are not published yet). It reads every due row's created_at: call
 // it at a metrics interval, not per claim.
 func (r *Relay) OldestDue(ctx context.Context, now time.Time) (time.Time, bool, error) {

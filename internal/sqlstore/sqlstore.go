@@ -16,7 +16,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // Conn runs statements in one transaction. Implementations are used by one goroutine.
@@ -55,7 +55,7 @@ type Backend interface {
 	// Finish commits (commit true) or rolls back the transaction and releases its connection
 	// and locks. It is called exactly once.
 	Finish(ctx context.Context, commit bool) error
-	// Native returns the handle custom SQL runs on (see uow.Tx.Native), beginning the write
+	// Native returns the handle custom SQL runs on (see driver.Tx.Native), beginning the write
 	// transaction if need be.
 	Native(ctx context.Context) (any, error)
 }
@@ -71,7 +71,7 @@ type CommitNotifier interface {
 }
 
 // ErrUnique is what a Dialect's Classify returns (wrapped) for a unique-key violation; the commit
-// turns it into uow.ErrDuplicate or uow.ErrConflict depending on the statement.
+// turns it into driver.ErrDuplicate or driver.ErrConflict depending on the statement.
 var ErrUnique = errors.New("sqlstore: unique violation")
 
 // Dialect is what differs between the SQL backends.
@@ -93,15 +93,15 @@ type Dialect struct {
 	// FieldPath returns the bind value naming a top-level JSON field for FieldText.
 	FieldPath func(name string) string
 	// Classify translates a backend error: serialization failures, deadlocks and lock timeouts
-	// to errors wrapping uow.ErrConflict, unique violations to ones wrapping ErrUnique; others
+	// to errors wrapping driver.ErrConflict, unique violations to ones wrapping ErrUnique; others
 	// are returned as they are.
 	Classify func(err error) error
-	// LockKeys takes transaction-scoped locks on the sorted keys (see uow.KeyLocker).
+	// LockKeys takes transaction-scoped locks on the sorted keys (see driver.KeyLocker).
 	LockKeys func(ctx context.Context, c Conn, keys []string) error
 	// LockOutboxKeys, when set, returns the statement a commit runs before inserting its
 	// messages: it locks the messages' keys (sorted, without duplicates) until the transaction
 	// ends, so that two commits storing messages of one key store them in the order they commit
-	// (see uow.Tx.Commit). Nil where writers commit one at a time anyway (SQLite). The locks
+	// (see driver.Tx.Commit). Nil where writers commit one at a time anyway (SQLite). The locks
 	// come after every record write of the commit and before nothing but the message and inbox
 	// inserts, so they cannot close a cycle with the row locks of another commit.
 	LockOutboxKeys func(keys []string) Stmt
@@ -152,13 +152,13 @@ func ValidIdent(s string) bool { return identRE.MatchString(s) }
 
 // NewTables returns the table names for a schema ("" for the connection's default) and a table
 // prefix ("" for none, "app_" ...), quoted by quote. An invalid schema or prefix is an error
-// wrapping uow.ErrInvalid.
+// wrapping driver.ErrInvalid.
 func NewTables(schema, prefix string, quote func(string) string) (Tables, error) {
 	if schema != "" && !ValidIdent(schema) {
-		return Tables{}, fmt.Errorf("%w: invalid schema name %q: use lower-case letters, digits and _", uow.ErrInvalid, schema)
+		return Tables{}, fmt.Errorf("%w: invalid schema name %q: use lower-case letters, digits and _", driver.ErrInvalid, schema)
 	}
 	if prefix != "" && !ValidIdent(prefix) {
-		return Tables{}, fmt.Errorf("%w: invalid table prefix %q: use lower-case letters, digits and _", uow.ErrInvalid, prefix)
+		return Tables{}, fmt.Errorf("%w: invalid table prefix %q: use lower-case letters, digits and _", driver.ErrInvalid, prefix)
 	}
 	name := func(base string) string {
 		n := quote(prefix + base)

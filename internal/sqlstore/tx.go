@@ -9,11 +9,11 @@ import (
 	"strings"
 
 	"github.com/dddkit/ddd/internal/jsonmatch"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
-// Tx is the uow.Tx of the SQL drivers: the statements of package uow's contract over a
-// Backend and a Dialect. It implements uow.Tx, uow.Querier, uow.KeyLocker and uow.InboxReader.
+// Tx is the driver.Tx of the SQL drivers: the statements of package uow's contract over a
+// Backend and a Dialect. It implements driver.Tx, driver.Querier, driver.KeyLocker and driver.InboxReader.
 // A Tx is used by one goroutine.
 type Tx struct {
 	b    Backend
@@ -23,14 +23,14 @@ type Tx struct {
 	// BeforeCommit, if set, is called by Commit after every statement of the commit ran and
 	// before the transaction commits: the drivers' tests hold a commit there (a test seam, set
 	// only by their tests).
-	BeforeCommit func(ctx context.Context, c *uow.Changes)
+	BeforeCommit func(ctx context.Context, c *driver.Changes)
 }
 
 var (
-	_ uow.Tx          = (*Tx)(nil)
-	_ uow.Querier     = (*Tx)(nil)
-	_ uow.KeyLocker   = (*Tx)(nil)
-	_ uow.InboxReader = (*Tx)(nil)
+	_ driver.Tx          = (*Tx)(nil)
+	_ driver.Querier     = (*Tx)(nil)
+	_ driver.KeyLocker   = (*Tx)(nil)
+	_ driver.InboxReader = (*Tx)(nil)
 )
 
 // NewTx returns the transaction over b.
@@ -38,7 +38,7 @@ func NewTx(b Backend, d *Dialect, t Tables) *Tx { return &Tx{b: b, d: d, t: t} }
 
 func (tx *Tx) conn(ctx context.Context, write bool) (Conn, error) {
 	if tx.done {
-		return nil, uow.ErrUnitDone
+		return nil, driver.ErrTxDone
 	}
 	c, err := tx.b.Conn(ctx, write)
 	if err != nil {
@@ -67,16 +67,16 @@ func (tx *Tx) params(first, n int) string {
 	return b.String()
 }
 
-// Load implements uow.Tx.
-func (tx *Tx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]uow.Record, error) {
-	if lock != uow.Optimistic && lock != uow.ForUpdate {
-		return nil, fmt.Errorf("%w: lock mode %d", uow.ErrInvalid, lock)
+// Load implements driver.Tx.
+func (tx *Tx) Load(ctx context.Context, kind string, ids []string, lock driver.Lock) ([]driver.Record, error) {
+	if lock != driver.Optimistic && lock != driver.ForUpdate {
+		return nil, fmt.Errorf("%w: lock mode %d", driver.ErrInvalid, lock)
 	}
-	c, err := tx.conn(ctx, lock == uow.ForUpdate)
+	c, err := tx.conn(ctx, lock == driver.ForUpdate)
 	if err != nil {
 		return nil, err
 	}
-	var out []uow.Record
+	var out []driver.Record
 	// Chunks keep each statement under the backend's parameter limit.
 	for len(ids) > 0 {
 		n := min(len(ids), tx.d.MaxParams-1)
@@ -84,7 +84,7 @@ func (tx *Tx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock
 		ids = ids[n:]
 		q := "SELECT id, version, data FROM " + tx.t.Aggregate + " WHERE kind = " + tx.d.Param(1) +
 			" AND id IN (" + tx.params(2, len(chunk)) + ") ORDER BY id"
-		if lock == uow.ForUpdate {
+		if lock == driver.ForUpdate {
 			q += tx.d.ForUpdate
 		}
 		args := make([]any, 0, len(chunk)+1)
@@ -99,9 +99,9 @@ func (tx *Tx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock
 	return out, nil
 }
 
-func scanRecords(kind string, out *[]uow.Record) func(func(...any) error) error {
+func scanRecords(kind string, out *[]driver.Record) func(func(...any) error) error {
 	return func(scan func(...any) error) error {
-		r := uow.Record{Kind: kind}
+		r := driver.Record{Kind: kind}
 		var data []byte
 		if err := scan(&r.ID, &r.Version, &data); err != nil {
 			return err
@@ -112,8 +112,8 @@ func scanRecords(kind string, out *[]uow.Record) func(func(...any) error) error 
 	}
 }
 
-// Find implements uow.Querier: SQL narrows by the string conditions, jsonmatch decides.
-func (tx *Tx) Find(ctx context.Context, kind string, where []uow.Field) ([]uow.Record, error) {
+// Find implements driver.Querier: SQL narrows by the string conditions, jsonmatch decides.
+func (tx *Tx) Find(ctx context.Context, kind string, where []driver.Field) ([]driver.Record, error) {
 	filter, err := jsonmatch.Parse(where)
 	if err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func (tx *Tx) Find(ctx context.Context, kind string, where []uow.Field) ([]uow.R
 		args = append(args, tx.d.FieldPath(f.Name), f.Value)
 	}
 	q += " ORDER BY id"
-	var recs []uow.Record
+	var recs []driver.Record
 	if err := c.Query(ctx, q, args, scanRecords(kind, &recs)); err != nil {
 		return nil, fmt.Errorf("%s: find %s: %w", tx.d.Name, kind, tx.classify(err))
 	}
@@ -145,7 +145,7 @@ func (tx *Tx) Find(ctx context.Context, kind string, where []uow.Field) ([]uow.R
 	return out, nil
 }
 
-// Processed implements uow.InboxReader.
+// Processed implements driver.InboxReader.
 func (tx *Tx) Processed(ctx context.Context, consumer, messageID string) (bool, error) {
 	c, err := tx.conn(ctx, false)
 	if err != nil {
@@ -164,7 +164,7 @@ func (tx *Tx) Processed(ctx context.Context, consumer, messageID string) (bool, 
 	return found, nil
 }
 
-// LockKeys implements uow.KeyLocker.
+// LockKeys implements driver.KeyLocker.
 func (tx *Tx) LockKeys(ctx context.Context, keys []string) error {
 	c, err := tx.conn(ctx, true)
 	if err != nil {
@@ -176,7 +176,7 @@ func (tx *Tx) LockKeys(ctx context.Context, keys []string) error {
 	return nil
 }
 
-// Native implements uow.Tx: the backend's handle, in the write transaction.
+// Native implements driver.Tx: the backend's handle, in the write transaction.
 func (tx *Tx) Native() any {
 	if tx.done {
 		return nil
@@ -191,13 +191,13 @@ func (tx *Tx) Native() any {
 // NativeContext is Native with a context and the error of beginning the write transaction.
 func (tx *Tx) NativeContext(ctx context.Context) (any, error) {
 	if tx.done {
-		return nil, uow.ErrUnitDone
+		return nil, driver.ErrTxDone
 	}
 	n, err := tx.b.Native(ctx)
 	return n, tx.classify(err)
 }
 
-// Rollback implements uow.Tx.
+// Rollback implements driver.Tx.
 func (tx *Tx) Rollback(ctx context.Context) error {
 	if tx.done {
 		return nil
@@ -216,10 +216,10 @@ const (
 	plain                        // messages
 )
 
-// Commit implements uow.Tx.
-func (tx *Tx) Commit(ctx context.Context, ch *uow.Changes) (err error) {
+// Commit implements driver.Tx.
+func (tx *Tx) Commit(ctx context.Context, ch *driver.Changes) (err error) {
 	if tx.done {
-		return uow.ErrUnitDone
+		return driver.ErrTxDone
 	}
 	defer func() {
 		if err != nil && !tx.done {
@@ -243,7 +243,7 @@ func (tx *Tx) Commit(ctx context.Context, ch *uow.Changes) (err error) {
 		for i, k := range kinds {
 			if k == casRecord && affected[i] != 1 {
 				w := ch.Writes[i]
-				return fmt.Errorf("%w: %s %s %q is no longer at version %d", uow.ErrConflict, opName(w.Op), w.Record.Kind, w.Record.ID, w.Record.Version)
+				return fmt.Errorf("%w: %s %s %q is no longer at version %d", driver.ErrConflict, opName(w.Op), w.Record.Kind, w.Record.ID, w.Record.Version)
 			}
 		}
 	}
@@ -260,20 +260,20 @@ func (tx *Tx) Commit(ctx context.Context, ch *uow.Changes) (err error) {
 	return nil
 }
 
-func opName(op uow.Op) string {
+func opName(op driver.Op) string {
 	switch op {
-	case uow.Insert:
+	case driver.Insert:
 		return "insert"
-	case uow.Update:
+	case driver.Update:
 		return "update"
-	case uow.Delete:
+	case driver.Delete:
 		return "delete"
 	}
 	return fmt.Sprintf("op %d", op)
 }
 
 // execError turns the error of a commit statement into the contract's error.
-func (tx *Tx) execError(err error, ch *uow.Changes, kinds []stmtKind) error {
+func (tx *Tx) execError(err error, ch *driver.Changes, kinds []stmtKind) error {
 	var ee *ExecError
 	cerr := tx.classify(err)
 	if !errors.As(err, &ee) || ee.Index >= len(kinds) {
@@ -282,9 +282,9 @@ func (tx *Tx) execError(err error, ch *uow.Changes, kinds []stmtKind) error {
 	switch {
 	case kinds[ee.Index] == insertRecord && errors.Is(cerr, ErrUnique):
 		w := ch.Writes[ee.Index]
-		return fmt.Errorf("%w: %s %q exists", uow.ErrDuplicate, w.Record.Kind, w.Record.ID)
+		return fmt.Errorf("%w: %s %q exists", driver.ErrDuplicate, w.Record.Kind, w.Record.ID)
 	case kinds[ee.Index] == insertMarks && errors.Is(cerr, ErrUnique):
-		return fmt.Errorf("%w: a message of this commit is already marked processed: %v", uow.ErrConflict, cerr)
+		return fmt.Errorf("%w: a message of this commit is already marked processed: %v", driver.ErrConflict, cerr)
 	}
 	return fmt.Errorf("%s: commit: %w", tx.d.Name, cerr)
 }
@@ -292,34 +292,34 @@ func (tx *Tx) execError(err error, ch *uow.Changes, kinds []stmtKind) error {
 // commitStmts builds the statements of a commit: one per record write (kinds[i] belongs to
 // ch.Writes[i]), the lock of the messages' keys (Dialect.LockOutboxKeys), then the messages and
 // inbox marks in multi-row inserts.
-func (tx *Tx) commitStmts(ch *uow.Changes) ([]Stmt, []stmtKind, error) {
+func (tx *Tx) commitStmts(ch *driver.Changes) ([]Stmt, []stmtKind, error) {
 	var stmts []Stmt
 	var kinds []stmtKind
 	p := tx.d.Param
 	for _, w := range ch.Writes {
 		r := w.Record
 		switch w.Op {
-		case uow.Insert:
+		case driver.Insert:
 			stmts = append(stmts, Stmt{
 				SQL:  "INSERT INTO " + tx.t.Aggregate + " (kind, id, version, data) VALUES (" + tx.params(1, 4) + ")",
 				Args: []any{r.Kind, r.ID, int64(1), string(r.Data)},
 			})
 			kinds = append(kinds, insertRecord)
-		case uow.Update:
+		case driver.Update:
 			stmts = append(stmts, Stmt{
 				SQL: "UPDATE " + tx.t.Aggregate + " SET data = " + p(1) + ", version = version + 1 WHERE kind = " + p(2) +
 					" AND id = " + p(3) + " AND version = " + p(4),
 				Args: []any{string(r.Data), r.Kind, r.ID, r.Version},
 			})
 			kinds = append(kinds, casRecord)
-		case uow.Delete:
+		case driver.Delete:
 			stmts = append(stmts, Stmt{
 				SQL:  "DELETE FROM " + tx.t.Aggregate + " WHERE kind = " + p(1) + " AND id = " + p(2) + " AND version = " + p(3),
 				Args: []any{r.Kind, r.ID, r.Version},
 			})
 			kinds = append(kinds, casRecord)
 		default:
-			return nil, nil, fmt.Errorf("%w: write op %d", uow.ErrInvalid, w.Op)
+			return nil, nil, fmt.Errorf("%w: write op %d", driver.ErrInvalid, w.Op)
 		}
 	}
 	if tx.d.LockOutboxKeys != nil && len(ch.Messages) > 0 {
@@ -330,7 +330,7 @@ func (tx *Tx) commitStmts(ch *uow.Changes) ([]Stmt, []stmtKind, error) {
 	for i, m := range ch.Messages {
 		headers, err := json.Marshal(m.Headers)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: headers of message %s: %v", uow.ErrInvalid, m.ID, err)
+			return nil, nil, fmt.Errorf("%w: headers of message %s: %v", driver.ErrInvalid, m.ID, err)
 		}
 		var payload any
 		if len(m.Payload) > 0 {
@@ -358,7 +358,7 @@ func (tx *Tx) commitStmts(ch *uow.Changes) ([]Stmt, []stmtKind, error) {
 }
 
 // messageKeys returns the keys of msgs, sorted, without duplicates.
-func messageKeys(msgs []uow.Message) []string {
+func messageKeys(msgs []driver.Message) []string {
 	keys := make([]string, len(msgs))
 	for i, m := range msgs {
 		keys[i] = m.Key

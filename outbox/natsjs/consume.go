@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow"
 )
 
 // ConsumeOptions tune [Consume]. Nil or zero fields mean the defaults.
@@ -32,7 +33,7 @@ type ConsumeOptions struct {
 	Buffer int
 	// OnTerm, if set, is called with a message that was terminated and the handler's last
 	// error, after the Term: the place to record a dead letter.
-	OnTerm func(ctx context.Context, m outbox.Message, err error)
+	OnTerm func(ctx context.Context, m uow.Message, err error)
 	// Logger receives Warn records for failed and terminated messages; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -66,7 +67,7 @@ func (o *ConsumeOptions) withDefaults() ConsumeOptions {
 
 // Consume runs h on the messages of cons, a pull consumer with explicit acks (a durable one,
 // usually), one message at a time in delivery order, until ctx is done. Each message is
-// turned back into an [outbox.Message] ([FromMsg]) and given to h, typically an
+// turned back into an [uow.Message] ([FromMsg]) and given to h, typically an
 // [outbox.Idempotent] handler, which runs in a unit of work with the inbox mark, so a message
 // delivered twice has one effect. Then:
 //

@@ -21,7 +21,7 @@
 // # Consuming
 //
 // [Consume] pulls from a consumer with explicit acks and hands each message, turned back into
-// an outbox.Message by [FromMsg], to a handler; with [outbox.Idempotent] the handler runs in
+// an uow.Message by [FromMsg], to a handler; with [outbox.Idempotent] the handler runs in
 // a unit of work that also marks the message in the inbox, so the effect happens once however
 // often the message arrives (a duplicate outside the window, a redelivery after a lost ack).
 // The message is acked after the handler returned nil, that is after its unit committed; it
@@ -31,7 +31,7 @@
 //	cons, _ := js.CreateOrUpdateConsumer(ctx, "EVENTS", jetstream.ConsumerConfig{
 //		Durable: "billing", FilterSubject: "events.orders", AckPolicy: jetstream.AckExplicitPolicy,
 //	})
-//	h := outbox.Idempotent(store, "billing", func(ctx context.Context, u *uow.Unit, m outbox.Message) error {
+//	h := outbox.Idempotent(store, "billing", func(ctx context.Context, u *uow.Unit, m uow.Message) error {
 //		// change aggregates through u
 //		return nil
 //	}, nil)

@@ -5,15 +5,15 @@ import (
 	"slices"
 	"time"
 
-	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/outbox/natsjs"
+	"github.com/dddkit/ddd/uow"
 )
 
 // Example shows the NATS message a Publisher sends for an outbox message, and the message
 // Consume hands back to the handler. Publishing needs a server; this mapping does not.
 func Example() {
 	p := natsjs.NewPublisher(nil, &natsjs.Options{Prefix: "events."})
-	m := outbox.Message{
+	m := uow.Message{
 		ID: "0190a1b2-0000-7000-8000-000000000001", Topic: "orders", Key: "order-7", Name: "OrderPlaced",
 		Payload:   []byte(`{"total":"12.50"}`),
 		Headers:   map[string]string{"correlation-id": "c-1"},
@@ -53,8 +53,8 @@ func Example() {
 // on one aggregate ("events.orders.order-7") or all of them ("events.orders.>").
 func ExampleOptions() {
 	p := natsjs.NewPublisher(nil, &natsjs.Options{
-		Subject: func(m outbox.Message) string { return "events." + m.Topic + "." + m.Key },
+		Subject: func(m uow.Message) string { return "events." + m.Topic + "." + m.Key },
 	})
-	fmt.Println(p.Subject(outbox.Message{Topic: "orders", Key: "order-7"}))
+	fmt.Println(p.Subject(uow.Message{Topic: "orders", Key: "order-7"}))
 	// Output: events.orders.order-7
 }

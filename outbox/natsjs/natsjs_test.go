@@ -64,10 +64,10 @@ func (e *env) msgs(t *testing.T) uint64 {
 	return info.State.Msgs
 }
 
-func batch(n int) []outbox.Message {
-	msgs := make([]outbox.Message, n)
+func batch(n int) []uow.Message {
+	msgs := make([]uow.Message, n)
 	for i := range msgs {
-		msgs[i] = outbox.Message{
+		msgs[i] = uow.Message{
 			ID: fmt.Sprintf("id-%03d", i), Topic: []string{"orders", "payments"}[i%2], Key: fmt.Sprint("k", i%3),
 			Name: fmt.Sprint("Event", i), Payload: []byte(fmt.Sprintf(`{"n":%d}`, i)),
 			Headers:   map[string]string{uow.HeaderCorrelationID: fmt.Sprint("corr-", i)},
@@ -85,7 +85,7 @@ func TestPublishBatchAndReadItBack(t *testing.T) {
 
 	fetched, err := e.consumer(t, "reader", 10*time.Second).Fetch(len(sent), jetstream.FetchMaxWait(5*time.Second))
 	require.NoError(t, err)
-	var got []outbox.Message
+	var got []uow.Message
 	for msg := range fetched.Messages() {
 		require.Equal(t, e.prefix+msg.Headers().Get(natsjs.HeaderTopic), msg.Subject())
 		got = append(got, natsjs.FromMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}))
@@ -118,7 +118,7 @@ func TestDuplicatesWithinTheWindowAreDropped(t *testing.T) {
 func TestFailedAckNamesTheMessage(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, 0)
-	p := natsjs.NewPublisher(e.js, &natsjs.Options{Subject: func(m outbox.Message) string {
+	p := natsjs.NewPublisher(e.js, &natsjs.Options{Subject: func(m uow.Message) string {
 		if m.Name == "lost" {
 			return "nowhere." + testenv.Name("s") // no stream has it
 		}
@@ -134,7 +134,7 @@ func TestFailedAckNamesTheMessage(t *testing.T) {
 	require.ErrorContains(t, err, "lost id-001")
 	require.EqualValues(t, 2, e.msgs(t), "the others were stored")
 
-	err = p.Publish(ctx, []outbox.Message{{Topic: "orders", Name: "no-id"}})
+	err = p.Publish(ctx, []uow.Message{{Topic: "orders", Name: "no-id"}})
 	require.ErrorIs(t, err, natsjs.ErrInvalid)
 }
 
@@ -225,7 +225,7 @@ func TestRelayToConsumerHasOneEffectPerMessage(t *testing.T) {
 	var mu sync.Mutex
 	calls := map[string]int{}
 	failOnce := outboxed[7].ID
-	h := outbox.Idempotent(store, "counting", func(ctx context.Context, u *uow.Unit, m outbox.Message) error {
+	h := outbox.Idempotent(store, "counting", func(ctx context.Context, u *uow.Unit, m uow.Message) error {
 		c, err := uow.Repo[*counter](u).Get(ctx, "c")
 		if err != nil {
 			return err
@@ -265,7 +265,7 @@ func TestPoisonMessageIsTerminatedAndTheRestFlows(t *testing.T) {
 	var mu sync.Mutex
 	calls := map[string]int{}
 	var terminated []string
-	h := func(_ context.Context, m outbox.Message) error {
+	h := func(_ context.Context, m uow.Message) error {
 		mu.Lock()
 		defer mu.Unlock()
 		calls[m.Name]++
@@ -276,7 +276,7 @@ func TestPoisonMessageIsTerminatedAndTheRestFlows(t *testing.T) {
 	}
 	cons := e.consumer(t, "poisoned", 10*time.Second)
 	run(t, cons, h, &natsjs.ConsumeOptions{MaxDeliveries: 3, MinBackoff: 10 * time.Millisecond,
-		OnTerm: func(_ context.Context, m outbox.Message, err error) {
+		OnTerm: func(_ context.Context, m uow.Message, err error) {
 			mu.Lock()
 			defer mu.Unlock()
 			require.ErrorContains(t, err, "cannot decode")
@@ -319,7 +319,7 @@ func TestStopFinishesTheMessageInHand(t *testing.T) {
 	require.NoError(t, e.publisher().Publish(context.Background(), batch(3)))
 	started, release := make(chan struct{}), make(chan struct{})
 	var handled []string
-	h := func(hctx context.Context, m outbox.Message) error {
+	h := func(hctx context.Context, m uow.Message) error {
 		if len(handled) == 0 {
 			close(started)
 			<-release
@@ -349,6 +349,6 @@ func TestStopFinishesTheMessageInHand(t *testing.T) {
 }
 
 func TestConsumeRejectsNilArguments(t *testing.T) {
-	err := natsjs.Consume(context.Background(), nil, func(context.Context, outbox.Message) error { return nil }, nil)
+	err := natsjs.Consume(context.Background(), nil, func(context.Context, uow.Message) error { return nil }, nil)
 	require.ErrorIs(t, err, natsjs.ErrInvalid)
 }

@@ -11,9 +11,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow"
 )
 
-// The NATS headers that carry the fields of an [outbox.Message] besides its ID (which travels
+// The NATS headers that carry the fields of an [uow.Message] besides its ID (which travels
 // as [jetstream.MsgIDHeader], Nats-Msg-Id), its headers (which travel under their own names)
 // and its payload (the message data).
 const (
@@ -57,7 +58,7 @@ type Options struct {
 	// Subject maps a message to the subject it is published on; nil means Prefix + Topic.
 	// The subject must belong to a stream, or the message fails with
 	// [jetstream.ErrNoStreamResponse].
-	Subject func(outbox.Message) string
+	Subject func(uow.Message) string
 }
 
 // Publisher publishes outbox messages to JetStream streams: an [outbox.Publisher] for an
@@ -82,7 +83,7 @@ func NewPublisher(js jetstream.JetStream, opts *Options) *Publisher {
 }
 
 // Subject returns the subject m is published on.
-func (p *Publisher) Subject(m outbox.Message) string {
+func (p *Publisher) Subject(m uow.Message) string {
 	if p.o.Subject != nil {
 		return p.o.Subject(m)
 	}
@@ -95,7 +96,7 @@ func (p *Publisher) Subject(m outbox.Message) string {
 // header named like one of these, or starting with "Nats-", is not carried: those names
 // belong to this package and to the server. A message without an ID or with an empty subject
 // is an error wrapping [ErrInvalid].
-func (p *Publisher) Msg(m outbox.Message) (*nats.Msg, error) {
+func (p *Publisher) Msg(m uow.Message) (*nats.Msg, error) {
 	subject := p.Subject(m)
 	if m.ID == "" || subject == "" {
 		return nil, &PublishError{ID: m.ID, Name: m.Name, Subject: subject,
@@ -140,7 +141,7 @@ func reserved(k string) bool {
 //
 // A publication whose ack never comes keeps its slot in js's async window until js gives up
 // on it: create js with [jetstream.WithPublishAsyncTimeout] to bound that.
-func (p *Publisher) Publish(ctx context.Context, msgs []outbox.Message) error {
+func (p *Publisher) Publish(ctx context.Context, msgs []uow.Message) error {
 	if p.js == nil {
 		return fmt.Errorf("%w: publisher without a JetStream", ErrInvalid)
 	}
@@ -180,8 +181,8 @@ func (p *Publisher) Publish(ctx context.Context, msgs []outbox.Message) error {
 // else the subject, the payload from the data, and the other headers (but the Nats-* ones)
 // as Headers (the first value of each). DeliverAfter is not carried: the message was due
 // when it was published.
-func FromMsg(msg *nats.Msg) outbox.Message {
-	m := outbox.Message{
+func FromMsg(msg *nats.Msg) uow.Message {
+	m := uow.Message{
 		ID:      msg.Header.Get(jetstream.MsgIDHeader),
 		Name:    msg.Header.Get(HeaderName),
 		Topic:   msg.Header.Get(HeaderTopic),

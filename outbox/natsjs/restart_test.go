@@ -142,7 +142,7 @@ func TestRelayRecoversAfterNATSRestart(t *testing.T) {
 		return uow.Repo[*ledger](u).Add(ctx, &ledger{Root: root, Seen: map[string]int{}, Order: map[string][]string{}})
 	}, nil))
 	var handled, absorbed atomic.Int64 // handler calls; deliveries the inbox absorbed
-	effect := func(ctx context.Context, u *uow.Unit, m outbox.Message) error {
+	effect := func(ctx context.Context, u *uow.Unit, m uow.Message) error {
 		handled.Add(1)
 		l, err := uow.Repo[*ledger](u).Get(ctx, "l")
 		if err != nil {
@@ -154,7 +154,7 @@ func TestRelayRecoversAfterNATSRestart(t *testing.T) {
 	}
 	idem := outbox.Idempotent(consumerStore, "restart", effect, nil)
 	var deliveries atomic.Int64
-	h := func(ctx context.Context, m outbox.Message) error {
+	h := func(ctx context.Context, m uow.Message) error {
 		deliveries.Add(1)
 		before := handled.Load()
 		err := idem(ctx, m)
@@ -204,7 +204,7 @@ func TestRelayRecoversAfterNATSRestart(t *testing.T) {
 	// Producer: one message per unit every few milliseconds, on 4 keys.
 	var (
 		mu        sync.Mutex
-		committed []outbox.Message
+		committed []uow.Message
 	)
 	prodCtx, stopProd := context.WithCancel(ctx)
 	prodDone := make(chan struct{})
@@ -247,7 +247,7 @@ func TestRelayRecoversAfterNATSRestart(t *testing.T) {
 	stopProd()
 	<-prodDone
 	mu.Lock()
-	all := append([]outbox.Message(nil), committed...)
+	all := append([]uow.Message(nil), committed...)
 	mu.Unlock()
 
 	ledgerNow := func() *ledger {

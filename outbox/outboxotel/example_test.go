@@ -26,7 +26,7 @@ func Example() {
 	drv := memuow.New(nil)
 	store := uow.NewStore(drv, &uow.Options{Decorate: outboxotel.Decorate(prop)})
 	var bus outbox.Bus
-	_, _ = bus.Subscribe("greetings", "printer", outboxotel.Handler(func(ctx context.Context, m outbox.Message) error {
+	_, _ = bus.Subscribe("greetings", "printer", outboxotel.Handler(func(ctx context.Context, m uow.Message) error {
 		fmt.Println("handled", m.Name, "in a span:", trace.SpanContextFromContext(ctx).IsValid())
 		return nil
 	}, tracer, prop))

@@ -62,7 +62,7 @@ func Decorate(prop propagation.TextMapPropagator) func(ctx context.Context, m *u
 // headers, read through prop (nil means the global propagator). The span context it restores
 // is remote: start a span from the returned ctx to continue the producer's trace. When m has no
 // trace headers, ctx is returned with its own span, if any; [Handler] instead starts a new root.
-func Extract(ctx context.Context, m outbox.Message, prop propagation.TextMapPropagator) context.Context {
+func Extract(ctx context.Context, m uow.Message, prop propagation.TextMapPropagator) context.Context {
 	return propagator(prop).Extract(ctx, propagation.MapCarrier(m.Headers))
 }
 
@@ -80,7 +80,7 @@ func Extract(ctx context.Context, m outbox.Message, prop propagation.TextMapProp
 // handling, and messages the handler's unit of work emits, decorated by [Decorate], continue
 // the same trace.
 func Handler(h outbox.Handler, tracer trace.Tracer, prop propagation.TextMapPropagator) outbox.Handler {
-	return func(ctx context.Context, m outbox.Message) error {
+	return func(ctx context.Context, m uow.Message) error {
 		tr := tracer
 		if tr == nil {
 			tr = otel.GetTracerProvider().Tracer(ScopeName)

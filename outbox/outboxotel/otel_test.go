@@ -161,7 +161,7 @@ func TestHandlerContinuesCommitTrace(t *testing.T) {
 	f := newFixture(t)
 	var seen trace.SpanContext
 	var seenBaggage string
-	_, err := f.bus.Subscribe("payments", "ledger", outboxotel.Handler(func(ctx context.Context, m outbox.Message) error {
+	_, err := f.bus.Subscribe("payments", "ledger", outboxotel.Handler(func(ctx context.Context, m uow.Message) error {
 		seen = trace.SpanContextFromContext(ctx)
 		seenBaggage = baggage.FromContext(ctx).Member("tenant").Value()
 		return nil
@@ -204,7 +204,7 @@ func TestHandlerContinuesCommitTrace(t *testing.T) {
 func TestHandlerErrorMarksSpan(t *testing.T) {
 	f := newFixture(t)
 	boom := errors.New("ledger closed")
-	_, err := f.bus.Subscribe("payments", "ledger", outboxotel.Handler(func(context.Context, outbox.Message) error {
+	_, err := f.bus.Subscribe("payments", "ledger", outboxotel.Handler(func(context.Context, uow.Message) error {
 		return boom
 	}, f.tracer, prop))
 	require.NoError(t, err)
@@ -222,8 +222,8 @@ func TestHandlerErrorMarksSpan(t *testing.T) {
 	require.True(t, hasEvent(s, "exception"), "the error is recorded")
 
 	// The error is returned unchanged.
-	h := outboxotel.Handler(func(context.Context, outbox.Message) error { return boom }, f.tracer, prop)
-	require.ErrorIs(t, h(context.Background(), outbox.Message{Topic: "t"}), boom)
+	h := outboxotel.Handler(func(context.Context, uow.Message) error { return boom }, f.tracer, prop)
+	require.ErrorIs(t, h(context.Background(), uow.Message{Topic: "t"}), boom)
 }
 
 func hasEvent(s sdktrace.ReadOnlySpan, name string) bool {
@@ -238,17 +238,17 @@ func hasEvent(s sdktrace.ReadOnlySpan, name string) bool {
 func TestHandlerWithoutTraceHeadersStartsRoot(t *testing.T) {
 	f := newFixture(t)
 	var seen trace.SpanContext
-	h := outboxotel.Handler(func(ctx context.Context, m outbox.Message) error {
+	h := outboxotel.Handler(func(ctx context.Context, m uow.Message) error {
 		seen = trace.SpanContextFromContext(ctx)
 		return nil
 	}, f.tracer, prop)
 
 	// Delivered by a caller with a span of its own: that span is a link, not the parent.
 	ctx, delivery := f.tracer.Start(context.Background(), "delivery")
-	require.NoError(t, h(ctx, outbox.Message{ID: "m-1", Topic: "payments", Name: "PaymentTaken"}))
+	require.NoError(t, h(ctx, uow.Message{ID: "m-1", Topic: "payments", Name: "PaymentTaken"}))
 	delivery.End()
 	// Delivered with no span at all.
-	require.NoError(t, h(context.Background(), outbox.Message{ID: "m-2", Topic: "refunds", Name: "Refunded", Headers: map[string]string{"x": "y"}}))
+	require.NoError(t, h(context.Background(), uow.Message{ID: "m-2", Topic: "refunds", Name: "Refunded", Headers: map[string]string{"x": "y"}}))
 
 	linked := f.span(t, "payments process")
 	require.False(t, linked.Parent().IsValid(), "a root span")
@@ -268,11 +268,11 @@ func TestHandlerChainsTraceThroughEmittedMessages(t *testing.T) {
 	// the decorated store) continues the trace: the next consumer's span is a child of its span.
 	f := newFixture(t)
 	_, err := f.bus.Subscribe("payments", "ledger", outboxotel.Handler(outbox.Idempotent(f.store, "ledger",
-		func(ctx context.Context, u *uow.Unit, m outbox.Message) error {
+		func(ctx context.Context, u *uow.Unit, m uow.Message) error {
 			return u.Emit(uow.Message{Topic: "ledger", Key: m.Key, Name: "Booked"})
 		}, nil), f.tracer, prop))
 	require.NoError(t, err)
-	_, err = f.bus.Subscribe("ledger", "report", outboxotel.Handler(func(context.Context, outbox.Message) error { return nil }, f.tracer, prop))
+	_, err = f.bus.Subscribe("ledger", "report", outboxotel.Handler(func(context.Context, uow.Message) error { return nil }, f.tracer, prop))
 	require.NoError(t, err)
 
 	producer := f.commit(t, context.Background(), uow.Message{Topic: "payments", Key: "p-1", Name: "PaymentTaken"})
@@ -294,8 +294,8 @@ func TestNilTracerUsesGlobalProvider(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
 
-	h := outboxotel.Handler(func(context.Context, outbox.Message) error { return nil }, nil, prop)
-	require.NoError(t, h(context.Background(), outbox.Message{ID: "m", Topic: "t"}))
+	h := outboxotel.Handler(func(context.Context, uow.Message) error { return nil }, nil, prop)
+	require.NoError(t, h(context.Background(), uow.Message{ID: "m", Topic: "t"}))
 	spans := rec.Ended()
 	require.Len(t, spans, 1)
 	require.Equal(t, outboxotel.ScopeName, spans[0].InstrumentationScope().Name)

@@ -34,6 +34,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow"
 )
 
 // Metadata keys the adapter reserves for the message fields that are not headers.
@@ -58,12 +59,12 @@ func reserved(k string) bool {
 type Options struct {
 	// Topic returns the watermill topic of a message; nil means the message's Topic. A message
 	// whose topic is "" fails with an error wrapping [outbox.ErrInvalid].
-	Topic func(outbox.Message) string
+	Topic func(uow.Message) string
 	// Metadata, when set, adjusts the metadata of each watermill message after the default
 	// mapping (headers plus the reserved keys): add broker-specific keys, rename or drop
 	// headers. Changing the reserved keys makes [FromWatermill] lossy. It must be safe for
 	// concurrent use.
-	Metadata func(m outbox.Message, md message.Metadata)
+	Metadata func(m uow.Message, md message.Metadata)
 }
 
 // Publisher publishes outbox messages through a watermill publisher. It is safe for concurrent
@@ -71,15 +72,15 @@ type Options struct {
 // [New]. It does not close the watermill publisher.
 type Publisher struct {
 	pub      message.Publisher
-	topic    func(outbox.Message) string
-	metadata func(outbox.Message, message.Metadata)
+	topic    func(uow.Message) string
+	metadata func(uow.Message, message.Metadata)
 }
 
 var _ outbox.Publisher = (*Publisher)(nil)
 
 // New returns a Publisher that publishes through pub; nil opts means the defaults.
 func New(pub message.Publisher, opts *Options) *Publisher {
-	p := &Publisher{pub: pub, topic: func(m outbox.Message) string { return m.Topic }}
+	p := &Publisher{pub: pub, topic: func(m uow.Message) string { return m.Topic }}
 	if opts != nil {
 		if opts.Topic != nil {
 			p.topic = opts.Topic
@@ -94,7 +95,7 @@ func New(pub message.Publisher, opts *Options) *Publisher {
 // anything it checks every message: one with no ID, no topic, or a header that uses a reserved
 // metadata key makes it fail with an error wrapping [outbox.ErrInvalid]. A failing watermill call
 // stops it; its error is wrapped, so errors.Is and errors.As see the driver's error.
-func (p *Publisher) Publish(ctx context.Context, msgs []outbox.Message) error {
+func (p *Publisher) Publish(ctx context.Context, msgs []uow.Message) error {
 	type group struct {
 		topic string
 		msgs  []*message.Message
@@ -133,7 +134,7 @@ func (p *Publisher) Publish(ctx context.Context, msgs []outbox.Message) error {
 // Options.Metadata: UUID = m.ID, Payload = m.Payload (shared, not copied), Metadata = m.Headers
 // plus the reserved keys. A message with no ID, or with a header that uses a reserved key, is
 // an error wrapping [outbox.ErrInvalid].
-func ToWatermill(ctx context.Context, m outbox.Message) (*message.Message, error) {
+func ToWatermill(ctx context.Context, m uow.Message) (*message.Message, error) {
 	if m.ID == "" {
 		return nil, fmt.Errorf("watermillpub: %w: message %s has no ID", outbox.ErrInvalid, m.Name)
 	}
@@ -162,11 +163,11 @@ func ToWatermill(ctx context.Context, m outbox.Message) (*message.Message, error
 // ("" means the topic a watermill router received it from, [message.SubscribeTopicFromCtx]).
 // Headers are the metadata without the reserved keys (nil when none is left); a missing or
 // malformed time is the zero time. The payload is shared, not copied.
-func FromWatermill(msg *message.Message, topic string) outbox.Message {
+func FromWatermill(msg *message.Message, topic string) uow.Message {
 	if topic == "" {
 		topic = message.SubscribeTopicFromCtx(msg.Context())
 	}
-	m := outbox.Message{
+	m := uow.Message{
 		ID:           msg.UUID,
 		Topic:        topic,
 		Key:          msg.Metadata[MetadataKey],

@@ -69,13 +69,13 @@ func newGoChannel(t *testing.T) *gochannel.GoChannel {
 // collector subscribes to topics and records what arrives, converted back, with its metadata.
 type collector struct {
 	mu   sync.Mutex
-	msgs map[string][]outbox.Message
+	msgs map[string][]uow.Message
 	md   map[string]message.Metadata // by message ID
 }
 
 func collect(t *testing.T, sub message.Subscriber, topics ...string) *collector {
 	t.Helper()
-	c := &collector{msgs: map[string][]outbox.Message{}, md: map[string]message.Metadata{}}
+	c := &collector{msgs: map[string][]uow.Message{}, md: map[string]message.Metadata{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	for _, topic := range topics {
@@ -177,7 +177,7 @@ func TestRelayPublishesThroughWatermill(t *testing.T) {
 	require.Equal(t, []string{"o1-placed", "o2-placed", "o3-placed", "o1-paid"}, got.names("orders"), "commit order")
 	require.Equal(t, []string{"p1-taken"}, got.names("payments"))
 
-	byTopic := map[string][]outbox.Message{}
+	byTopic := map[string][]uow.Message{}
 	for _, m := range committed {
 		byTopic[m.Topic] = append(byTopic[m.Topic], m)
 	}
@@ -240,21 +240,21 @@ func TestFailingMessageRetriesAndParksWhileOthersFlow(t *testing.T) {
 
 func TestPublishErrors(t *testing.T) {
 	ctx := context.Background()
-	ok := outbox.Message{ID: "id-1", Topic: "t", Name: "n"}
+	ok := uow.Message{ID: "id-1", Topic: "t", Name: "n"}
 	for _, tc := range []struct {
 		name string
-		msg  outbox.Message
+		msg  uow.Message
 		opts *watermillpub.Options
 	}{
-		{"no ID", outbox.Message{Topic: "t", Name: "n"}, nil},
-		{"no topic", outbox.Message{ID: "id-2", Name: "n"}, nil},
-		{"mapped to no topic", ok, &watermillpub.Options{Topic: func(outbox.Message) string { return "" }}},
-		{"reserved header", outbox.Message{ID: "id-3", Topic: "t", Name: "n",
+		{"no ID", uow.Message{Topic: "t", Name: "n"}, nil},
+		{"no topic", uow.Message{ID: "id-2", Name: "n"}, nil},
+		{"mapped to no topic", ok, &watermillpub.Options{Topic: func(uow.Message) string { return "" }}},
+		{"reserved header", uow.Message{ID: "id-3", Topic: "t", Name: "n",
 			Headers: map[string]string{watermillpub.MetadataKey: "x"}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sp := &spy{pub: newGoChannel(t)}
-			err := watermillpub.New(sp, tc.opts).Publish(ctx, []outbox.Message{ok, tc.msg})
+			err := watermillpub.New(sp, tc.opts).Publish(ctx, []uow.Message{ok, tc.msg})
 			require.ErrorIs(t, err, outbox.ErrInvalid)
 			require.ErrorContains(t, err, "watermillpub: ")
 			require.Empty(t, sp.calls, "nothing of the batch is published")
@@ -262,7 +262,7 @@ func TestPublishErrors(t *testing.T) {
 	}
 	sp := &spy{pub: newGoChannel(t)}
 	sp.setFailing("n")
-	err := watermillpub.New(sp, nil).Publish(ctx, []outbox.Message{ok})
+	err := watermillpub.New(sp, nil).Publish(ctx, []uow.Message{ok})
 	require.ErrorIs(t, err, errBroker, "the driver's error is wrapped")
 }
 
@@ -270,13 +270,13 @@ func TestOptions(t *testing.T) {
 	gc := newGoChannel(t)
 	got := collect(t, gc, "events.orders")
 	pub := watermillpub.New(gc, &watermillpub.Options{
-		Topic: func(m outbox.Message) string { return "events." + m.Topic },
-		Metadata: func(m outbox.Message, md message.Metadata) {
+		Topic: func(m uow.Message) string { return "events." + m.Topic },
+		Metadata: func(m uow.Message, md message.Metadata) {
 			md.Set("partition_key", m.Key)
 			delete(md, "secret")
 		},
 	})
-	require.NoError(t, pub.Publish(context.Background(), []outbox.Message{{ID: "id-1", Topic: "orders", Key: "o-1", Name: "Placed",
+	require.NoError(t, pub.Publish(context.Background(), []uow.Message{{ID: "id-1", Topic: "orders", Key: "o-1", Name: "Placed",
 		Headers: map[string]string{"secret": "s", "kept": "k"}}}))
 	got.mu.Lock()
 	defer got.mu.Unlock()
@@ -286,7 +286,7 @@ func TestOptions(t *testing.T) {
 }
 
 // genMessage generates outbox messages whose headers avoid the reserved keys.
-func genMessage(topics *rapid.Generator[string]) *rapid.Generator[outbox.Message] {
+func genMessage(topics *rapid.Generator[string]) *rapid.Generator[uow.Message] {
 	genTime := rapid.Custom(func(t *rapid.T) time.Time {
 		if rapid.Bool().Draw(t, "zero") {
 			return time.Time{}
@@ -295,8 +295,8 @@ func genMessage(topics *rapid.Generator[string]) *rapid.Generator[outbox.Message
 		zone := time.FixedZone("z", rapid.IntRange(-12, 14).Draw(t, "zone")*3600)
 		return time.Unix(sec, rapid.Int64Range(0, 999999999).Draw(t, "nsec")).In(zone)
 	})
-	return rapid.Custom(func(t *rapid.T) outbox.Message {
-		m := outbox.Message{
+	return rapid.Custom(func(t *rapid.T) uow.Message {
+		m := uow.Message{
 			ID:           rapid.StringN(1, -1, -1).Draw(t, "id"),
 			Topic:        topics.Draw(t, "topic"),
 			Key:          rapid.String().Draw(t, "key"),
@@ -316,7 +316,7 @@ func genMessage(topics *rapid.Generator[string]) *rapid.Generator[outbox.Message
 
 // normal is m as it comes back: times in UTC (the zero instant as the zero Time), no empty
 // header map.
-func normal(m outbox.Message) outbox.Message {
+func normal(m uow.Message) uow.Message {
 	for _, t := range []*time.Time{&m.CreatedAt, &m.DeliverAfter} {
 		if t.IsZero() {
 			*t = time.Time{} // the zero instant in any zone
@@ -348,11 +348,11 @@ func TestRoundTripThroughGoChannel(t *testing.T) {
 	pub := watermillpub.New(gc, nil)
 	rapid.Check(t, func(rt *rapid.T) {
 		got.mu.Lock()
-		got.msgs = map[string][]outbox.Message{}
+		got.msgs = map[string][]uow.Message{}
 		got.mu.Unlock()
 		batch := rapid.SliceOf(genMessage(rapid.SampledFrom([]string{"a", "b"}))).Draw(rt, "batch")
 		require.NoError(rt, pub.Publish(context.Background(), batch))
-		want := map[string][]outbox.Message{}
+		want := map[string][]uow.Message{}
 		for _, m := range batch {
 			want[m.Topic] = append(want[m.Topic], normal(m))
 		}
@@ -382,7 +382,7 @@ func TestRouterDrivesAnIdempotentHandler(t *testing.T) {
 	var mu sync.Mutex
 	var calls []string
 	failOnce := true
-	handler := outbox.Idempotent(consumer, "counting", func(ctx context.Context, u *uow.Unit, m outbox.Message) error {
+	handler := outbox.Idempotent(consumer, "counting", func(ctx context.Context, u *uow.Unit, m uow.Message) error {
 		mu.Lock()
 		defer mu.Unlock()
 		calls = append(calls, m.Topic+"/"+m.Name)
@@ -411,7 +411,7 @@ func TestRouterDrivesAnIdempotentHandler(t *testing.T) {
 	})
 	<-router.Running()
 
-	msgs := []outbox.Message{{ID: "m-1", Topic: "t", Name: "first"}, {ID: "m-2", Topic: "t", Name: "second"}}
+	msgs := []uow.Message{{ID: "m-1", Topic: "t", Name: "first"}, {ID: "m-2", Topic: "t", Name: "second"}}
 	pub := watermillpub.New(gc, nil)
 	require.NoError(t, pub.Publish(ctx, msgs))
 	require.NoError(t, pub.Publish(ctx, msgs[:1]), "the broker redelivers m-1")
@@ -430,12 +430,12 @@ func TestRouterDrivesAnIdempotentHandler(t *testing.T) {
 func TestHandlerFuncWrapsTheError(t *testing.T) {
 	wm := message.NewMessage("m-1", []byte(`{}`))
 	wm.Metadata.Set(watermillpub.MetadataName, "Placed")
-	var got outbox.Message
-	err := watermillpub.HandlerFunc(func(_ context.Context, m outbox.Message) error {
+	var got uow.Message
+	err := watermillpub.HandlerFunc(func(_ context.Context, m uow.Message) error {
 		got = m
 		return errBroker
 	}, "orders")(wm)
 	require.ErrorIs(t, err, errBroker)
 	require.ErrorContains(t, err, "watermillpub: handling Placed m-1")
-	require.Equal(t, outbox.Message{ID: "m-1", Topic: "orders", Name: "Placed", Payload: []byte(`{}`)}, got)
+	require.Equal(t, uow.Message{ID: "m-1", Topic: "orders", Name: "Placed", Payload: []byte(`{}`)}, got)
 }

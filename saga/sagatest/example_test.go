@@ -8,6 +8,7 @@ import (
 
 	"github.com/dddkit/ddd/saga"
 	"github.com/dddkit/ddd/saga/sagatest"
+	"github.com/dddkit/ddd/uow"
 )
 
 // printTB reports failures by printing them. Examples have no *testing.T; tests pass theirs.
@@ -40,11 +41,11 @@ func Example() {
 		Timeouts:  map[string]time.Duration{"due": 30 * 24 * time.Hour},
 		Transitions: []saga.Transition[reminder]{
 			{From: "new", On: "InvoiceSent", To: []saga.State{"open"},
-				Do: func(_ context.Context, s *saga.Step[reminder], _ saga.Message) error { return s.Schedule("due") }},
+				Do: func(_ context.Context, s *saga.Step[reminder], _ uow.Message) error { return s.Schedule("due") }},
 			{From: "open", On: "InvoicePaid", To: []saga.State{"paid"}},
 			{From: "open", On: "due", To: []saga.State{"written_off"},
-				Do: func(_ context.Context, s *saga.Step[reminder], m saga.Message) error {
-					return s.Send(saga.Message{Topic: "collections", Name: "StartCollection", Payload: []byte(`{}`)})
+				Do: func(_ context.Context, s *saga.Step[reminder], m uow.Message) error {
+					return s.Send(uow.Message{Topic: "collections", Name: "StartCollection", Payload: []byte(`{}`)})
 				}},
 		},
 	})

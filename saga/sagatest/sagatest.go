@@ -23,14 +23,14 @@ import (
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/saga"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
 // Driver is a storage driver that also keeps the outbox and lists its messages: memuow's,
 // pguow's, and the other SQL drivers'.
 type Driver interface {
-	uow.Driver
-	outbox.Store
+	driver.Driver
 	// Messages returns the committed outbox messages not yet acknowledged.
 	Messages() []uow.Message
 }
@@ -72,7 +72,7 @@ type Fixture[D any] struct {
 	relay  *outbox.Relay
 
 	mu     sync.Mutex
-	sent   []saga.Message
+	sent   []uow.Message
 	cursor int
 }
 
@@ -121,15 +121,15 @@ func New[D any](t testing.TB, def *saga.Definition[D], opts *Options) *Fixture[D
 }
 
 // publisher adapts a function to outbox.Publisher.
-type publisher func(ctx context.Context, msgs []saga.Message) error
+type publisher func(ctx context.Context, msgs []uow.Message) error
 
-func (p publisher) Publish(ctx context.Context, msgs []saga.Message) error { return p(ctx, msgs) }
+func (p publisher) Publish(ctx context.Context, msgs []uow.Message) error { return p(ctx, msgs) }
 
 var _ outbox.Publisher = publisher(nil)
 
 // publish is the relay's publisher: the saga's own messages go back to its manager, every other
 // message is a message the saga sent, recorded for ThenSent.
-func (f *Fixture[D]) publish(ctx context.Context, msgs []saga.Message) error {
+func (f *Fixture[D]) publish(ctx context.Context, msgs []uow.Message) error {
 	for _, m := range msgs {
 		if m.Topic == f.def.Topic() {
 			if err := f.Manager.Handle(ctx, m); err != nil {
@@ -138,7 +138,7 @@ func (f *Fixture[D]) publish(ctx context.Context, msgs []saga.Message) error {
 			continue
 		}
 		f.mu.Lock()
-		if !slices.ContainsFunc(f.sent, func(s saga.Message) bool { return s.ID == m.ID }) {
+		if !slices.ContainsFunc(f.sent, func(s uow.Message) bool { return s.ID == m.ID }) {
 			f.sent = append(f.sent, m) // a batch republished after a failure repeats messages
 		}
 		f.mu.Unlock()
@@ -148,19 +148,19 @@ func (f *Fixture[D]) publish(ctx context.Context, msgs []saga.Message) error {
 
 // Message returns a message named name with payload encoded as JSON, a new ID and the topic
 // "test", as a partner would send it.
-func (f *Fixture[D]) Message(name string, payload any) saga.Message {
+func (f *Fixture[D]) Message(name string, payload any) uow.Message {
 	f.t.Helper()
 	raw, err := json.Marshal(payload)
 	if err != nil {
 		f.t.Fatalf("sagatest: encoding the payload of %s: %v", name, err)
 	}
-	return saga.Message{ID: aggregate.NewID[string](), Topic: "test", Name: name, Payload: raw,
+	return uow.Message{ID: aggregate.NewID[string](), Topic: "test", Name: name, Payload: raw,
 		CreatedAt: f.Clock.Now()}
 }
 
 // Given handles msgs in order, as When does, failing the test on any error, and then forgets
 // what they sent: ThenSent looks only at what follows.
-func (f *Fixture[D]) Given(msgs ...saga.Message) {
+func (f *Fixture[D]) Given(msgs ...uow.Message) {
 	f.t.Helper()
 	for _, m := range msgs {
 		if err := f.When(m); err != nil {
@@ -174,7 +174,7 @@ func (f *Fixture[D]) Given(msgs ...saga.Message) {
 
 // When hands msg to the manager and then relays the saga's messages that are due (compensation
 // steps run here), and returns the manager's error for msg.
-func (f *Fixture[D]) When(msg saga.Message) error {
+func (f *Fixture[D]) When(msg uow.Message) error {
 	f.t.Helper()
 	err := f.Manager.Handle(f.t.Context(), msg)
 	f.Drain()
@@ -230,7 +230,7 @@ func (f *Fixture[D]) Drain() {
 
 // Sent returns every message the saga sent (not its own timeouts and compensation steps), in
 // the order relayed.
-func (f *Fixture[D]) Sent() []saga.Message {
+func (f *Fixture[D]) Sent() []uow.Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.sent)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dddkit/ddd/saga"
 	"github.com/dddkit/ddd/saga/sagatest"
+	"github.com/dddkit/ddd/uow"
 )
 
 // recordTB records the failures the fixture reports, so tests can check them.
@@ -61,17 +62,17 @@ func ticker(t *testing.T) *saga.Definition[count] {
 		Timeouts:  map[string]time.Duration{"tick": time.Minute},
 		Transitions: []saga.Transition[count]{
 			{From: "new", On: "Start", To: []saga.State{"ticking"},
-				Do: func(_ context.Context, s *saga.Step[count], _ saga.Message) error { return s.Schedule("tick") }},
+				Do: func(_ context.Context, s *saga.Step[count], _ uow.Message) error { return s.Schedule("tick") }},
 			{From: "ticking", On: "tick", To: []saga.State{"ticking"},
-				Do: func(_ context.Context, s *saga.Step[count], _ saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[count], _ uow.Message) error {
 					s.Data.N++
-					if err := s.Send(saga.Message{Topic: "out", Name: fmt.Sprintf("Tick%d", s.Data.N)}); err != nil {
+					if err := s.Send(uow.Message{Topic: "out", Name: fmt.Sprintf("Tick%d", s.Data.N)}); err != nil {
 						return err
 					}
 					return s.Schedule("tick")
 				}},
 			{From: "ticking", On: "Stop", To: []saga.State{"stopped"},
-				Do: func(context.Context, *saga.Step[count], saga.Message) error { return fmt.Errorf("refused") }},
+				Do: func(context.Context, *saga.Step[count], uow.Message) error { return fmt.Errorf("refused") }},
 		},
 	})
 	require.NoError(t, err)

@@ -8,30 +8,31 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
 func TestCommit(t *testing.T) {
-	seed := &uow.Changes{
-		Writes: []uow.Write{ins("account", "a", `{"n":1}`), ins("account", "b", `{"n":2}`), upd("account", "b", 1, `{"n":3}`)},
-		Inbox:  []uow.InboxMark{mark("c", "m0")},
+	seed := &driver.Changes{
+		Writes: []driver.Write{ins("account", "a", `{"n":1}`), ins("account", "b", `{"n":2}`), upd("account", "b", 1, `{"n":3}`)},
+		Inbox:  []driver.InboxMark{mark("c", "m0")},
 	}
-	seeded := map[string]uow.Record{
+	seeded := map[string]driver.Record{
 		"account/a": rec("account", "a", 1, `{"n":1}`),
 		"account/b": rec("account", "b", 2, `{"n":3}`),
 	}
 	tests := []struct {
 		name      string
-		changes   *uow.Changes
+		changes   *driver.Changes
 		wantErr   error
-		errText   string                // the error names the record or mark
-		want      map[string]uow.Record // committed records of kinds account and order, ids a to c
+		errText   string                   // the error names the record or mark
+		want      map[string]driver.Record // committed records of kinds account and order, ids a to c
 		wantMsgs  int
 		wantMarks int
 	}{
 		{name: "insert stores version 1", changes: writes(ins("account", "c", `{"n":9}`)),
 			want: with(seeded, rec("account", "c", 1, `{"n":9}`))},
-		{name: "insert ignores the given version", changes: writes(uow.Write{Op: uow.Insert, Record: rec("account", "c", 7, `{}`)}),
+		{name: "insert ignores the given version", changes: writes(driver.Write{Op: driver.Insert, Record: rec("account", "c", 7, `{}`)}),
 			want: with(seeded, rec("account", "c", 1, `{}`))},
 		{name: "same ID, other kind", changes: writes(ins("order", "a", `{}`)),
 			want: with(seeded, rec("order", "a", 1, `{}`))},
@@ -57,29 +58,29 @@ func TestCommit(t *testing.T) {
 			want: with(seeded, rec("account", "a", 1, `{"new":true}`))},
 		{name: "writes run in order: update twice at one version", changes: writes(upd("account", "a", 1, `{}`), upd("account", "a", 1, `{}`)),
 			wantErr: uow.ErrConflict, errText: `account "a"`, want: seeded},
-		{name: "unknown op", changes: writes(uow.Write{Op: 42, Record: rec("account", "c", 0, `{}`)}),
+		{name: "unknown op", changes: writes(driver.Write{Op: 42, Record: rec("account", "c", 0, `{}`)}),
 			wantErr: uow.ErrInvalid, errText: `account "c"`, want: seeded},
-		{name: "messages and marks", changes: &uow.Changes{Messages: []uow.Message{msg("1"), msg("2")}, Inbox: []uow.InboxMark{mark("c", "m1"), mark("d", "m0")}},
+		{name: "messages and marks", changes: &driver.Changes{Messages: []uow.Message{msg("1"), msg("2")}, Inbox: []driver.InboxMark{mark("c", "m1"), mark("d", "m0")}},
 			want: seeded, wantMsgs: 2, wantMarks: 2},
-		{name: "existing inbox mark", changes: &uow.Changes{Inbox: []uow.InboxMark{mark("c", "m0")}},
+		{name: "existing inbox mark", changes: &driver.Changes{Inbox: []driver.InboxMark{mark("c", "m0")}},
 			wantErr: uow.ErrConflict, errText: `"m0"`, want: seeded},
-		{name: "inbox mark twice in one commit", changes: &uow.Changes{Inbox: []uow.InboxMark{mark("c", "m1"), mark("c", "m1")}},
+		{name: "inbox mark twice in one commit", changes: &driver.Changes{Inbox: []driver.InboxMark{mark("c", "m1"), mark("c", "m1")}},
 			wantErr: uow.ErrConflict, errText: `"m1"`, want: seeded},
 		{name: "nil changes", changes: nil, want: seeded},
-		{name: "atomic: a bad last write stores nothing", changes: &uow.Changes{
-			Writes:   []uow.Write{ins("account", "c", `{}`), upd("account", "a", 1, `{"n":5}`), del("account", "b", 2), upd("account", "a", 1, `{}`)},
+		{name: "atomic: a bad last write stores nothing", changes: &driver.Changes{
+			Writes:   []driver.Write{ins("account", "c", `{}`), upd("account", "a", 1, `{"n":5}`), del("account", "b", 2), upd("account", "a", 1, `{}`)},
 			Messages: []uow.Message{msg("1")},
-			Inbox:    []uow.InboxMark{mark("c", "m1")},
+			Inbox:    []driver.InboxMark{mark("c", "m1")},
 		}, wantErr: uow.ErrConflict, want: seeded},
-		{name: "atomic: a bad first write stores nothing", changes: &uow.Changes{
-			Writes:   []uow.Write{ins("account", "a", `{}`), ins("account", "c", `{}`)},
+		{name: "atomic: a bad first write stores nothing", changes: &driver.Changes{
+			Writes:   []driver.Write{ins("account", "a", `{}`), ins("account", "c", `{}`)},
 			Messages: []uow.Message{msg("1")},
-			Inbox:    []uow.InboxMark{mark("c", "m1")},
+			Inbox:    []driver.InboxMark{mark("c", "m1")},
 		}, wantErr: uow.ErrDuplicate, want: seeded},
-		{name: "atomic: a bad mark stores nothing", changes: &uow.Changes{
-			Writes:   []uow.Write{ins("account", "c", `{}`)},
+		{name: "atomic: a bad mark stores nothing", changes: &driver.Changes{
+			Writes:   []driver.Write{ins("account", "c", `{}`)},
 			Messages: []uow.Message{msg("1")},
-			Inbox:    []uow.InboxMark{mark("c", "m1"), mark("c", "m0")},
+			Inbox:    []driver.InboxMark{mark("c", "m1"), mark("c", "m0")},
 		}, wantErr: uow.ErrConflict, want: seeded},
 	}
 	for _, tc := range tests {
@@ -103,8 +104,8 @@ func TestCommit(t *testing.T) {
 
 // snapshot returns the committed records of kinds account and order with IDs a to c, keyed by
 // kind/id.
-func snapshot(d *memuow.Driver) map[string]uow.Record {
-	out := map[string]uow.Record{}
+func snapshot(d *memuow.Driver) map[string]driver.Record {
+	out := map[string]driver.Record{}
 	for _, kind := range []string{"account", "order"} {
 		n := 0
 		for _, id := range []string{"a", "b", "c"} {
@@ -120,8 +121,8 @@ func snapshot(d *memuow.Driver) map[string]uow.Record {
 	return out
 }
 
-func with(m map[string]uow.Record, rs ...uow.Record) map[string]uow.Record {
-	out := map[string]uow.Record{}
+func with(m map[string]driver.Record, rs ...driver.Record) map[string]driver.Record {
+	out := map[string]driver.Record{}
 	for k, v := range m {
 		out[k] = v
 	}
@@ -131,7 +132,7 @@ func with(m map[string]uow.Record, rs ...uow.Record) map[string]uow.Record {
 	return out
 }
 
-func without(m map[string]uow.Record, keys ...string) map[string]uow.Record {
+func without(m map[string]driver.Record, keys ...string) map[string]driver.Record {
 	out := with(m)
 	for _, k := range keys {
 		delete(out, k)
@@ -141,10 +142,10 @@ func without(m map[string]uow.Record, keys ...string) map[string]uow.Record {
 
 func TestCommitMessagesInOrder(t *testing.T) {
 	d := memuow.New(nil)
-	require.NoError(t, commit(t, d, &uow.Changes{Messages: []uow.Message{msg("1"), msg("2")}}))
-	require.NoError(t, commit(t, d, &uow.Changes{Messages: []uow.Message{msg("3")}}))
-	require.Error(t, commit(t, d, &uow.Changes{Messages: []uow.Message{msg("x")}, Writes: []uow.Write{del("account", "a", 1)}}))
-	require.NoError(t, commit(t, d, &uow.Changes{Messages: []uow.Message{msg("4"), msg("5")}}))
+	require.NoError(t, commit(t, d, &driver.Changes{Messages: []uow.Message{msg("1"), msg("2")}}))
+	require.NoError(t, commit(t, d, &driver.Changes{Messages: []uow.Message{msg("3")}}))
+	require.Error(t, commit(t, d, &driver.Changes{Messages: []uow.Message{msg("x")}, Writes: []driver.Write{del("account", "a", 1)}}))
+	require.NoError(t, commit(t, d, &driver.Changes{Messages: []uow.Message{msg("4"), msg("5")}}))
 
 	var ids []string
 	for _, m := range d.Messages() {
@@ -160,12 +161,12 @@ func TestReadsSeeCommittedDataOnly(t *testing.T) {
 	require.NoError(t, commit(t, d, writes(ins("account", "a", `{"n":1}`))))
 
 	reader := begin(t, d)
-	load := func() []uow.Record {
+	load := func() []driver.Record {
 		recs, err := reader.Load(ctx, "account", []string{"a", "b"}, uow.Optimistic)
 		require.NoError(t, err)
 		return recs
 	}
-	find := func() []uow.Record {
+	find := func() []driver.Record {
 		recs, err := reader.Find(ctx, "account", []uow.Field{{Name: "n", Value: 2}})
 		require.NoError(t, err)
 		return recs
@@ -182,14 +183,14 @@ func TestReadsSeeCommittedDataOnly(t *testing.T) {
 	require.NoError(t, err)
 	writer := begin(t, d)
 	done := async(func() error {
-		return writer.Commit(ctx, &uow.Changes{
-			Writes:   []uow.Write{upd("account", "a", 1, `{"n":2}`), ins("account", "b", `{"n":2}`)},
+		return writer.Commit(ctx, &driver.Changes{
+			Writes:   []driver.Write{upd("account", "a", 1, `{"n":2}`), ins("account", "b", `{"n":2}`)},
 			Messages: []uow.Message{msg("1")},
-			Inbox:    []uow.InboxMark{mark("c", "m")},
+			Inbox:    []driver.InboxMark{mark("c", "m")},
 		})
 	})
 	requireBlocked(t, done)
-	require.Equal(t, []uow.Record{rec("account", "a", 1, `{"n":1}`)}, load())
+	require.Equal(t, []driver.Record{rec("account", "a", 1, `{"n":1}`)}, load())
 	require.Empty(t, find())
 	require.False(t, processed())
 	require.Empty(t, d.Messages())
@@ -198,7 +199,7 @@ func TestReadsSeeCommittedDataOnly(t *testing.T) {
 	require.NoError(t, await(t, done))
 
 	// Read committed: the open reader sees the commit at once.
-	want := []uow.Record{rec("account", "a", 2, `{"n":2}`), rec("account", "b", 1, `{"n":2}`)}
+	want := []driver.Record{rec("account", "a", 2, `{"n":2}`), rec("account", "b", 1, `{"n":2}`)}
 	require.Equal(t, want, load())
 	require.Equal(t, want, find())
 	require.True(t, processed())
@@ -213,7 +214,7 @@ func TestLoad(t *testing.T) {
 		tx := begin(t, d)
 		recs, err := tx.Load(t.Context(), "account", []string{"c", "b", "x", "a", "b"}, lock)
 		require.NoError(t, err)
-		require.Equal(t, []uow.Record{rec("account", "a", 1, `{}`), rec("account", "b", 1, `{}`)}, recs, "lock %d", lock)
+		require.Equal(t, []driver.Record{rec("account", "a", 1, `{}`), rec("account", "b", 1, `{}`)}, recs, "lock %d", lock)
 
 		recs, err = tx.Load(t.Context(), "account", nil, lock)
 		require.NoError(t, err)
@@ -231,7 +232,7 @@ func TestDataIsCopied(t *testing.T) {
 	d := memuow.New(nil)
 	data := []byte(`{"n":1}`)
 	m := uow.Message{ID: "1", Payload: []byte(`{"p":1}`), Headers: map[string]string{"h": "1"}}
-	require.NoError(t, commit(t, d, &uow.Changes{Writes: []uow.Write{{Op: uow.Insert, Record: uow.Record{Kind: "k", ID: "a", Data: data}}}, Messages: []uow.Message{m}}))
+	require.NoError(t, commit(t, d, &driver.Changes{Writes: []driver.Write{{Op: driver.Insert, Record: driver.Record{Kind: "k", ID: "a", Data: data}}}, Messages: []uow.Message{m}}))
 
 	// The caller reuses its slices and maps.
 	data[2] = 'X'
@@ -293,7 +294,7 @@ func TestUnitDone(t *testing.T) {
 			return err
 		}},
 		{"commit", func(ctx context.Context, tx *memuow.Tx) error { return tx.Commit(ctx, writes(ins("k", "b", `{}`))) }},
-		{"empty commit", func(ctx context.Context, tx *memuow.Tx) error { return tx.Commit(ctx, &uow.Changes{}) }},
+		{"empty commit", func(ctx context.Context, tx *memuow.Tx) error { return tx.Commit(ctx, &driver.Changes{}) }},
 	}
 	for _, end := range ends {
 		for _, op := range ops {
@@ -338,7 +339,7 @@ func TestCanceledContext(t *testing.T) {
 
 func TestZeroDriver(t *testing.T) {
 	var d memuow.Driver
-	require.NoError(t, commit(t, &d, &uow.Changes{Writes: []uow.Write{ins("k", "a", `{}`)}, Inbox: []uow.InboxMark{mark("c", "m")}}))
+	require.NoError(t, commit(t, &d, &driver.Changes{Writes: []driver.Write{ins("k", "a", `{}`)}, Inbox: []driver.InboxMark{mark("c", "m")}}))
 	require.Equal(t, 1, d.Count("k"))
 	require.Equal(t, 1, d.InboxLen())
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -28,7 +29,7 @@ func increment(ctx context.Context, d *memuow.Driver, lock uow.Lock, keyed bool)
 	}
 	defer tx.Rollback(ctx)
 	if keyed {
-		if err := tx.(uow.KeyLocker).LockKeys(ctx, []string{"counter"}); err != nil {
+		if err := tx.(driver.KeyLocker).LockKeys(ctx, []string{"counter"}); err != nil {
 			return err
 		}
 	}
@@ -51,7 +52,7 @@ func increment(ctx context.Context, d *memuow.Driver, lock uow.Lock, keyed bool)
 	r := recs[0]
 	r.Data = data
 	m := uow.Message{ID: strconv.FormatInt(r.Version+1, 10), Name: "incremented"}
-	return tx.Commit(ctx, &uow.Changes{Writes: []uow.Write{{Op: uow.Update, Record: r}}, Messages: []uow.Message{m}})
+	return tx.Commit(ctx, &driver.Changes{Writes: []driver.Write{{Op: driver.Update, Record: r}}, Messages: []uow.Message{m}})
 }
 
 func TestConcurrentIncrements(t *testing.T) {
@@ -126,15 +127,15 @@ func TestConcurrentMixedLoad(t *testing.T) {
 			for i := range 50 {
 				id := fmt.Sprintf("%d-%d", g, i)
 				tx, _ := d.Begin(ctx)
-				if err := tx.Commit(ctx, &uow.Changes{
-					Writes:   []uow.Write{ins("k", id, `{"g":`+strconv.Itoa(g)+`}`)},
+				if err := tx.Commit(ctx, &driver.Changes{
+					Writes:   []driver.Write{ins("k", id, `{"g":`+strconv.Itoa(g)+`}`)},
 					Messages: []uow.Message{msg(id)},
-					Inbox:    []uow.InboxMark{mark("c", id)},
+					Inbox:    []driver.InboxMark{mark("c", id)},
 				}); err != nil {
 					panic(err)
 				}
 				tx, _ = d.Begin(ctx)
-				_, _ = tx.(uow.Querier).Find(ctx, "k", []uow.Field{{Name: "g", Value: g}})
+				_, _ = tx.(driver.Querier).Find(ctx, "k", []uow.Field{{Name: "g", Value: g}})
 				_, _ = tx.Load(ctx, "k", []string{id}, uow.ForUpdate)
 				_ = tx.Commit(ctx, writes(upd("k", id, 1, `{}`)))
 				_ = d.Messages()

@@ -2,7 +2,7 @@
 // [github.com/dddkit/ddd/uow]: records, outbox messages and inbox marks in maps and slices, with
 // the transaction semantics of a real database. Use it in tests, examples and single-process
 // demos. Data lives only in memory: it is lost when the process ends, and a [Driver] shares
-// nothing with another Driver or another process. Pass [New]'s Driver wherever a [uow.Driver]
+// nothing with another Driver or another process. Pass [New]'s Driver wherever a [driver.Driver]
 // is wanted.
 //
 // # Isolation
@@ -11,9 +11,9 @@
 // transaction does not see its own writes before commit, because they are all made in
 // [Tx.Commit]. A commit is all or nothing, and commits are serialised: under one critical
 // section, Commit runs its writes in order against the committed state, checks every insert
-// (uow.ErrDuplicate if the record exists), every update and delete (uow.ErrConflict unless the
+// (driver.ErrDuplicate if the record exists), every update and delete (driver.ErrConflict unless the
 // stored version is the one the write expects, the version compare-and-set of optimistic
-// concurrency) and every inbox mark (uow.ErrConflict if it exists), and then applies them all,
+// concurrency) and every inbox mark (driver.ErrConflict if it exists), and then applies them all,
 // or returns the first error and stores nothing. An insert stores version 1 and an update the
 // expected version plus one; messages are appended in the order given.
 //
@@ -25,14 +25,14 @@
 // writes, in kind then ID order, before it checks anything, so it waits for another
 // transaction's ForUpdate lock as UPDATE does in a database. Locks are held until Commit or
 // Rollback; a lock the transaction already holds is taken again at once. A lock wait ends with
-// an error wrapping ctx.Err() when the context is done, and with one wrapping uow.ErrConflict
+// an error wrapping ctx.Err() when the context is done, and with one wrapping driver.ErrConflict
 // after [Options].LockTimeout (the lock wait timeout) or at once when the wait would close a
 // deadlock: the transaction whose wait closes the cycle is the one that fails.
 //
 // # Outbox
 //
-// The Driver is also the relay's side of the outbox: it implements [outbox.Store] (Claim, Ack,
-// Release) and [outbox.Operator] (Parked, Unpark, PurgeParked, OldestDue), atomically with
+// The Driver is also the relay's side of the outbox: it implements [driver.Outbox] (Claim, Ack,
+// Release) and [driver.Operator] (Parked, Unpark, PurgeParked, OldestDue), atomically with
 // respect to commits and to each other. Each committed message gets a sequence number in commit
 // order and keeps its relay state (failed attempts, retry time, lease, parked time, last error)
 // beside it; an acknowledged message is deleted, so [Driver.Messages] no longer lists it. The

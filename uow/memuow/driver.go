@@ -14,8 +14,7 @@ import (
 
 	"github.com/dddkit/ddd/internal/jsonmatch"
 	"github.com/dddkit/ddd/internal/locktable"
-	"github.com/dddkit/ddd/outbox"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // DefaultLockTimeout is how long a lock wait lasts when Options.LockTimeout is zero.
@@ -27,12 +26,12 @@ var ErrFault = errors.New("memuow: injected fault")
 // Options tunes a [Driver]. A nil *Options and zero fields mean the documented defaults.
 type Options struct {
 	// LockTimeout is how long a transaction waits for a lock another transaction holds before
-	// the wait fails with an error wrapping uow.ErrConflict, like MySQL's lock wait timeout
+	// the wait fails with an error wrapping driver.ErrConflict, like MySQL's lock wait timeout
 	// (error 1205). Zero or negative means DefaultLockTimeout.
 	LockTimeout time.Duration
 }
 
-// Driver is an in-memory [uow.Driver]: it keeps records, committed outbox messages and inbox
+// Driver is an in-memory [driver.Driver]: it keeps records, committed outbox messages and inbox
 // marks in maps and slices, with the isolation and locking described in the package doc.
 //
 // A Driver is safe for concurrent use by multiple goroutines. The zero value is an empty store
@@ -50,18 +49,18 @@ type Driver struct {
 
 	// pause, if set, holds every commit that validated, before it applies (the tests'
 	// PauseCommits).
-	pause atomic.Pointer[func(context.Context, *uow.Changes)]
+	pause atomic.Pointer[func(context.Context, *driver.Changes)]
 }
 
 var (
-	_ uow.Driver                   = (*Driver)(nil)
-	_ uow.InboxPurger              = (*Driver)(nil)
-	_ uow.Tx                       = (*Tx)(nil)
-	_ uow.Querier                  = (*Tx)(nil)
-	_ uow.KeyLocker                = (*Tx)(nil)
-	_ uow.InboxReader              = (*Tx)(nil)
-	_ outbox.Store                 = (*Driver)(nil)
-	_ outbox.Operator              = (*Driver)(nil)
+	_ driver.Driver                = (*Driver)(nil)
+	_ driver.InboxPurger           = (*Driver)(nil)
+	_ driver.Tx                    = (*Tx)(nil)
+	_ driver.Querier               = (*Tx)(nil)
+	_ driver.KeyLocker             = (*Tx)(nil)
+	_ driver.InboxReader           = (*Tx)(nil)
+	_ driver.Outbox                = (*Driver)(nil)
+	_ driver.Operator              = (*Driver)(nil)
 	_ interface{ Now() time.Time } = (*Clock)(nil)
 )
 
@@ -91,9 +90,9 @@ func (d *Driver) timeout() time.Duration {
 	return d.lockTimeout
 }
 
-// Begin starts a transaction; the [uow.Tx] it returns is a *[Tx]. It fails only when ctx is
+// Begin starts a transaction; the [driver.Tx] it returns is a *[Tx]. It fails only when ctx is
 // done, with an error wrapping ctx.Err().
-func (d *Driver) Begin(ctx context.Context) (uow.Tx, error) {
+func (d *Driver) Begin(ctx context.Context) (driver.Tx, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memuow: begin: %w", err)
 	}
@@ -130,7 +129,7 @@ type Fault struct {
 	// Match selects the commit that takes the fault; nil matches any commit. It is called with
 	// the commit's changes while the driver is locked, so it must not call the Driver, and it
 	// must not modify the changes.
-	Match func(*uow.Changes) bool
+	Match func(*driver.Changes) bool
 }
 
 func (f Fault) err() error {
@@ -155,7 +154,7 @@ func (d *Driver) InjectFault(f Fault) {
 // does meanwhile. pause runs while the commit holds the driver: no other commit, claim or read of
 // the driver goes on until it returns, so it must not call the driver (package uowtest's
 // CommitPauser).
-func (d *Driver) PauseCommits(pause func(ctx context.Context, c *uow.Changes)) {
+func (d *Driver) PauseCommits(pause func(ctx context.Context, c *driver.Changes)) {
 	if pause == nil {
 		d.pause.Store(nil)
 		return
@@ -165,10 +164,10 @@ func (d *Driver) PauseCommits(pause func(ctx context.Context, c *uow.Changes)) {
 
 // Messages returns a copy of the committed outbox messages still in the outbox, in commit
 // order: parked ones included, acknowledged ones ([Driver.Ack]) not.
-func (d *Driver) Messages() []uow.Message {
+func (d *Driver) Messages() []driver.Message {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	out := make([]uow.Message, len(d.messages))
+	out := make([]driver.Message, len(d.messages))
 	for i, e := range d.messages {
 		out[i] = cloneMessage(e.msg)
 	}
@@ -176,12 +175,12 @@ func (d *Driver) Messages() []uow.Message {
 }
 
 // Get returns a copy of the committed record of kind with the given ID, and whether it exists.
-func (d *Driver) Get(kind, id string) (uow.Record, bool) {
+func (d *Driver) Get(kind, id string) (driver.Record, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	s, ok := d.records[kind][id]
 	if !ok {
-		return uow.Record{}, false
+		return driver.Record{}, false
 	}
 	return s.record(kind, id), true
 }
@@ -200,21 +199,21 @@ func (d *Driver) InboxLen() int {
 	return len(d.inbox)
 }
 
-func (s stored) record(kind, id string) uow.Record {
-	return uow.Record{Kind: kind, ID: id, Version: s.version, Data: bytes.Clone(s.data)}
+func (s stored) record(kind, id string) driver.Record {
+	return driver.Record{Kind: kind, ID: id, Version: s.version, Data: bytes.Clone(s.data)}
 }
 
-func cloneMessage(m uow.Message) uow.Message {
+func cloneMessage(m driver.Message) driver.Message {
 	m.Payload = bytes.Clone(m.Payload)
 	m.Headers = maps.Clone(m.Headers)
 	return m
 }
 
 // load returns the committed records of kind with the given IDs, in the order of ids.
-func (d *Driver) load(kind string, ids []string) []uow.Record {
+func (d *Driver) load(kind string, ids []string) []driver.Record {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	var out []uow.Record
+	var out []driver.Record
 	for _, id := range ids {
 		if s, ok := d.records[kind][id]; ok {
 			out = append(out, s.record(kind, id))
@@ -230,16 +229,16 @@ func (d *Driver) exists(kind, id string) bool {
 	return ok
 }
 
-func (d *Driver) find(kind string, filter jsonmatch.Filter) []uow.Record {
+func (d *Driver) find(kind string, filter jsonmatch.Filter) []driver.Record {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	var out []uow.Record
+	var out []driver.Record
 	for id, s := range d.records[kind] {
 		if filter.Match(s.data) {
 			out = append(out, s.record(kind, id))
 		}
 	}
-	slices.SortFunc(out, func(a, b uow.Record) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b driver.Record) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -259,7 +258,7 @@ type staged struct {
 // commit validates c against the committed state and applies it, all under d.mu: a commit is
 // all or nothing and never interleaves with another. The caller holds the row locks of every
 // record c writes. paused, if not nil, is called between the validation and the apply.
-func (d *Driver) commit(c *uow.Changes, paused func()) error {
+func (d *Driver) commit(c *driver.Changes, paused func()) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 
@@ -322,7 +321,7 @@ func (d *Driver) commit(c *uow.Changes, paused func()) error {
 // validate runs c's writes in order against the committed state, as a database runs a
 // transaction's statements, and returns the final state of every record they touch. It checks
 // the inbox marks too. It changes nothing. The caller holds d.mu.
-func (d *Driver) validate(c *uow.Changes) (map[recordKey]staged, error) {
+func (d *Driver) validate(c *driver.Changes) (map[recordKey]staged, error) {
 	recs := make(map[recordKey]staged, len(c.Writes))
 	current := func(k recordKey) staged {
 		if s, ok := recs[k]; ok {
@@ -336,36 +335,36 @@ func (d *Driver) validate(c *uow.Changes) (map[recordKey]staged, error) {
 		k := recordKey{r.Kind, r.ID}
 		cur := current(k)
 		switch w.Op {
-		case uow.Insert:
+		case driver.Insert:
 			if cur.exists {
-				return nil, fmt.Errorf("%w: insert %s %q: the record exists", uow.ErrDuplicate, r.Kind, r.ID)
+				return nil, fmt.Errorf("%w: insert %s %q: the record exists", driver.ErrDuplicate, r.Kind, r.ID)
 			}
 			recs[k] = staged{exists: true, stored: stored{version: 1, data: bytes.Clone(r.Data)}}
-		case uow.Update, uow.Delete:
+		case driver.Update, driver.Delete:
 			op := "update"
-			if w.Op == uow.Delete {
+			if w.Op == driver.Delete {
 				op = "delete"
 			}
 			if !cur.exists {
-				return nil, fmt.Errorf("%w: %s %s %q at version %d: no such record", uow.ErrConflict, op, r.Kind, r.ID, r.Version)
+				return nil, fmt.Errorf("%w: %s %s %q at version %d: no such record", driver.ErrConflict, op, r.Kind, r.ID, r.Version)
 			}
 			if cur.version != r.Version {
-				return nil, fmt.Errorf("%w: %s %s %q at version %d: the stored version is %d", uow.ErrConflict, op, r.Kind, r.ID, r.Version, cur.version)
+				return nil, fmt.Errorf("%w: %s %s %q at version %d: the stored version is %d", driver.ErrConflict, op, r.Kind, r.ID, r.Version, cur.version)
 			}
-			if w.Op == uow.Delete {
+			if w.Op == driver.Delete {
 				recs[k] = staged{}
 			} else {
 				recs[k] = staged{exists: true, stored: stored{version: r.Version + 1, data: bytes.Clone(r.Data)}}
 			}
 		default:
-			return nil, fmt.Errorf("%w: write to %s %q: unknown op %d", uow.ErrInvalid, r.Kind, r.ID, w.Op)
+			return nil, fmt.Errorf("%w: write to %s %q: unknown op %d", driver.ErrInvalid, r.Kind, r.ID, w.Op)
 		}
 	}
 	marks := make(map[inboxKey]bool, len(c.Inbox))
 	for _, m := range c.Inbox {
 		k := inboxKey{m.Consumer, m.MessageID}
 		if _, ok := d.inbox[k]; ok || marks[k] {
-			return nil, fmt.Errorf("%w: inbox mark of consumer %q for message %q exists", uow.ErrConflict, m.Consumer, m.MessageID)
+			return nil, fmt.Errorf("%w: inbox mark of consumer %q for message %q exists", driver.ErrConflict, m.Consumer, m.MessageID)
 		}
 		marks[k] = true
 	}

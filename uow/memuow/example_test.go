@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -16,9 +17,9 @@ func ExampleNew() {
 
 	// Open an account: an insert stores version 1.
 	tx, _ := d.Begin(ctx)
-	err := tx.Commit(ctx, &uow.Changes{Writes: []uow.Write{{
-		Op:     uow.Insert,
-		Record: uow.Record{Kind: "account", ID: "acc-1", Data: []byte(`{"balance":100}`)},
+	err := tx.Commit(ctx, &driver.Changes{Writes: []driver.Write{{
+		Op:     driver.Insert,
+		Record: driver.Record{Kind: "account", ID: "acc-1", Data: []byte(`{"balance":100}`)},
 	}}})
 	fmt.Println("insert:", err)
 
@@ -28,8 +29,8 @@ func ExampleNew() {
 	r := recs[0]
 	fmt.Printf("loaded %s at version %d: %s\n", r.ID, r.Version, r.Data)
 	r.Data = []byte(`{"balance":70}`)
-	err = tx.Commit(ctx, &uow.Changes{
-		Writes:   []uow.Write{{Op: uow.Update, Record: r}},
+	err = tx.Commit(ctx, &driver.Changes{
+		Writes:   []driver.Write{{Op: driver.Update, Record: r}},
 		Messages: []uow.Message{{ID: "msg-1", Topic: "account", Key: "acc-1", Name: "bank.MoneyWithdrawn"}},
 	})
 	fmt.Println("update:", err)
@@ -39,7 +40,7 @@ func ExampleNew() {
 
 	// An update from version 1 again is a conflict: the stored version is 2.
 	tx, _ = d.Begin(ctx)
-	err = tx.Commit(ctx, &uow.Changes{Writes: []uow.Write{{Op: uow.Update, Record: r}}})
+	err = tx.Commit(ctx, &driver.Changes{Writes: []driver.Write{{Op: driver.Update, Record: r}}})
 	fmt.Println("stale update is a conflict:", errors.Is(err, uow.ErrConflict))
 	// Output:
 	// insert: <nil>
@@ -55,9 +56,9 @@ func ExampleDriver_InjectFault() {
 	d := memuow.New(nil)
 	insert := func(id string) error {
 		tx, _ := d.Begin(ctx)
-		return tx.Commit(ctx, &uow.Changes{Writes: []uow.Write{{
-			Op:     uow.Insert,
-			Record: uow.Record{Kind: "payment", ID: id, Data: []byte(`{}`)},
+		return tx.Commit(ctx, &driver.Changes{Writes: []driver.Write{{
+			Op:     driver.Insert,
+			Record: driver.Record{Kind: "payment", ID: id, Data: []byte(`{}`)},
 		}}})
 	}
 

@@ -7,26 +7,27 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
 func TestInjectFault(t *testing.T) {
 	errBoom := errors.New("boom")
 	errSecond := errors.New("second")
-	named := func(name string) func(*uow.Changes) bool {
-		return func(c *uow.Changes) bool { return len(c.Messages) > 0 && c.Messages[0].ID == name }
+	named := func(name string) func(*driver.Changes) bool {
+		return func(c *driver.Changes) bool { return len(c.Messages) > 0 && c.Messages[0].ID == name }
 	}
-	full := func(id string) *uow.Changes {
-		return &uow.Changes{Writes: []uow.Write{ins("k", id, `{}`)}, Messages: []uow.Message{msg(id)}, Inbox: []uow.InboxMark{mark("c", id)}}
+	full := func(id string) *driver.Changes {
+		return &driver.Changes{Writes: []driver.Write{ins("k", id, `{}`)}, Messages: []uow.Message{msg(id)}, Inbox: []driver.InboxMark{mark("c", id)}}
 	}
 	// dupOfX is a commit of record, message and mark id that fails: it inserts record x again.
-	dupOfX := func(id string) *uow.Changes {
+	dupOfX := func(id string) *driver.Changes {
 		c := full(id)
 		c.Writes = append(c.Writes, ins("k", "x", `{}`))
 		return c
 	}
 	type step struct {
-		changes *uow.Changes
+		changes *driver.Changes
 		wantErr error // nil: success
 		stored  bool  // the commit's record, message and mark are stored
 	}

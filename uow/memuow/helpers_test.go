@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -21,35 +22,35 @@ func begin(t testing.TB, d *memuow.Driver) *memuow.Tx {
 }
 
 // commit commits c in a new transaction.
-func commit(t testing.TB, d *memuow.Driver, c *uow.Changes) error {
+func commit(t testing.TB, d *memuow.Driver, c *driver.Changes) error {
 	t.Helper()
 	return begin(t, d).Commit(t.Context(), c)
 }
 
-func writes(ws ...uow.Write) *uow.Changes { return &uow.Changes{Writes: ws} }
+func writes(ws ...driver.Write) *driver.Changes { return &driver.Changes{Writes: ws} }
 
-func ins(kind, id, data string) uow.Write {
-	return uow.Write{Op: uow.Insert, Record: uow.Record{Kind: kind, ID: id, Data: []byte(data)}}
+func ins(kind, id, data string) driver.Write {
+	return driver.Write{Op: driver.Insert, Record: driver.Record{Kind: kind, ID: id, Data: []byte(data)}}
 }
 
-func upd(kind, id string, version int64, data string) uow.Write {
-	return uow.Write{Op: uow.Update, Record: uow.Record{Kind: kind, ID: id, Version: version, Data: []byte(data)}}
+func upd(kind, id string, version int64, data string) driver.Write {
+	return driver.Write{Op: driver.Update, Record: driver.Record{Kind: kind, ID: id, Version: version, Data: []byte(data)}}
 }
 
-func del(kind, id string, version int64) uow.Write {
-	return uow.Write{Op: uow.Delete, Record: uow.Record{Kind: kind, ID: id, Version: version}}
+func del(kind, id string, version int64) driver.Write {
+	return driver.Write{Op: driver.Delete, Record: driver.Record{Kind: kind, ID: id, Version: version}}
 }
 
-func rec(kind, id string, version int64, data string) uow.Record {
-	return uow.Record{Kind: kind, ID: id, Version: version, Data: []byte(data)}
+func rec(kind, id string, version int64, data string) driver.Record {
+	return driver.Record{Kind: kind, ID: id, Version: version, Data: []byte(data)}
 }
 
 func msg(id string) uow.Message {
 	return uow.Message{ID: id, Topic: "t", Key: "k", Name: "n", Payload: []byte(`{}`)}
 }
 
-func mark(consumer, messageID string) uow.InboxMark {
-	return uow.InboxMark{Consumer: consumer, MessageID: messageID, At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+func mark(consumer, messageID string) driver.InboxMark {
+	return driver.InboxMark{Consumer: consumer, MessageID: messageID, At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 }
 
 // async runs f in a new goroutine and delivers its error.

@@ -6,14 +6,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
 func TestProcessed(t *testing.T) {
 	d := memuow.New(nil)
 	tx := begin(t, d)
-	c := &uow.Changes{Inbox: []uow.InboxMark{mark("billing", "m1")}}
+	c := &driver.Changes{Inbox: []driver.InboxMark{mark("billing", "m1")}}
 	tests := []struct {
 		consumer, id string
 		want         bool
@@ -52,11 +52,11 @@ func TestPurgeInbox(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			d := memuow.New(nil)
-			var marks []uow.InboxMark
+			var marks []driver.InboxMark
 			for i := range 3 {
-				marks = append(marks, uow.InboxMark{Consumer: "c", MessageID: string(rune('a' + i)), At: t0.Add(time.Duration(i) * time.Hour)})
+				marks = append(marks, driver.InboxMark{Consumer: "c", MessageID: string(rune('a' + i)), At: t0.Add(time.Duration(i) * time.Hour)})
 			}
-			require.NoError(t, commit(t, d, &uow.Changes{Inbox: marks}))
+			require.NoError(t, commit(t, d, &driver.Changes{Inbox: marks}))
 
 			n, err := d.PurgeInbox(t.Context(), tc.before)
 			require.NoError(t, err)
@@ -75,7 +75,7 @@ func TestPurgeInbox(t *testing.T) {
 
 			// A purged mark can be written again.
 			if tc.want > 0 {
-				require.NoError(t, commit(t, d, &uow.Changes{Inbox: marks[:1]}))
+				require.NoError(t, commit(t, d, &driver.Changes{Inbox: marks[:1]}))
 			}
 		})
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/dddkit/ddd/internal/locktable"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // lockSpace keeps row locks and keyed locks apart: a key never collides with a row.
@@ -37,7 +37,7 @@ func (k lockKey) String() string {
 
 // lock takes k for tx in the Driver's lock table, waiting while another transaction holds it.
 // The wait ends with an error wrapping ctx.Err() when ctx is done, and with one wrapping
-// uow.ErrConflict when it would close a deadlock or lasts longer than the lock timeout.
+// driver.ErrConflict when it would close a deadlock or lasts longer than the lock timeout.
 func (tx *Tx) lock(ctx context.Context, k lockKey) error {
 	timeout := tx.d.timeout()
 	err := tx.d.locks.Acquire(ctx, tx, k, timeout)
@@ -45,9 +45,9 @@ func (tx *Tx) lock(ctx context.Context, k lockKey) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, locktable.ErrDeadlock):
-		return fmt.Errorf("%w: deadlock detected waiting for the lock on %v", uow.ErrConflict, k)
+		return fmt.Errorf("%w: deadlock detected waiting for the lock on %v", driver.ErrConflict, k)
 	case errors.Is(err, locktable.ErrTimeout):
-		return fmt.Errorf("%w: lock wait timeout (%v) exceeded on %v", uow.ErrConflict, timeout, k)
+		return fmt.Errorf("%w: lock wait timeout (%v) exceeded on %v", driver.ErrConflict, timeout, k)
 	}
 	return fmt.Errorf("memuow: waiting for the lock on %v: %w", k, err)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -122,7 +123,7 @@ func TestForUpdateReadsAfterTheWait(t *testing.T) {
 	holder := lockA(t, d)
 
 	waiter := begin(t, d)
-	var recs []uow.Record
+	var recs []driver.Record
 	done := async(func() error {
 		var err error
 		recs, err = waiter.Load(ctx, "account", []string{"a", "b"}, uow.ForUpdate)
@@ -131,7 +132,7 @@ func TestForUpdateReadsAfterTheWait(t *testing.T) {
 	requireBlocked(t, done)
 	require.NoError(t, holder.Commit(ctx, writes(upd("account", "a", 1, `{"n":2}`), del("account", "b", 1))))
 	require.NoError(t, await(t, done))
-	require.Equal(t, []uow.Record{rec("account", "a", 2, `{"n":2}`)}, recs, "the latest data, without the deleted row")
+	require.Equal(t, []driver.Record{rec("account", "a", 2, `{"n":2}`)}, recs, "the latest data, without the deleted row")
 }
 
 func TestForUpdateReturnsOnlyLockedRows(t *testing.T) {
@@ -143,7 +144,7 @@ func TestForUpdateReturnsOnlyLockedRows(t *testing.T) {
 
 	// The waiter finds no record 0 (not locked), then waits for b; meanwhile 0 is inserted.
 	waiter := begin(t, d)
-	var recs []uow.Record
+	var recs []driver.Record
 	done := async(func() error {
 		var err error
 		recs, err = waiter.Load(ctx, "account", []string{"b", "0"}, uow.ForUpdate)
@@ -152,7 +153,7 @@ func TestForUpdateReturnsOnlyLockedRows(t *testing.T) {
 	requireBlocked(t, done)
 	require.NoError(t, holder.Commit(ctx, writes(ins("account", "0", `{}`), upd("account", "b", 1, `{"n":2}`))))
 	require.NoError(t, await(t, done))
-	require.Equal(t, []uow.Record{rec("account", "b", 2, `{"n":2}`)}, recs, "like a statement snapshot, 0 is not seen")
+	require.Equal(t, []driver.Record{rec("account", "b", 2, `{"n":2}`)}, recs, "like a statement snapshot, 0 is not seen")
 
 	// 0 is not locked by the waiter.
 	require.NoError(t, commit(t, d, writes(upd("account", "0", 1, `{}`))))

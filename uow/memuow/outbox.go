@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dddkit/ddd/outbox"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // entry is a committed outbox message and its relay state.
 type entry struct {
-	msg uow.Message
+	msg driver.Message
 	seq int64 // commit order, from 1
 
 	attempts   int       // failed publications
@@ -40,7 +39,7 @@ func (e *entry) leasedToOther(owner string, now time.Time) bool {
 	return e.leaseOwner != "" && e.leaseOwner != owner && e.leaseUntil.After(now)
 }
 
-// Claim implements [outbox.Store]: it leases to owner, until now+lease, up to limit messages
+// Claim implements [driver.Outbox]: it leases to owner, until now+lease, up to limit messages
 // in commit order that are due at now and not leased to another owner (or whose lease expired
 // by now), and that have no earlier message of their key other than ones whose lease to owner
 // runs at now. The leases compared are the ones before the call, so a claim takes at most one
@@ -49,25 +48,25 @@ func (e *entry) leasedToOther(owner string, now time.Time) bool {
 // its lease extended: a relay claims, publishes, and acks or releases before it claims again.
 // Claims are atomic with respect to commits, acks, releases and other claims.
 //
-// Claim returns an error wrapping [outbox.ErrInvalid] for an empty owner, a non-positive lease
+// Claim returns an error wrapping [driver.ErrInvalid] for an empty owner, a non-positive lease
 // or a limit below 1, and one wrapping ctx.Err() when ctx is done.
-func (d *Driver) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]outbox.Claimed, error) {
+func (d *Driver) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]driver.Claimed, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memuow: claim: %w", err)
 	}
 	switch {
 	case owner == "":
-		return nil, fmt.Errorf("%w: claim: empty owner", outbox.ErrInvalid)
+		return nil, fmt.Errorf("%w: claim: empty owner", driver.ErrInvalid)
 	case lease <= 0:
-		return nil, fmt.Errorf("%w: claim: lease %v is not positive", outbox.ErrInvalid, lease)
+		return nil, fmt.Errorf("%w: claim: lease %v is not positive", driver.ErrInvalid, lease)
 	case limit < 1:
-		return nil, fmt.Errorf("%w: claim: limit %d is below 1", outbox.ErrInvalid, limit)
+		return nil, fmt.Errorf("%w: claim: limit %d is below 1", driver.ErrInvalid, limit)
 	}
 	until := now.Add(lease)
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var out []outbox.Claimed
+	var out []driver.Claimed
 	blocked := make(map[string]bool) // keys whose later messages wait
 	for i := range d.messages {
 		if len(out) == limit {
@@ -84,24 +83,24 @@ func (d *Driver) Claim(ctx context.Context, owner string, now time.Time, lease t
 		}
 		if e.due(now) && !e.leasedToOther(owner, now) {
 			e.leaseOwner, e.leaseUntil = owner, until
-			out = append(out, outbox.Claimed{Message: cloneMessage(e.msg), Seq: e.seq, Attempts: e.attempts})
+			out = append(out, driver.Claimed{Message: cloneMessage(e.msg), Seq: e.seq, Attempts: e.attempts})
 		}
 	}
 	return out, nil
 }
 
-// Ack implements [outbox.Store]: it deletes the messages with the given IDs that are leased to
+// Ack implements [driver.Outbox]: it deletes the messages with the given IDs that are leased to
 // owner, whether or not the lease has expired (as long as no other owner claimed them since).
 // Unknown IDs and messages not leased to owner are left alone.
 //
-// Ack returns an error wrapping [outbox.ErrInvalid] for an empty owner, and one wrapping
+// Ack returns an error wrapping [driver.ErrInvalid] for an empty owner, and one wrapping
 // ctx.Err() when ctx is done.
 func (d *Driver) Ack(ctx context.Context, owner string, ids []string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memuow: ack: %w", err)
 	}
 	if owner == "" {
-		return fmt.Errorf("%w: ack: empty owner", outbox.ErrInvalid)
+		return fmt.Errorf("%w: ack: empty owner", driver.ErrInvalid)
 	}
 	if len(ids) == 0 {
 		return nil
@@ -123,26 +122,26 @@ func (d *Driver) Ack(ctx context.Context, owner string, ids []string) error {
 	return nil
 }
 
-// Release implements [outbox.Store]: each failure whose message is leased to owner (whether
+// Release implements [driver.Outbox]: each failure whose message is leased to owner (whether
 // or not the lease has expired, as long as no other owner claimed it since) counts one more
 // attempt, keeps its Reason as the last error and loses its lease; the message is then
 // claimable from RetryAt, or parked when Park is set. memuow has no clock of its own: a
-// message's parked time ([outbox.Parked].ParkedAt, the time [Driver.PurgeParked] compares) is
+// message's parked time ([driver.Parked].ParkedAt, the time [Driver.PurgeParked] compares) is
 // the system time, time.Now(), when Release parks it. Failures of other messages are ignored.
 //
-// Release returns an error wrapping [outbox.ErrInvalid] for an empty owner, and one wrapping
+// Release returns an error wrapping [driver.ErrInvalid] for an empty owner, and one wrapping
 // ctx.Err() when ctx is done.
-func (d *Driver) Release(ctx context.Context, owner string, failures []outbox.Failure) error {
+func (d *Driver) Release(ctx context.Context, owner string, failures []driver.Failure) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memuow: release: %w", err)
 	}
 	if owner == "" {
-		return fmt.Errorf("%w: release: empty owner", outbox.ErrInvalid)
+		return fmt.Errorf("%w: release: empty owner", driver.ErrInvalid)
 	}
 	if len(failures) == 0 {
 		return nil
 	}
-	byID := make(map[string]outbox.Failure, len(failures))
+	byID := make(map[string]driver.Failure, len(failures))
 	for _, f := range failures {
 		if _, ok := byID[f.ID]; !ok { // the first failure of an ID releases it
 			byID[f.ID] = f
@@ -169,22 +168,22 @@ func (d *Driver) Release(ctx context.Context, owner string, failures []outbox.Fa
 	return nil
 }
 
-// Parked implements [outbox.Operator]: it returns up to limit parked messages, in commit
+// Parked implements [driver.Operator]: it returns up to limit parked messages, in commit
 // order, with their failed attempts, parked time (the system time when they were parked) and
 // last error.
 //
-// Parked returns an error wrapping [outbox.ErrInvalid] for a limit below 1, and one wrapping
+// Parked returns an error wrapping [driver.ErrInvalid] for a limit below 1, and one wrapping
 // ctx.Err() when ctx is done.
-func (d *Driver) Parked(ctx context.Context, limit int) ([]outbox.Parked, error) {
+func (d *Driver) Parked(ctx context.Context, limit int) ([]driver.Parked, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memuow: parked: %w", err)
 	}
 	if limit < 1 {
-		return nil, fmt.Errorf("%w: parked: limit %d is below 1", outbox.ErrInvalid, limit)
+		return nil, fmt.Errorf("%w: parked: limit %d is below 1", driver.ErrInvalid, limit)
 	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	var out []outbox.Parked
+	var out []driver.Parked
 	for i := range d.messages {
 		if len(out) == limit {
 			break
@@ -193,7 +192,7 @@ func (d *Driver) Parked(ctx context.Context, limit int) ([]outbox.Parked, error)
 		if !e.parked() {
 			continue
 		}
-		out = append(out, outbox.Parked{
+		out = append(out, driver.Parked{
 			Message:  cloneMessage(e.msg),
 			Seq:      e.seq,
 			Attempts: e.attempts,
@@ -204,7 +203,7 @@ func (d *Driver) Parked(ctx context.Context, limit int) ([]outbox.Parked, error)
 	return out, nil
 }
 
-// Unpark implements [outbox.Operator]: the parked messages with the given IDs become claimable
+// Unpark implements [driver.Operator]: the parked messages with the given IDs become claimable
 // at once (DeliverAfter permitting), with no failed attempts and no last error. It returns how
 // many it unparked; IDs of messages that are not parked, or not in the outbox, are ignored.
 //
@@ -231,7 +230,7 @@ func (d *Driver) Unpark(ctx context.Context, ids []string) (int, error) {
 	return n, nil
 }
 
-// PurgeParked implements [outbox.Operator]: it deletes the messages parked before before (by
+// PurgeParked implements [driver.Operator]: it deletes the messages parked before before (by
 // the system time when they were parked) and returns how many it deleted.
 //
 // PurgeParked returns an error wrapping ctx.Err() when ctx is done.
@@ -253,7 +252,7 @@ func (d *Driver) PurgeParked(ctx context.Context, before time.Time) (int, error)
 	return n, nil
 }
 
-// OldestDue implements [outbox.Operator]: it returns the earliest CreatedAt of the messages
+// OldestDue implements [driver.Operator]: it returns the earliest CreatedAt of the messages
 // that are due at now (DeliverAfter and retry time not after now) and not parked, leased ones
 // included (they are not published yet); ok is false when there is none.
 //

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -32,18 +33,18 @@ func keyed(id, key string) uow.Message {
 func publish(t testing.TB, d *memuow.Driver, msgs ...uow.Message) {
 	t.Helper()
 	for _, m := range msgs {
-		require.NoError(t, commit(t, d, &uow.Changes{Messages: []uow.Message{m}}))
+		require.NoError(t, commit(t, d, &driver.Changes{Messages: []uow.Message{m}}))
 	}
 }
 
-func claim(t testing.TB, d *memuow.Driver, owner string, now time.Time, limit int) []outbox.Claimed {
+func claim(t testing.TB, d *memuow.Driver, owner string, now time.Time, limit int) []driver.Claimed {
 	t.Helper()
 	got, err := d.Claim(t.Context(), owner, now, lease, limit)
 	require.NoError(t, err)
 	return got
 }
 
-func claimedIDs(cs []outbox.Claimed) []string {
+func claimedIDs(cs []driver.Claimed) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
 		out[i] = c.ID
@@ -64,7 +65,7 @@ func ack(t testing.TB, d *memuow.Driver, owner string, ids ...string) {
 	require.NoError(t, d.Ack(t.Context(), owner, ids))
 }
 
-func release(t testing.TB, d *memuow.Driver, owner string, fs ...outbox.Failure) {
+func release(t testing.TB, d *memuow.Driver, owner string, fs ...driver.Failure) {
 	t.Helper()
 	require.NoError(t, d.Release(t.Context(), owner, fs))
 }
@@ -76,8 +77,8 @@ func TestClaimOrderAndFields(t *testing.T) {
 
 	got := claim(t, d, "r", t0, 2)
 	require.Equal(t, []string{"a1", "b1"}, claimedIDs(got), "the limit, in commit order")
-	assert.Equal(t, outbox.Claimed{Message: keyed("a1", "a"), Seq: 1}, got[0])
-	assert.Equal(t, outbox.Claimed{Message: keyed("b1", "b"), Seq: 2}, got[1])
+	assert.Equal(t, driver.Claimed{Message: keyed("a1", "a"), Seq: 1}, got[0])
+	assert.Equal(t, driver.Claimed{Message: keyed("b1", "b"), Seq: 2}, got[1])
 
 	got = claim(t, d, "r2", t0, 10)
 	require.Equal(t, []string{"c1"}, claimedIDs(got), "a1 and b1 are leased to r, a2 waits behind a1")
@@ -172,8 +173,8 @@ func TestRelease(t *testing.T) {
 	require.Len(t, claim(t, d, "r", t0, 10), 2)
 
 	retry := t0.Add(10 * time.Second)
-	release(t, d, "other", outbox.Failure{ID: "b1", RetryAt: retry}) // not its lease: ignored
-	release(t, d, "r", outbox.Failure{ID: "a1", RetryAt: retry, Reason: "broker down"})
+	release(t, d, "other", driver.Failure{ID: "b1", RetryAt: retry}) // not its lease: ignored
+	release(t, d, "r", driver.Failure{ID: "a1", RetryAt: retry, Reason: "broker down"})
 	ack(t, d, "r", "b1")
 	require.Equal(t, []string{"a1"}, messageIDs(d.Messages()), "b1 acked despite the other owner's release")
 
@@ -184,8 +185,8 @@ func TestRelease(t *testing.T) {
 	assert.Equal(t, 1, got[0].Attempts)
 
 	retry2 := retry.Add(30 * time.Second)
-	release(t, d, "r", outbox.Failure{ID: "a1", RetryAt: retry2})
-	release(t, d, "r", outbox.Failure{ID: "a1", RetryAt: retry}) // no longer leased: ignored
+	release(t, d, "r", driver.Failure{ID: "a1", RetryAt: retry2})
+	release(t, d, "r", driver.Failure{ID: "a1", RetryAt: retry}) // no longer leased: ignored
 	require.Empty(t, claim(t, d, "r2", retry, 10))
 	got = claim(t, d, "r2", retry2, 10)
 	require.Equal(t, []string{"a1"}, claimedIDs(got))
@@ -199,7 +200,7 @@ func TestParkAndUnpark(t *testing.T) {
 	require.Equal(t, []string{"a1"}, claimedIDs(claim(t, d, "r", t0, 1)))
 
 	before := time.Now()
-	release(t, d, "r", outbox.Failure{ID: "a1", RetryAt: t0, Reason: "poison", Park: true})
+	release(t, d, "r", driver.Failure{ID: "a1", RetryAt: t0, Reason: "poison", Park: true})
 	after := time.Now()
 
 	later := t0.Add(24 * time.Hour)
@@ -239,9 +240,9 @@ func TestParkedLimitAndOrder(t *testing.T) {
 	publish(t, d, keyed("a1", "a"), keyed("b1", "b"), keyed("c1", "c"))
 	claim(t, d, "r", t0, 10)
 	release(t, d, "r",
-		outbox.Failure{ID: "c1", Park: true, Reason: "c"},
-		outbox.Failure{ID: "a1", Park: true, Reason: "a"},
-		outbox.Failure{ID: "b1", Park: true, Reason: "b"})
+		driver.Failure{ID: "c1", Park: true, Reason: "c"},
+		driver.Failure{ID: "a1", Park: true, Reason: "a"},
+		driver.Failure{ID: "b1", Park: true, Reason: "b"})
 	parked, err := d.Parked(t.Context(), 2)
 	require.NoError(t, err)
 	require.Len(t, parked, 2)
@@ -255,7 +256,7 @@ func TestPurgeParked(t *testing.T) {
 	publish(t, d, keyed("a1", "a"), keyed("a2", "a"), keyed("b1", "b"))
 	claim(t, d, "r", t0, 1)
 	before := time.Now()
-	release(t, d, "r", outbox.Failure{ID: "a1", Park: true})
+	release(t, d, "r", driver.Failure{ID: "a1", Park: true})
 
 	n, err := d.PurgeParked(ctx, before)
 	require.NoError(t, err)
@@ -299,7 +300,7 @@ func TestOldestDue(t *testing.T) {
 	claim(t, d, "r", t0, 10) // b1 and c1
 	at, _ = oldest(t0)
 	require.Equal(t, c1.CreatedAt, at, "leased messages are not published yet")
-	release(t, d, "r", outbox.Failure{ID: "c1", RetryAt: t0.Add(time.Minute)}, outbox.Failure{ID: "b1", Park: true})
+	release(t, d, "r", driver.Failure{ID: "c1", RetryAt: t0.Add(time.Minute)}, driver.Failure{ID: "b1", Park: true})
 	_, ok = oldest(t0)
 	require.False(t, ok, "c1 retries later and b1 is parked")
 	at, _ = oldest(t0.Add(time.Minute))
@@ -318,7 +319,7 @@ func TestRelayValidation(t *testing.T) {
 		{"claim with a negative lease", func() error { _, err := d.Claim(ctx, "r", t0, -time.Second, 1); return err }()},
 		{"claim with limit 0", func() error { _, err := d.Claim(ctx, "r", t0, lease, 0); return err }()},
 		{"ack with an empty owner", d.Ack(ctx, "", []string{"x"})},
-		{"release with an empty owner", d.Release(ctx, "", []outbox.Failure{{ID: "x"}})},
+		{"release with an empty owner", d.Release(ctx, "", []driver.Failure{{ID: "x"}})},
 		{"parked with limit 0", func() error { _, err := d.Parked(ctx, 0); return err }()},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -397,7 +398,7 @@ func TestRelaysConcurrent(t *testing.T) {
 	errs := make(chan error, 5)
 	wg.Go(func() { // the producer, committing 1 to 3 messages at a time
 		for i := 0; i < total; {
-			var c uow.Changes
+			var c driver.Changes
 			for n := 1 + i%3; n > 0 && i < total; n-- {
 				m := keyed(fmt.Sprint("m", i), fmt.Sprint("k", i%keys))
 				m.Headers = map[string]string{"n": strconv.Itoa(i)}

@@ -11,14 +11,15 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
 // model is the reference the driver is checked against: the committed state as plain maps.
 type model struct {
-	records map[string]uow.Record // by kind/id
-	marks   map[string]bool       // by consumer/id
-	msgs    []string              // message IDs
+	records map[string]driver.Record // by kind/id
+	marks   map[string]bool          // by consumer/id
+	msgs    []string                 // message IDs
 }
 
 func (m model) clone() model {
@@ -26,23 +27,23 @@ func (m model) clone() model {
 }
 
 // apply returns the model after committing c, or the sentinel error the commit fails with.
-func (m model) apply(c *uow.Changes) (model, error) {
+func (m model) apply(c *driver.Changes) (model, error) {
 	next := m.clone()
 	for _, w := range c.Writes {
 		k := w.Record.Kind + "/" + w.Record.ID
 		cur, ok := next.records[k]
 		switch w.Op {
-		case uow.Insert:
+		case driver.Insert:
 			if ok {
 				return m, uow.ErrDuplicate
 			}
-			next.records[k] = uow.Record{Kind: w.Record.Kind, ID: w.Record.ID, Version: 1, Data: w.Record.Data}
-		case uow.Update:
+			next.records[k] = driver.Record{Kind: w.Record.Kind, ID: w.Record.ID, Version: 1, Data: w.Record.Data}
+		case driver.Update:
 			if !ok || cur.Version != w.Record.Version {
 				return m, uow.ErrConflict
 			}
-			next.records[k] = uow.Record{Kind: w.Record.Kind, ID: w.Record.ID, Version: cur.Version + 1, Data: w.Record.Data}
-		case uow.Delete:
+			next.records[k] = driver.Record{Kind: w.Record.Kind, ID: w.Record.ID, Version: cur.Version + 1, Data: w.Record.Data}
+		case driver.Delete:
 			if !ok || cur.Version != w.Record.Version {
 				return m, uow.ErrConflict
 			}
@@ -70,7 +71,7 @@ var (
 
 // observe reads the driver's committed state into a model.
 func observe(t *rapid.T, d *memuow.Driver) model {
-	m := model{records: map[string]uow.Record{}, marks: map[string]bool{}}
+	m := model{records: map[string]driver.Record{}, marks: map[string]bool{}}
 	for _, kind := range propKinds {
 		n := 0
 		for _, id := range propIDs {
@@ -84,7 +85,7 @@ func observe(t *rapid.T, d *memuow.Driver) model {
 	tx, err := d.Begin(t.Context())
 	require.NoError(t, err)
 	for _, id := range propMsgs {
-		ok, err := tx.(uow.InboxReader).Processed(t.Context(), "c", id)
+		ok, err := tx.(driver.InboxReader).Processed(t.Context(), "c", id)
 		require.NoError(t, err)
 		if ok {
 			m.marks["c/"+id] = true
@@ -100,25 +101,25 @@ func observe(t *rapid.T, d *memuow.Driver) model {
 
 // drawChanges draws a commit against the model's state: versions are mostly the current ones,
 // so that many commits succeed, and sometimes arbitrary.
-func drawChanges(t *rapid.T, m model, label string, seq *int) *uow.Changes {
-	c := &uow.Changes{}
+func drawChanges(t *rapid.T, m model, label string, seq *int) *driver.Changes {
+	c := &driver.Changes{}
 	for i := range rapid.IntRange(0, 3).Draw(t, label+" writes") {
 		kind := rapid.SampledFrom(propKinds).Draw(t, fmt.Sprintf("%s kind %d", label, i))
 		id := rapid.SampledFrom(propIDs).Draw(t, fmt.Sprintf("%s id %d", label, i))
-		op := rapid.SampledFrom([]uow.Op{uow.Insert, uow.Update, uow.Delete}).Draw(t, fmt.Sprintf("%s op %d", label, i))
+		op := rapid.SampledFrom([]driver.Op{driver.Insert, driver.Update, driver.Delete}).Draw(t, fmt.Sprintf("%s op %d", label, i))
 		version := m.records[kind+"/"+id].Version
 		if rapid.IntRange(0, 3).Draw(t, fmt.Sprintf("%s stale %d", label, i)) == 0 {
 			version = rapid.Int64Range(0, 4).Draw(t, fmt.Sprintf("%s version %d", label, i))
 		}
 		*seq++
 		data := []byte(`{"seq":` + strconv.Itoa(*seq) + `}`)
-		if op == uow.Delete {
+		if op == driver.Delete {
 			data = nil
 		}
-		if op == uow.Insert {
+		if op == driver.Insert {
 			version = 0
 		}
-		c.Writes = append(c.Writes, uow.Write{Op: op, Record: uow.Record{Kind: kind, ID: id, Version: version, Data: data}})
+		c.Writes = append(c.Writes, driver.Write{Op: op, Record: driver.Record{Kind: kind, ID: id, Version: version, Data: data}})
 	}
 	for range rapid.IntRange(0, 2).Draw(t, label+" messages") {
 		*seq++
@@ -126,7 +127,7 @@ func drawChanges(t *rapid.T, m model, label string, seq *int) *uow.Changes {
 	}
 	for i := range rapid.IntRange(0, 2).Draw(t, label+" marks") {
 		id := rapid.SampledFrom(propMsgs).Draw(t, fmt.Sprintf("%s mark %d", label, i))
-		c.Inbox = append(c.Inbox, uow.InboxMark{Consumer: "c", MessageID: id})
+		c.Inbox = append(c.Inbox, driver.InboxMark{Consumer: "c", MessageID: id})
 	}
 	return c
 }
@@ -146,7 +147,7 @@ func classify(err error) error {
 func TestPropertyMatchesModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		d := memuow.New(nil)
-		m := model{records: map[string]uow.Record{}, marks: map[string]bool{}}
+		m := model{records: map[string]driver.Record{}, marks: map[string]bool{}}
 		seq := 0
 		// The fault the model expects next: "" (none), "before" or "after".
 		pending := ""
@@ -161,13 +162,13 @@ func TestPropertyMatchesModel(t *testing.T) {
 					pending = "after"
 				}
 			}
-			txs := make([]uow.Tx, 2)
+			txs := make([]driver.Tx, 2)
 			for i := range txs {
 				tx, err := d.Begin(t.Context())
 				require.NoError(t, err)
 				txs[i] = tx
 			}
-			changes := []*uow.Changes{drawChanges(t, m, "tx0", &seq), drawChanges(t, m, "tx1", &seq)}
+			changes := []*driver.Changes{drawChanges(t, m, "tx0", &seq), drawChanges(t, m, "tx1", &seq)}
 			if rapid.Bool().Draw(t, fmt.Sprintf("swap %d", step)) {
 				txs[0], txs[1] = txs[1], txs[0]
 			}

@@ -7,16 +7,16 @@ import (
 	"slices"
 
 	"github.com/dddkit/ddd/internal/jsonmatch"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
-// Tx is a transaction of a [Driver], returned by [Driver.Begin]. Besides [uow.Tx] it implements
-// [uow.Querier], [uow.KeyLocker] and [uow.InboxReader]. Reads see committed data; writes happen
+// Tx is a transaction of a [Driver], returned by [Driver.Begin]. Besides [driver.Tx] it implements
+// [driver.Querier], [driver.KeyLocker] and [driver.InboxReader]. Reads see committed data; writes happen
 // in Commit; row and keyed locks are held until Commit or Rollback.
 //
-// A Tx is used by one goroutine, as [uow.Driver] requires; it is not safe for concurrent use.
+// A Tx is used by one goroutine, as [driver.Driver] requires; it is not safe for concurrent use.
 // The zero value is not usable: get a Tx from Driver.Begin. After Commit or Rollback every
-// method but Rollback and Native returns an error wrapping uow.ErrUnitDone.
+// method but Rollback and Native returns an error wrapping driver.ErrTxDone.
 type Tx struct {
 	d    *Driver
 	done bool
@@ -24,7 +24,7 @@ type Tx struct {
 
 func (tx *Tx) check(ctx context.Context, op string) error {
 	if tx.done {
-		return fmt.Errorf("%w: %s on an ended transaction", uow.ErrUnitDone, op)
+		return fmt.Errorf("%w: %s on an ended transaction", driver.ErrTxDone, op)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memuow: %s: %w", op, err)
@@ -35,23 +35,23 @@ func (tx *Tx) check(ctx context.Context, op string) error {
 // Load returns the committed records of kind with the given IDs, once each, in ID order; IDs
 // with no record are left out.
 //
-// With uow.ForUpdate, Load first locks the row of every requested ID that has a record, in ID
+// With driver.ForUpdate, Load first locks the row of every requested ID that has a record, in ID
 // order, waiting while another transaction holds one (for a ForUpdate load or a commit writing
 // it), then reads the latest committed data of the rows it locked. A row deleted while Load
 // waited is left out; an ID with no record is not locked. The wait ends with an error wrapping
-// ctx.Err() when ctx is done, and with one wrapping uow.ErrConflict on a lock timeout or a
+// ctx.Err() when ctx is done, and with one wrapping driver.ErrConflict on a lock timeout or a
 // deadlock; locks taken before the failure stay held until the transaction ends.
 //
-// Load returns an error wrapping uow.ErrInvalid for an unknown lock mode.
-func (tx *Tx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]uow.Record, error) {
+// Load returns an error wrapping driver.ErrInvalid for an unknown lock mode.
+func (tx *Tx) Load(ctx context.Context, kind string, ids []string, lock driver.Lock) ([]driver.Record, error) {
 	if err := tx.check(ctx, "load"); err != nil {
 		return nil, err
 	}
 	ids = sortedUnique(ids)
 	switch lock {
-	case uow.Optimistic:
+	case driver.Optimistic:
 		return tx.d.load(kind, ids), nil
-	case uow.ForUpdate:
+	case driver.ForUpdate:
 		locked := ids[:0]
 		for _, id := range ids {
 			if !tx.d.exists(kind, id) {
@@ -64,7 +64,7 @@ func (tx *Tx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock
 		}
 		return tx.d.load(kind, locked), nil
 	}
-	return nil, fmt.Errorf("%w: load %s: unknown lock mode %d", uow.ErrInvalid, kind, lock)
+	return nil, fmt.Errorf("%w: load %s: unknown lock mode %d", driver.ErrInvalid, kind, lock)
 }
 
 // Find returns the committed records of kind whose JSON documents are objects with every
@@ -73,8 +73,8 @@ func (tx *Tx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock
 // field matches nothing, not even nil. A filter value may be nil, a json.Number, or of a string,
 // bool, integer or float kind (named types included, but not types with their own JSON or text
 // encoding); a float compares as the shortest decimal that reads back as it, the form
-// encoding/json writes. Any other value, NaN or an infinity is an error wrapping uow.ErrInvalid.
-func (tx *Tx) Find(ctx context.Context, kind string, where []uow.Field) ([]uow.Record, error) {
+// encoding/json writes. Any other value, NaN or an infinity is an error wrapping driver.ErrInvalid.
+func (tx *Tx) Find(ctx context.Context, kind string, where []driver.Field) ([]driver.Record, error) {
 	if err := tx.check(ctx, "find"); err != nil {
 		return nil, err
 	}
@@ -117,16 +117,16 @@ func (tx *Tx) Processed(ctx context.Context, consumer, messageID string) (bool, 
 // that no other commit interleaves with, it runs c's writes in order against the committed
 // state, checks the inbox marks, and applies everything, or nothing on any error. Errors:
 //
-//   - uow.ErrDuplicate: an insert finds a record with its kind and ID.
-//   - uow.ErrConflict: an update or delete finds another version or no record, an inbox mark
+//   - driver.ErrDuplicate: an insert finds a record with its kind and ID.
+//   - driver.ErrConflict: an update or delete finds another version or no record, an inbox mark
 //     exists, or a lock wait timed out or would deadlock.
-//   - uow.ErrInvalid: a write has an unknown op.
-//   - uow.ErrUnitDone: the transaction had ended.
+//   - driver.ErrInvalid: a write has an unknown op.
+//   - driver.ErrTxDone: the transaction had ended.
 //   - ctx.Err(), wrapped: ctx was done before the commit or while it waited for a lock.
 //   - An injected [Fault]'s error (see [Driver.InjectFault]).
-func (tx *Tx) Commit(ctx context.Context, c *uow.Changes) error {
+func (tx *Tx) Commit(ctx context.Context, c *driver.Changes) error {
 	if tx.done {
-		return fmt.Errorf("%w: commit on an ended transaction", uow.ErrUnitDone)
+		return fmt.Errorf("%w: commit on an ended transaction", driver.ErrTxDone)
 	}
 	tx.done = true
 	defer tx.d.locks.ReleaseAll(tx)
@@ -134,7 +134,7 @@ func (tx *Tx) Commit(ctx context.Context, c *uow.Changes) error {
 		return fmt.Errorf("memuow: commit: %w", err)
 	}
 	if c == nil {
-		c = &uow.Changes{}
+		c = &driver.Changes{}
 	}
 	for _, k := range writeLocks(c.Writes) {
 		if err := tx.lock(ctx, k); err != nil {
@@ -170,7 +170,7 @@ func sortedUnique(s []string) []string {
 }
 
 // writeLocks returns the row locks of the records ws write, sorted by kind then ID.
-func writeLocks(ws []uow.Write) []lockKey {
+func writeLocks(ws []driver.Write) []lockKey {
 	ks := make([]lockKey, len(ws))
 	for i, w := range ws {
 		ks[i] = rowKey(w.Record.Kind, w.Record.ID)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dddkit/ddd/internal/sqlstore"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/mysqluow"
 	"github.com/dddkit/ddd/uow/uowtest"
 )
@@ -23,7 +24,7 @@ type deadlockCounter struct {
 	n *atomic.Int64
 }
 
-func (d deadlockCounter) Begin(ctx context.Context) (uow.Tx, error) {
+func (d deadlockCounter) Begin(ctx context.Context) (driver.Tx, error) {
 	tx, err := d.Driver.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -44,7 +45,7 @@ func (t deadlockCountingTx) count(err error) error {
 	return err
 }
 
-func (t deadlockCountingTx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]uow.Record, error) {
+func (t deadlockCountingTx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]driver.Record, error) {
 	recs, err := t.Tx.Load(ctx, kind, ids, lock)
 	return recs, t.count(err)
 }
@@ -53,7 +54,7 @@ func (t deadlockCountingTx) LockKeys(ctx context.Context, keys []string) error {
 	return t.count(t.Tx.LockKeys(ctx, keys))
 }
 
-func (t deadlockCountingTx) Commit(ctx context.Context, c *uow.Changes) error {
+func (t deadlockCountingTx) Commit(ctx context.Context, c *driver.Changes) error {
 	return t.count(t.Tx.Commit(ctx, c))
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"database/sql/driver"
+	sqldriver "database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,7 +16,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dddkit/ddd/internal/sqlstore"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // ErrConnLost is wrapped by the errors of statements that ran on a connection that broke: the
@@ -77,18 +77,18 @@ func fieldPath(name string) string {
 // classify translates a MySQL or MariaDB error (see sqlstore.Dialect.Classify). Errors already
 // translated, context errors and others are returned as they are.
 func classify(err error) error {
-	if err == nil || errors.Is(err, uow.ErrConflict) || errors.Is(err, sqlstore.ErrUnique) || errors.Is(err, ErrConnLost) {
+	if err == nil || errors.Is(err, driver.ErrConflict) || errors.Is(err, sqlstore.ErrUnique) || errors.Is(err, ErrConnLost) {
 		return err
 	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {
 		case erLockDeadlock, erUserLockDeadlock:
-			return fmt.Errorf("%w: deadlock: %w", uow.ErrConflict, err)
+			return fmt.Errorf("%w: deadlock: %w", driver.ErrConflict, err)
 		case erLockWaitTimeout, erLockNowait:
-			return fmt.Errorf("%w: lock wait timeout: %w", uow.ErrConflict, err)
+			return fmt.Errorf("%w: lock wait timeout: %w", driver.ErrConflict, err)
 		case erCheckRead:
-			return fmt.Errorf("%w: serialization failure: %w", uow.ErrConflict, err)
+			return fmt.Errorf("%w: serialization failure: %w", driver.ErrConflict, err)
 		case erDupEntry, erDupEntryWithKeyName:
 			return fmt.Errorf("%w: %w", sqlstore.ErrUnique, err)
 		case erNoSuchTable:
@@ -106,7 +106,7 @@ func classify(err error) error {
 
 // lostConn reports whether err says the connection broke.
 func lostConn(err error) bool {
-	return errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)
+	return errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, sqldriver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)
 }
 
 // lockConn is what LockKeys needs of the transaction's connection beyond sqlstore.Conn: the
@@ -150,7 +150,7 @@ func lockKeys(ctx context.Context, c sqlstore.Conn, keys []string, lockWait int6
 		case !got.Valid:
 			return fmt.Errorf("key %q: GET_LOCK(%q) returned NULL (the session was killed or the server ran out of memory)", key, name)
 		case got.Int64 != 1:
-			return fmt.Errorf("%w: lock wait timeout: key %q stayed locked by another transaction for %ds", uow.ErrConflict, key, lockWait)
+			return fmt.Errorf("%w: lock wait timeout: key %q stayed locked by another transaction for %ds", driver.ErrConflict, key, lockWait)
 		}
 		lc.got(key)
 	}

@@ -31,7 +31,7 @@
 //	type accountTable struct{}
 //
 //	func (accountTable) Update(ctx context.Context, u *uow.Unit, a *Account, expected int64) error {
-//		tx, err := mysqluow.TxOf(u)
+//		tx, err := uow.TxOf[*sql.Tx](u)
 //		if err != nil {
 //			return err
 //		}
@@ -42,7 +42,7 @@
 //			return err
 //		}
 //		if n, err := res.RowsAffected(); err != nil || n != 1 {
-//			return fmt.Errorf("%w: account %s changed meanwhile", uow.ErrConflict, a.ID())
+//			return fmt.Errorf("%w: account %s changed meanwhile", driver.ErrConflict, a.ID())
 //		}
 //		return nil
 //	}
@@ -66,8 +66,8 @@
 //
 // # Outbox relay
 //
-// The Driver is also the relay's side of the outbox: it implements [outbox.Store] (Claim, Ack,
-// Release) and [outbox.Operator] (Parked, Unpark, PurgeParked, OldestDue) over the columns that
+// The Driver is also the relay's side of the outbox: it implements [driver.Outbox] (Claim, Ack,
+// Release) and [driver.Operator] (Parked, Unpark, PurgeParked, OldestDue) over the columns that
 // migration 0002 adds to ddd_outbox: attempts, retry_at, lease_owner, lease_until, parked_at and
 // last_error (times in unix microseconds). A claim takes, in seq order and at most its limit, the
 // due messages that head their key (or follow only messages leased to the same relay), leases them
@@ -97,7 +97,7 @@
 // of your own ahead of the commit (GetForUpdate, a Mapper's SELECT ... FOR UPDATE) in the same
 // order. [uow.Repository.GetForUpdate] is SELECT ... FOR UPDATE. Deadlocks (1213), lock wait
 // timeouts (1205) and MySQL 8's NOWAIT and GET_LOCK deadlocks (3572, 3058) are errors wrapping
-// uow.ErrConflict, so [uow.Do] retries them; duplicate keys (1062) become uow.ErrDuplicate for
+// driver.ErrConflict, so [uow.Do] retries them; duplicate keys (1062) become driver.ErrDuplicate for
 // inserted aggregates. A broken connection (the session was killed, the server restarted) gives
 // an error wrapping [ErrConnLost], which is not retried.
 //

@@ -3,7 +3,7 @@ package mysqluow
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
+	sqldriver "database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -16,7 +16,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dddkit/ddd/internal/sqlstore"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 //go:embed migrations/mysql/*.sql
@@ -32,7 +32,7 @@ type Options struct {
 	Prefix string
 
 	// LockTimeout is how long a keyed lock ([uow.Unit.Lock], GET_LOCK) waits for another
-	// transaction before it fails with an error wrapping uow.ErrConflict; zero or negative
+	// transaction before it fails with an error wrapping driver.ErrConflict; zero or negative
 	// means DefaultLockTimeout. MySQL takes whole seconds: it is rounded up.
 	//
 	// With Open it also sets innodb_lock_wait_timeout on the pool's connections, the wait for
@@ -41,8 +41,13 @@ type Options struct {
 	LockTimeout time.Duration
 }
 
-// Driver is the MySQL / MariaDB [uow.Driver] over database/sql and github.com/go-sql-driver/mysql.
+// Driver is the MySQL / MariaDB [driver.Driver] over database/sql and github.com/go-sql-driver/mysql.
 // See the package documentation for the schema, the transactions and the locks.
+//
+// A unit's transaction is a *sql.Tx: uow.TxOf[*sql.Tx](u) returns it for SQL of your own (a
+// [uow.Mapper], read-model updates, sqlc queries), committed or rolled back with the unit; do not
+// call its Commit or Rollback. Named locks taken on it with GET_LOCK are the caller's to release
+// (the unit releases those of [uow.Unit.Lock] only).
 //
 // A Driver is safe for concurrent use by multiple goroutines. The zero value is not usable: get
 // one from [Open] or [New].
@@ -60,12 +65,12 @@ type Driver struct {
 
 	// pause, if set, holds every commit after its statements and before COMMIT (the tests'
 	// PauseCommits).
-	pause atomic.Pointer[func(context.Context, *uow.Changes)]
+	pause atomic.Pointer[func(context.Context, *driver.Changes)]
 }
 
 var (
-	_ uow.Driver      = (*Driver)(nil)
-	_ uow.InboxPurger = (*Driver)(nil)
+	_ driver.Driver      = (*Driver)(nil)
+	_ driver.InboxPurger = (*Driver)(nil)
 )
 
 // Open opens a pool of connections to the MySQL or MariaDB server that dsn names
@@ -87,7 +92,7 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Driver, error) {
 		}
 		cfg.Params["innodb_lock_wait_timeout"] = strconv.FormatInt(seconds(opts.LockTimeout, 0), 10)
 	}
-	var connector driver.Connector
+	var connector sqldriver.Connector
 	if !strings.Contains(dsn, "interpolateParams=") {
 		fast := cfg.Clone()
 		fast.InterpolateParams = true
@@ -116,7 +121,7 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Driver, error) {
 // does not close it. New does no I/O. An invalid prefix is an error.
 func New(db *sql.DB, opts *Options) (*Driver, error) {
 	if db == nil {
-		return nil, fmt.Errorf("mysqluow: %w: nil *sql.DB", uow.ErrInvalid)
+		return nil, fmt.Errorf("mysqluow: %w: nil *sql.DB", driver.ErrInvalid)
 	}
 	var o Options
 	if opts != nil {
@@ -155,16 +160,16 @@ func (d *Driver) Close() error {
 	return d.db.Close()
 }
 
-// Begin implements uow.Driver: it takes a connection from the pool and starts a READ COMMITTED
-// transaction on it at once. The [uow.Tx] implements uow.Querier, uow.KeyLocker and
-// uow.InboxReader; its Native is the *sql.Tx (see [TxOf]). ctx bounds the begin only: the
+// Begin implements driver.Driver: it takes a connection from the pool and starts a READ COMMITTED
+// transaction on it at once. The [driver.Tx] implements driver.Querier, driver.KeyLocker and
+// driver.InboxReader; its Native is the *sql.Tx (see [TxOf]). ctx bounds the begin only: the
 // transaction lives until Commit or Rollback. Errors are the pool's
 // or the server's; one wrapping ctx.Err() when ctx ends first.
-func (d *Driver) Begin(ctx context.Context) (uow.Tx, error) {
+func (d *Driver) Begin(ctx context.Context) (driver.Tx, error) {
 	var b *backend
 	var err error
 	for range 3 { // a connection found broken before anything was sent is replaced
-		if b, err = d.begin(ctx); !errors.Is(err, driver.ErrBadConn) {
+		if b, err = d.begin(ctx); !errors.Is(err, sqldriver.ErrBadConn) {
 			break
 		}
 	}
@@ -194,7 +199,7 @@ func (d *Driver) Migrate(ctx context.Context) (err error) {
 	discard := false
 	defer func() {
 		if discard {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			_ = conn.Raw(func(any) error { return sqldriver.ErrBadConn })
 		}
 		_ = conn.Close()
 	}()
@@ -251,7 +256,7 @@ func (d *Driver) namespace(ctx context.Context, c sqlstore.Conn) (string, error)
 	return d.ns, nil
 }
 
-// PurgeInbox implements uow.InboxPurger: it deletes the inbox marks processed before before and
+// PurgeInbox implements driver.InboxPurger: it deletes the inbox marks processed before before and
 // returns how many it deleted.
 func (d *Driver) PurgeInbox(ctx context.Context, before time.Time) (int, error) {
 	res, err := d.db.ExecContext(ctx, "DELETE FROM "+d.tables.Inbox+" WHERE processed_at < ?", before.UnixMicro())
@@ -268,7 +273,7 @@ func (d *Driver) PurgeInbox(ctx context.Context, before time.Time) (int, error) 
 // Messages returns every committed outbox message in the order stored (by seq). It is an
 // inspection helper for tests and tooling (it implements uowtest.OutboxReader), not the relay's
 // read path: it reads the whole table. It panics if the outbox cannot be read.
-func (d *Driver) Messages() []uow.Message {
+func (d *Driver) Messages() []driver.Message {
 	msgs, err := d.messages(context.Background())
 	if err != nil {
 		panic(fmt.Sprintf("mysqluow: reading the outbox: %v", err))
@@ -276,28 +281,6 @@ func (d *Driver) Messages() []uow.Message {
 	return msgs
 }
 
-func (d *Driver) messages(ctx context.Context) ([]uow.Message, error) {
+func (d *Driver) messages(ctx context.Context) ([]driver.Message, error) {
 	return sqlstore.ReadMessages(ctx, sqlstore.SQLConn{Q: d.db}, d.dialect, d.tables)
-}
-
-// TxOf returns the transaction of unit u, a unit of a mysqluow Driver, for custom SQL in the
-// unit's transaction: a [uow.Mapper] keeping aggregates in tables of the user's own, read-model
-// updates that must commit with the unit. Statements run on it commit or roll back with the
-// unit; do not call its Commit or Rollback. Named locks taken on it with GET_LOCK are the
-// caller's to release (the unit releases those of [uow.Unit.Lock] only).
-//
-// It returns an error wrapping uow.ErrUnitDone when u has ended, and one wrapping
-// uow.ErrInvalid when u is not a unit of this driver.
-func TxOf(u *uow.Unit) (*sql.Tx, error) {
-	if u == nil {
-		return nil, fmt.Errorf("mysqluow: %w: nil unit", uow.ErrInvalid)
-	}
-	switch n := u.Native().(type) {
-	case *sql.Tx:
-		return n, nil
-	case nil:
-		return nil, fmt.Errorf("mysqluow: %w", uow.ErrUnitDone)
-	default:
-		return nil, fmt.Errorf("mysqluow: %w: the unit's transaction is a %T, not a mysqluow *sql.Tx", uow.ErrInvalid, n)
-	}
 }

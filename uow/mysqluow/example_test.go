@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"database/sql"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/mysqluow"
@@ -23,7 +24,7 @@ func ExampleOpen() {
 func ExampleTxOf() {
 	store := uow.NewStore(memuow.New(nil), nil)
 	_ = uow.Do(context.Background(), store, func(ctx context.Context, u *uow.Unit) error {
-		_, err := mysqluow.TxOf(u)
+		_, err := uow.TxOf[*sql.Tx](u)
 		fmt.Println(errors.Is(err, uow.ErrInvalid))
 		return nil
 	}, nil)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"database/sql"
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/mysqluow"
@@ -90,7 +91,7 @@ func TestKilledConnection(t *testing.T) {
 	require.NoError(t, err)
 	c.Inc()
 	require.NoError(t, u.Emit(uow.Message{Topic: "t", Name: "side-effect"}))
-	tx, err := mysqluow.TxOf(u)
+	tx, err := uow.TxOf[*sql.Tx](u)
 	require.NoError(t, err)
 	var id int64
 	require.NoError(t, tx.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id))
@@ -124,7 +125,7 @@ func TestKilledConnectionReleasesLocks(t *testing.T) {
 	u, err := s.Begin(ctx)
 	require.NoError(t, err)
 	require.NoError(t, u.Lock(ctx, "k"))
-	tx, err := mysqluow.TxOf(u)
+	tx, err := uow.TxOf[*sql.Tx](u)
 	require.NoError(t, err)
 	var id int64
 	require.NoError(t, tx.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id))

@@ -13,7 +13,6 @@ import (
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/uow"
-	"github.com/dddkit/ddd/uow/mysqluow"
 )
 
 type accountID string
@@ -57,7 +56,7 @@ const accountDDL = `CREATE TABLE account (
 ) ENGINE=InnoDB`
 
 func (accountTable) Load(ctx context.Context, u *uow.Unit, ids []string, lock uow.Lock) ([]*account, error) {
-	tx, err := mysqluow.TxOf(u)
+	tx, err := uow.TxOf[*sql.Tx](u)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +90,7 @@ func (accountTable) Load(ctx context.Context, u *uow.Unit, ids []string, lock uo
 }
 
 func (accountTable) Insert(ctx context.Context, u *uow.Unit, a *account) error {
-	tx, err := mysqluow.TxOf(u)
+	tx, err := uow.TxOf[*sql.Tx](u)
 	if err != nil {
 		return err
 	}
@@ -103,7 +102,7 @@ func (accountTable) Insert(ctx context.Context, u *uow.Unit, a *account) error {
 }
 
 func (accountTable) Update(ctx context.Context, u *uow.Unit, a *account, expected int64) error {
-	tx, err := mysqluow.TxOf(u)
+	tx, err := uow.TxOf[*sql.Tx](u)
 	if err != nil {
 		return err
 	}
@@ -112,7 +111,7 @@ func (accountTable) Update(ctx context.Context, u *uow.Unit, a *account, expecte
 }
 
 func (accountTable) Delete(ctx context.Context, u *uow.Unit, a *account, expected int64) error {
-	tx, err := mysqluow.TxOf(u)
+	tx, err := uow.TxOf[*sql.Tx](u)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dddkit/ddd/internal/testenv"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/mysqluow"
 	"github.com/dddkit/ddd/uow/uowtest"
 )
@@ -65,7 +66,7 @@ func newDriver(t testing.TB, opts *mysqluow.Options) (*mysqluow.Driver, *sql.DB)
 }
 
 func TestConformance(t *testing.T) {
-	uowtest.Run(t, func(t *testing.T) uow.Driver {
+	uowtest.Run(t, func(t *testing.T) driver.Driver {
 		d, _ := newDriver(t, nil)
 		return d
 	})
@@ -176,14 +177,14 @@ func TestTxOf(t *testing.T) {
 	s := uow.NewStore(d, nil)
 	u, err := s.Begin(ctx)
 	require.NoError(t, err)
-	tx, err := mysqluow.TxOf(u)
+	tx, err := uow.TxOf[*sql.Tx](u)
 	require.NoError(t, err)
 	var id int64
 	require.NoError(t, tx.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id))
 	require.NoError(t, u.Rollback(ctx))
-	_, err = mysqluow.TxOf(u)
+	_, err = uow.TxOf[*sql.Tx](u)
 	require.ErrorIs(t, err, uow.ErrUnitDone)
-	_, err = mysqluow.TxOf(nil)
+	_, err = uow.TxOf[*sql.Tx](nil)
 	require.ErrorIs(t, err, uow.ErrInvalid)
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/dddkit/ddd/internal/sqlstore"
 )
 
-// The messages of a key are stored in the order their units commit (uow.Tx.Commit). An outbox
+// The messages of a key are stored in the order their units commit (driver.Tx.Commit). An outbox
 // row gets its seq (AUTO_INCREMENT) when it is inserted, not when its transaction commits, so
 // without more a unit that inserts a message and commits after another unit inserting one of the
 // same key would still come first. A commit that stores messages therefore first locks, with

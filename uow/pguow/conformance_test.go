@@ -3,7 +3,7 @@ package pguow_test
 import (
 	"testing"
 
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/pguow"
 	"github.com/dddkit/ddd/uow/uowtest"
 )
@@ -12,5 +12,5 @@ var _ uowtest.OutboxReader = (*pguow.Driver)(nil)
 
 // TestConformance runs the driver contract's suite, each clause on a schema of its own.
 func TestConformance(t *testing.T) {
-	uowtest.Run(t, func(t *testing.T) uow.Driver { return newDriver(t, nil) })
+	uowtest.Run(t, func(t *testing.T) driver.Driver { return newDriver(t, nil) })
 }

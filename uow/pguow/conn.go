@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dddkit/ddd/internal/sqlstore"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // conn is the sqlstore.Conn of a unit: Exec sends all its statements in one pgx batch, so a
@@ -199,7 +199,7 @@ func classify(err error) error {
 	}
 	switch pe.Code {
 	case "40001", "40P01", "55P03": // serialization failure, deadlock, lock_not_available (lock_timeout)
-		return fmt.Errorf("%w: %w", uow.ErrConflict, err)
+		return fmt.Errorf("%w: %w", driver.ErrConflict, err)
 	case "23505": // unique_violation
 		return fmt.Errorf("%w: %w", sqlstore.ErrUnique, err)
 	case "42P01", "3F000": // undefined_table, invalid_schema_name

@@ -34,13 +34,13 @@
 //
 //	type accounts struct{}
 //
-//	func (accounts) Load(ctx context.Context, u *uow.Unit, ids []string, lock uow.Lock) ([]*Account, error) {
-//		tx, err := pguow.TxOf(u)
+//	func (accounts) Load(ctx context.Context, u *uow.Unit, ids []string, lock driver.Lock) ([]*Account, error) {
+//		tx, err := uow.TxOf[pgx.Tx](u)
 //		if err != nil {
 //			return nil, err
 //		}
 //		q := "SELECT id, owner, balance, version FROM account WHERE id = ANY($1)"
-//		if lock == uow.ForUpdate {
+//		if lock == driver.ForUpdate {
 //			q += " FOR UPDATE"
 //		}
 //		rows, err := tx.Query(ctx, q, ids)
@@ -59,7 +59,7 @@
 //	}
 //
 //	func (accounts) Update(ctx context.Context, u *uow.Unit, a *Account, expected int64) error {
-//		tx, err := pguow.TxOf(u)
+//		tx, err := uow.TxOf[pgx.Tx](u)
 //		if err != nil {
 //			return err
 //		}
@@ -69,12 +69,12 @@
 //			return err
 //		}
 //		if tag.RowsAffected() != 1 {
-//			return fmt.Errorf("%w: account %s moved on from version %d", uow.ErrConflict, a.ID(), expected)
+//			return fmt.Errorf("%w: account %s moved on from version %d", driver.ErrConflict, a.ID(), expected)
 //		}
 //		return nil
 //	}
 //
-//	// Insert (an existing ID is uow.ErrDuplicate) and Delete (version-checked) alike.
+//	// Insert (an existing ID is driver.ErrDuplicate) and Delete (version-checked) alike.
 //
 //	acc, err := uow.MappedRepo[*Account](u, accounts{}).Get(ctx, "alice")
 //
@@ -92,8 +92,8 @@
 //
 // # Outbox relay
 //
-// The Driver is also the relay's side of the outbox: it implements [outbox.Store] (Claim, Ack,
-// Release) and [outbox.Operator] (Parked, Unpark, PurgeParked, OldestDue) over the columns that
+// The Driver is also the relay's side of the outbox: it implements [driver.Outbox] (Claim, Ack,
+// Release) and [driver.Operator] (Parked, Unpark, PurgeParked, OldestDue) over the columns that
 // migration 0002 adds to ddd_outbox: attempts, retry_at, lease_owner, lease_until, parked_at and
 // last_error (times in unix microseconds). A claim takes, in seq order and at most its limit, the
 // due messages that head their key (or follow only messages leased to the same relay), leases them
@@ -102,7 +102,7 @@
 // partial index on the unparked messages keeps a claim cheap with a large backlog. Parked times
 // are the process's clock (time.Now).
 //
-// The Driver is also an [outbox.Holder], which an [outbox.Relay] prefers: Hold writes no lease;
+// The Driver is also an [driver.Holder], which an [outbox.Relay] prefers: Hold writes no lease;
 // it keeps its messages locked in a transaction left open while the relay publishes, and Finish
 // deletes the published ones and commits. The transaction sets idle_in_transaction_session_timeout
 // to the relay's lease, so the server ends the claim of a relay that stopped talking to it, and a
@@ -115,7 +115,7 @@
 // key's messages in commit order. A relay alone takes every lane; once its claims meet another
 // relay's lanes, the claims of its process take half of them for two seconds, so two busy relays
 // split the keys. A claim that finds every lane taken waits up to 25ms for one (the other relay
-// is then publishing a batch); if none came free it is empty and reports it ([outbox.Contention]),
+// is then publishing a batch); if none came free it is empty and reports it ([driver.Contention]),
 // and its relay claims again at once. A relay that hangs while publishing holds its lanes' keys
 // until its lease ends.
 //
@@ -132,12 +132,12 @@
 // each by kind and then ID), then locks its message keys in ascending order, so concurrent
 // commits, whatever strategy their units use, wait for each other without deadlocking; lock rows
 // of your own ahead of the commit (GetForUpdate, a Mapper's SELECT ... FOR UPDATE) in the same
-// order. Updates and deletes compare the version loaded (uow.ErrConflict when it moved on); GetForUpdate
+// order. Updates and deletes compare the version loaded (driver.ErrConflict when it moved on); GetForUpdate
 // loads with SELECT ... FOR UPDATE; [uow.Unit.Lock] takes transaction-scoped advisory locks
 // (pg_advisory_xact_lock on a 64-bit hash of the key, the schema and the prefix), which work
 // across processes sharing the store. Serialization failures (SQLSTATE 40001), deadlocks (40P01)
-// and lock timeouts (55P03, see Options.LockTimeout) wrap uow.ErrConflict, so [uow.Do] retries
-// them; an insert of an existing aggregate wraps uow.ErrDuplicate. A cancelled context stays
+// and lock timeouts (55P03, see Options.LockTimeout) wrap driver.ErrConflict, so [uow.Do] retries
+// them; an insert of an existing aggregate wraps driver.ErrDuplicate. A cancelled context stays
 // recognisable with errors.Is(err, context.Canceled), and the transaction rolls back.
 //
 // # Round trips

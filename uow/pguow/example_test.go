@@ -8,6 +8,7 @@ import (
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/pguow"
+	"github.com/jackc/pgx/v5"
 )
 
 // Open validates its options before it connects: table names are checked, never escaped, so
@@ -23,7 +24,7 @@ func ExampleOpen() {
 func ExampleTxOf() {
 	store := uow.NewStore(memuow.New(nil), nil)
 	_ = uow.Do(context.Background(), store, func(ctx context.Context, u *uow.Unit) error {
-		_, err := pguow.TxOf(u)
+		_, err := uow.TxOf[pgx.Tx](u)
 		fmt.Println(errors.Is(err, uow.ErrInvalid))
 		return nil
 	}, nil)

@@ -14,6 +14,7 @@ import (
 	"github.com/dddkit/ddd/internal/testenv"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/pguow"
+	"github.com/jackc/pgx/v5"
 )
 
 // dsn returns the test server's DSN, or skips (fails under DDD_REQUIRE_SERVICES=1).
@@ -145,7 +146,7 @@ func balance(t testing.TB, s *uow.Store, id string) (int64, int64) {
 // backendPID returns the PostgreSQL backend process of u's connection.
 func backendPID(t testing.TB, u *uow.Unit) int32 {
 	t.Helper()
-	tx, err := pguow.TxOf(u)
+	tx, err := uow.TxOf[pgx.Tx](u)
 	require.NoError(t, err)
 	var pid int32
 	require.NoError(t, tx.QueryRow(t.Context(), "SELECT pg_backend_pid()").Scan(&pid))

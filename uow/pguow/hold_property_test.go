@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 	"pgregory.net/rapid"
 
-	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/pguow"
 )
 
@@ -59,7 +59,7 @@ type heldModel struct {
 	first     map[string][]string // key -> IDs in the order of their first publication
 	published map[string]bool
 	keyOf     map[string]string
-	open      [2]outbox.Held
+	open      [2]driver.Held
 }
 
 func (m *heldModel) commit(t *rapid.T) {
@@ -101,7 +101,7 @@ func (m *heldModel) hold(t *rapid.T, r int) {
 
 // check records h as relay r's open claim and checks it against the model and the other relay's
 // claim.
-func (m *heldModel) check(t *rapid.T, r int, h outbox.Held, limit int) {
+func (m *heldModel) check(t *rapid.T, r int, h driver.Held, limit int) {
 	msgs := h.Messages()
 	if len(msgs) > limit {
 		t.Fatalf("Hold(limit %d) held %d messages", limit, len(msgs))
@@ -133,7 +133,7 @@ func (m *heldModel) handover(t *rapid.T, r int, record bool) {
 		t.Skip("needs relay r holding a claim and the other none")
 	}
 	type result struct {
-		h   outbox.Held
+		h   driver.Held
 		err error
 	}
 	done := make(chan result, 1)
@@ -159,7 +159,7 @@ func (m *heldModel) finish(t *rapid.T, r int, record bool) {
 	}
 	m.open[r] = nil
 	var published []string
-	var failures []outbox.Failure
+	var failures []driver.Failure
 	byKey := runs(h.Messages())
 	for _, key := range slices.Sorted(maps.Keys(byKey)) { // draws in a fixed order
 		ids := byKey[key]
@@ -169,7 +169,7 @@ func (m *heldModel) finish(t *rapid.T, r int, record bool) {
 		}
 		published = append(published, ids[:n]...)
 		if n < len(ids) && rapid.Bool().Draw(t, "fail the next") {
-			f := outbox.Failure{ID: ids[n], Reason: "broker refused"}
+			f := driver.Failure{ID: ids[n], Reason: "broker refused"}
 			if rapid.Bool().Draw(t, "retry in an hour") {
 				f.RetryAt = m.now.Add(time.Hour)
 			}
@@ -239,7 +239,7 @@ func (m *heldModel) abandon() {
 }
 
 // runs groups held messages by key, each key's in the order held.
-func runs(msgs []outbox.Claimed) map[string][]string {
+func runs(msgs []driver.Claimed) map[string][]string {
 	out := map[string][]string{}
 	for _, c := range msgs {
 		out[c.Key] = append(out[c.Key], c.ID)

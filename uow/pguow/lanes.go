@@ -28,7 +28,7 @@ import (
 // claim that finds no lane free waits for one, at most laneWait: the relay that holds them all is
 // then publishing, and the lock is granted to the waiting claim when that relay's claim ends (the
 // busy relay, meeting the lane at its next claim, then takes half). A claim that got none is
-// empty and says so (outbox.Contention), and its relay claims again at once.
+// empty and says so (driver.Contention), and its relay claims again at once.
 const (
 	laneCount    = 32
 	laneWait     = 25 * time.Millisecond

@@ -28,7 +28,7 @@ var _ uow.Mapper[*Account] = (*accounts)(nil)
 
 func (m *accounts) Load(ctx context.Context, u *uow.Unit, ids []string, lock uow.Lock) ([]*Account, error) {
 	m.loads.Add(1)
-	tx, err := pguow.TxOf(u)
+	tx, err := uow.TxOf[pgx.Tx](u)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (m *accounts) Load(ctx context.Context, u *uow.Unit, ids []string, lock uow
 }
 
 func (m *accounts) Insert(ctx context.Context, u *uow.Unit, a *Account) error {
-	tx, err := pguow.TxOf(u)
+	tx, err := uow.TxOf[pgx.Tx](u)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (m *accounts) Delete(ctx context.Context, u *uow.Unit, a *Account, expected
 }
 
 func (m *accounts) cas(ctx context.Context, u *uow.Unit, a *Account, expected int64, q string, args ...any) error {
-	tx, err := pguow.TxOf(u)
+	tx, err := uow.TxOf[pgx.Tx](u)
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func TestMapperAtomicity(t *testing.T) {
 	u = begin(t, s)
 	_, err = uow.MappedRepo[*Account](u, m).GetForUpdate(ctx, "acc-1")
 	require.NoError(t, err)
-	tx, err := pguow.TxOf(u)
+	tx, err := uow.TxOf[pgx.Tx](u)
 	require.NoError(t, err)
 	_, err = tx.Exec(ctx, "UPDATE "+m.table+" SET balance = 0 WHERE id = 'acc-1'")
 	require.NoError(t, err)

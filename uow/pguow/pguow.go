@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dddkit/ddd/internal/sqlstore"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 //go:embed migrations/postgres/*.sql
@@ -34,16 +34,20 @@ type Options struct {
 	Prefix string
 	// LockTimeout bounds how long a statement of a unit waits for a lock (a row another unit
 	// loaded ForUpdate or wrote, a keyed lock): the wait then fails with an error wrapping
-	// uow.ErrConflict, which uow.Do retries. It is set with SET LOCAL lock_timeout in the
+	// driver.ErrConflict, which uow.Do retries. It is set with SET LOCAL lock_timeout in the
 	// round trip that begins the transaction. Zero means the server's lock_timeout (by
 	// default none: waits end only by a commit, a rollback, the context or the deadlock
 	// detector).
 	LockTimeout time.Duration
 }
 
-// Driver is the PostgreSQL [uow.Driver]: aggregates as JSONB documents, the outbox and the inbox
+// Driver is the PostgreSQL [driver.Driver]: aggregates as JSONB documents, the outbox and the inbox
 // in tables of one schema, every unit in one READ COMMITTED transaction on a pgxpool
 // connection. See the package documentation.
+//
+// A unit's transaction is a pgx.Tx: uow.TxOf[pgx.Tx](u) returns it for SQL of your own (a
+// [uow.Mapper], a read model, sqlc queries), committed or rolled back with the unit; do not end
+// it yourself.
 //
 // A Driver is safe for concurrent use by multiple goroutines. Its zero value is not usable: get
 // one from [Open] or [New].
@@ -59,12 +63,12 @@ type Driver struct {
 	lanes    *lanes // the outbox's key lanes (lanes.go)
 	// pause, if set, holds every commit after its statements and before COMMIT (the tests'
 	// PauseCommits).
-	pause atomic.Pointer[func(context.Context, *uow.Changes)]
+	pause atomic.Pointer[func(context.Context, *driver.Changes)]
 }
 
 var (
-	_ uow.Driver      = (*Driver)(nil)
-	_ uow.InboxPurger = (*Driver)(nil)
+	_ driver.Driver      = (*Driver)(nil)
+	_ driver.InboxPurger = (*Driver)(nil)
 )
 
 // maxChannel is the longest NOTIFY channel name PostgreSQL accepts (NAMEDATALEN - 1).
@@ -108,14 +112,14 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Driver, error) {
 // query exec mode (prepared and cached statements unless configured otherwise).
 func New(pool *pgxpool.Pool, opts *Options) (*Driver, error) {
 	if pool == nil {
-		return nil, fmt.Errorf("pguow: %w: nil pool", uow.ErrInvalid)
+		return nil, fmt.Errorf("pguow: %w: nil pool", driver.ErrInvalid)
 	}
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
 	if o.LockTimeout < 0 {
-		return nil, fmt.Errorf("pguow: %w: negative lock timeout %v", uow.ErrInvalid, o.LockTimeout)
+		return nil, fmt.Errorf("pguow: %w: negative lock timeout %v", driver.ErrInvalid, o.LockTimeout)
 	}
 	t, err := sqlstore.NewTables(o.Schema, o.Prefix, quoteIdent)
 	if err != nil {
@@ -174,12 +178,12 @@ func (d *Driver) Schema() string { return d.schema }
 func (d *Driver) Channel() string { return d.tables.Channel }
 
 // Begin starts a READ COMMITTED transaction on a pool connection (with SET LOCAL lock_timeout in
-// the same round trip when Options.LockTimeout is set). The [uow.Tx] it returns is a
+// the same round trip when Options.LockTimeout is set). The [driver.Tx] it returns is a
 // *sqlstore.Tx; its Native handle is a pgx.Tx (see [TxOf]). A pooled connection that turns out
 // to be broken (the server restarted, or ended it) is dropped and the begin tried again on
 // another, until a new one is made if need be. Errors are pgx's, wrapped; ctx bounds only the
 // begin.
-func (d *Driver) Begin(ctx context.Context) (uow.Tx, error) {
+func (d *Driver) Begin(ctx context.Context) (driver.Tx, error) {
 	b, err := d.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pguow: begin: %w", ctxErr(ctx, d.dialect.Classify(err)))
@@ -244,7 +248,7 @@ func (d *Driver) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// PurgeInbox implements [uow.InboxPurger]: it deletes the inbox marks processed before before
+// PurgeInbox implements [driver.InboxPurger]: it deletes the inbox marks processed before before
 // and returns how many it deleted. Errors are pgx's, wrapped.
 func (d *Driver) PurgeInbox(ctx context.Context, before time.Time) (int, error) {
 	tag, err := d.pool.Exec(ctx, "DELETE FROM "+d.tables.Inbox+" WHERE processed_at < $1", before.UnixMicro())
@@ -258,7 +262,7 @@ func (d *Driver) PurgeInbox(ctx context.Context, before time.Time) (int, error) 
 // column). It is an inspection helper for tests (it implements uowtest.OutboxReader) and
 // tooling, reading the whole table: relays read the outbox through package outbox. It returns
 // nil if the outbox cannot be read; [Driver.ReadMessages] returns the error.
-func (d *Driver) Messages() []uow.Message {
+func (d *Driver) Messages() []driver.Message {
 	msgs, err := d.ReadMessages(context.Background())
 	if err != nil {
 		return nil
@@ -267,30 +271,12 @@ func (d *Driver) Messages() []uow.Message {
 }
 
 // ReadMessages is Messages with a context and an error.
-func (d *Driver) ReadMessages(ctx context.Context) ([]uow.Message, error) {
+func (d *Driver) ReadMessages(ctx context.Context) ([]driver.Message, error) {
 	msgs, err := sqlstore.ReadMessages(ctx, conn{tx: d.pool}, d.dialect, d.tables)
 	if err != nil {
 		return nil, fmt.Errorf("pguow: %w", ctxErr(ctx, err))
 	}
 	return msgs, nil
-}
-
-// TxOf returns the pgx transaction of a unit on a pguow Driver, for custom SQL in the unit's
-// transaction: a [uow.Mapper] keeping aggregates in tables of your own, a read model updated with
-// the unit's writes. What runs on it commits or rolls back with the unit. Do not commit or roll
-// it back yourself, and use it only from the unit's goroutine.
-//
-// A unit that has ended gives an error wrapping uow.ErrUnitDone; a unit of another driver one
-// wrapping uow.ErrInvalid.
-func TxOf(u *uow.Unit) (pgx.Tx, error) {
-	switch n := u.Native().(type) {
-	case pgx.Tx:
-		return n, nil
-	case nil:
-		return nil, fmt.Errorf("pguow: %w", uow.ErrUnitDone)
-	default:
-		return nil, fmt.Errorf("pguow: %w: the unit's transaction is a %T, not a pguow one", uow.ErrInvalid, n)
-	}
 }
 
 // ctxErr adds ctx's error to err when ctx is done and err does not already wrap it, so that a

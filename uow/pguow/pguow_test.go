@@ -174,7 +174,7 @@ func TestLockTimeout(t *testing.T) {
 
 	holder := begin(t, s)
 	defer func() { _ = holder.Rollback(context.Background()) }()
-	tx, err := pguow.TxOf(holder)
+	tx, err := uow.TxOf[pgx.Tx](holder)
 	require.NoError(t, err)
 	var setting string
 	require.NoError(t, tx.QueryRow(ctx, "SHOW lock_timeout").Scan(&setting))
@@ -280,12 +280,12 @@ func TestTxOf(t *testing.T) {
 	d := newDriver(t, nil)
 	s := uow.NewStore(d, nil)
 	u := begin(t, s)
-	tx, err := pguow.TxOf(u)
+	tx, err := uow.TxOf[pgx.Tx](u)
 	require.NoError(t, err)
 	var one int
 	require.NoError(t, tx.QueryRow(ctx, "SELECT 1").Scan(&one))
 	require.NoError(t, u.Commit(ctx))
-	_, err = pguow.TxOf(u)
+	_, err = uow.TxOf[pgx.Tx](u)
 	require.ErrorIs(t, err, uow.ErrUnitDone)
 }
 

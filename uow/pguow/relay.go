@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dddkit/ddd/internal/sqlstore"
-	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // The relay side of the driver: the outbox's relay state lives in the columns migration 0002 adds
@@ -19,12 +19,12 @@ import (
 // call runs in a READ COMMITTED transaction of its own on a pool connection.
 
 var (
-	_ outbox.Store    = (*Driver)(nil)
-	_ outbox.Holder   = (*Driver)(nil)
-	_ outbox.Operator = (*Driver)(nil)
+	_ driver.Outbox   = (*Driver)(nil)
+	_ driver.Holder   = (*Driver)(nil)
+	_ driver.Operator = (*Driver)(nil)
 )
 
-// Hold implements [outbox.Holder], which an [outbox.Relay] prefers to Claim: in a READ COMMITTED
+// Hold implements [driver.Holder], which an [outbox.Relay] prefers to Claim: in a READ COMMITTED
 // transaction of its own it takes key lanes (see the package documentation), selects up to
 // limit due messages of its lanes in commit order, none behind a blocked message of its key
 // (parked, retrying, delayed or leased), with FOR UPDATE SKIP LOCKED, and keeps them locked
@@ -32,9 +32,9 @@ var (
 // idle_in_transaction_session_timeout to lease, so the server ends a claim whose relay stops
 // talking to it (hung or partitioned) after lease; a relay that dies loses its claim when its
 // connection closes. limit < 1 or lease <= 0 is an
-// error wrapping outbox.ErrInvalid; other errors are the database's, wrapped. Finish errors of a
+// error wrapping driver.ErrInvalid; other errors are the database's, wrapped. Finish errors of a
 // claim the server ended are the database's too.
-func (d *Driver) Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (outbox.Held, error) {
+func (d *Driver) Hold(ctx context.Context, now time.Time, lease time.Duration, limit int) (driver.Held, error) {
 	want := d.lanes.want()
 	h, err := d.hold(ctx, now, lease, limit, want)
 	if err == nil && want < laneCount && len(h.Messages()) == 0 {
@@ -48,7 +48,7 @@ func (d *Driver) Hold(ctx context.Context, now time.Time, lease time.Duration, l
 }
 
 // hold runs one held claim asking for want lanes.
-func (d *Driver) hold(ctx context.Context, now time.Time, lease time.Duration, limit, want int) (outbox.Held, error) {
+func (d *Driver) hold(ctx context.Context, now time.Time, lease time.Duration, limit, want int) (driver.Held, error) {
 	r := *d.relay
 	r.Begin = func(ctx context.Context, lease time.Duration) (sqlstore.TxConn, error) {
 		return d.beginHeld(ctx, lease, want)
@@ -58,19 +58,19 @@ func (d *Driver) hold(ctx context.Context, now time.Time, lease time.Duration, l
 
 // heldClaim prefixes the package's name to the errors of Finish.
 type heldClaim struct {
-	outbox.Held
+	driver.Held
 	d *Driver
 }
 
-// Contended implements [outbox.Contention]: the claim is empty because other claims held every
+// Contended implements [driver.Contention]: the claim is empty because other claims held every
 // key lane.
 func (h heldClaim) Contended() bool {
-	c, ok := h.Held.(outbox.Contention)
+	c, ok := h.Held.(driver.Contention)
 	return ok && c.Contended()
 }
 
-// Finish implements outbox.Held.
-func (h heldClaim) Finish(ctx context.Context, published []string, failures []outbox.Failure) error {
+// Finish implements driver.Held.
+func (h heldClaim) Finish(ctx context.Context, published []string, failures []driver.Failure) error {
 	return h.d.relayErr(ctx, h.Held.Finish(ctx, published, failures))
 }
 
@@ -221,40 +221,40 @@ func (h *heldTx) end(ctx context.Context) error {
 // errHeldDone is the error of using a held claim's transaction once it ended.
 var errHeldDone = errors.New("the claim's transaction has ended")
 
-// Claim implements [outbox.Store]: it leases to owner, until now+lease, up to limit due
+// Claim implements [driver.Outbox]: it leases to owner, until now+lease, up to limit due
 // messages in commit order, at most the head of each key (plus later messages whose earlier
 // ones are all leased to owner). One transaction selects them with FOR UPDATE SKIP LOCKED, so concurrent relays (in
 // this process or others) skip each other's rows, and leases them. An empty owner, limit < 1 or lease <= 0 is an error
-// wrapping outbox.ErrInvalid; other errors are the database's, wrapped.
-func (d *Driver) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]outbox.Claimed, error) {
+// wrapping driver.ErrInvalid; other errors are the database's, wrapped.
+func (d *Driver) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]driver.Claimed, error) {
 	c, err := d.relay.Claim(ctx, owner, now, lease, limit)
 	return c, d.relayErr(ctx, err)
 }
 
-// Ack implements [outbox.Store]: it deletes the messages with the given IDs that are still
-// leased to owner, in one transaction. An empty owner is an error wrapping outbox.ErrInvalid.
+// Ack implements [driver.Outbox]: it deletes the messages with the given IDs that are still
+// leased to owner, in one transaction. An empty owner is an error wrapping driver.ErrInvalid.
 func (d *Driver) Ack(ctx context.Context, owner string, ids []string) error {
 	return d.relayErr(ctx, d.relay.Ack(ctx, owner, ids))
 }
 
-// Release implements [outbox.Store]: in one transaction, each failed message still leased to
+// Release implements [driver.Outbox]: in one transaction, each failed message still leased to
 // owner gets one more attempt, loses its lease and keeps Reason (at most 4 KiB) as its last
 // error; it is claimable again from RetryAt (at once for a zero RetryAt) or, with Park set,
 // parked. The park time recorded (see [Driver.PurgeParked]) is the current time of the
 // process, time.Now, not a time of the caller's. An empty owner is an error wrapping
-// outbox.ErrInvalid.
-func (d *Driver) Release(ctx context.Context, owner string, failures []outbox.Failure) error {
+// driver.ErrInvalid.
+func (d *Driver) Release(ctx context.Context, owner string, failures []driver.Failure) error {
 	return d.relayErr(ctx, d.relay.Release(ctx, owner, failures))
 }
 
-// Parked implements [outbox.Operator]: up to limit parked messages in commit order, with their
-// failed attempts, park time and last error. limit < 1 is an error wrapping outbox.ErrInvalid.
-func (d *Driver) Parked(ctx context.Context, limit int) ([]outbox.Parked, error) {
+// Parked implements [driver.Operator]: up to limit parked messages in commit order, with their
+// failed attempts, park time and last error. limit < 1 is an error wrapping driver.ErrInvalid.
+func (d *Driver) Parked(ctx context.Context, limit int) ([]driver.Parked, error) {
 	p, err := d.relay.Parked(ctx, limit)
 	return p, d.relayErr(ctx, err)
 }
 
-// Unpark implements [outbox.Operator]: the parked messages with the given IDs get no failed
+// Unpark implements [driver.Operator]: the parked messages with the given IDs get no failed
 // attempts, retry time, last error or lease, and are claimable at once. It returns how many of
 // them were parked.
 func (d *Driver) Unpark(ctx context.Context, ids []string) (int, error) {
@@ -262,14 +262,14 @@ func (d *Driver) Unpark(ctx context.Context, ids []string) (int, error) {
 	return n, d.relayErr(ctx, err)
 }
 
-// PurgeParked implements [outbox.Operator]: it deletes the messages parked (by Release, at the
+// PurgeParked implements [driver.Operator]: it deletes the messages parked (by Release, at the
 // process's time.Now) before before, and returns how many.
 func (d *Driver) PurgeParked(ctx context.Context, before time.Time) (int, error) {
 	n, err := d.relay.PurgeParked(ctx, before)
 	return n, d.relayErr(ctx, err)
 }
 
-// OldestDue implements [outbox.Operator]: the creation time of the oldest unparked message due
+// OldestDue implements [driver.Operator]: the creation time of the oldest unparked message due
 // at now (leased ones included), ok false when there is none. It reads the created_at of every
 // due message: call it at a metrics interval, not per batch.
 func (d *Driver) OldestDue(ctx context.Context, now time.Time) (time.Time, bool, error) {

@@ -21,6 +21,7 @@ import (
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/pguow"
 )
@@ -51,7 +52,7 @@ func newSink(t testing.TB) *sink {
 	t.Helper()
 	s := &sink{drv: memuow.New(nil), bus: &outbox.Bus{}}
 	s.store = uow.NewStore(s.drv, nil)
-	h := outbox.Idempotent(s.store, "tallies", func(ctx context.Context, u *uow.Unit, m outbox.Message) error {
+	h := outbox.Idempotent(s.store, "tallies", func(ctx context.Context, u *uow.Unit, m uow.Message) error {
 		repo := uow.Repo[*keyTally](u)
 		tl, err := repo.Get(ctx, m.Key)
 		if errors.Is(err, uow.ErrNotFound) {
@@ -68,7 +69,7 @@ func newSink(t testing.TB) *sink {
 		tl.IDs = append(tl.IDs, m.ID)
 		return nil
 	}, nil)
-	_, err := s.bus.Subscribe("t", "tallies", func(ctx context.Context, m outbox.Message) error {
+	_, err := s.bus.Subscribe("t", "tallies", func(ctx context.Context, m uow.Message) error {
 		s.mu.Lock()
 		s.deliveries = append(s.deliveries, m.ID)
 		s.mu.Unlock()
@@ -104,7 +105,7 @@ func (s *sink) effects(t testing.TB, keys ...string) map[string][]string {
 
 // ackLost is a relay's store in a process that dies right after publishing: its acks never
 // reach the database.
-type ackLost struct{ outbox.Store }
+type ackLost struct{ driver.Outbox }
 
 var errDied = errors.New("relay died before its ack")
 
@@ -114,13 +115,13 @@ var quietLog = slog.New(slog.DiscardHandler)
 
 // emitRounds commits rounds units, each emitting one message on each key, and returns the
 // messages in commit order.
-func emitRounds(t *testing.T, s *uow.Store, rounds int, keys ...string) []outbox.Message {
+func emitRounds(t *testing.T, s *uow.Store, rounds int, keys ...string) []uow.Message {
 	t.Helper()
-	var out []outbox.Message
+	var out []uow.Message
 	for r := range rounds {
-		var msgs []outbox.Message
+		var msgs []uow.Message
 		for _, k := range keys {
-			msgs = append(msgs, outbox.Message{ID: uuid.Must(uuid.NewV7()).String(), Topic: "t", Key: k, Name: fmt.Sprintf("%s-%d", k, r), Payload: []byte(`{}`)})
+			msgs = append(msgs, uow.Message{ID: uuid.Must(uuid.NewV7()).String(), Topic: "t", Key: k, Name: fmt.Sprintf("%s-%d", k, r), Payload: []byte(`{}`)})
 		}
 		require.NoError(t, uow.Do(t.Context(), s, func(ctx context.Context, u *uow.Unit) error {
 			for _, m := range msgs {
@@ -135,7 +136,7 @@ func emitRounds(t *testing.T, s *uow.Store, rounds int, keys ...string) []outbox
 	return out
 }
 
-func idsByKey(msgs []outbox.Message) map[string][]string {
+func idsByKey(msgs []uow.Message) map[string][]string {
 	out := map[string][]string{}
 	for _, m := range msgs {
 		out[m.Key] = append(out[m.Key], m.ID)
@@ -169,7 +170,7 @@ func drainRelay(t *testing.T, d *pguow.Driver, r *outbox.Relay) {
 }
 
 // TestRelayCrashBetweenPublishAndAck: a relay with leased claims (ackLost hides the driver's
-// outbox.Holder) publishes the heads of three keys and dies before
+// driver.Holder) publishes the heads of three keys and dies before
 // its ack. Another relay leaves them alone while the dead relay's lease runs, then publishes
 // them again and the rest after them; the consumer's inbox absorbs the second copies: one
 // effect per message, in commit order per key.
@@ -211,7 +212,7 @@ type killAfterPublish struct {
 	killed int
 }
 
-func (k *killAfterPublish) Publish(ctx context.Context, msgs []outbox.Message) error {
+func (k *killAfterPublish) Publish(ctx context.Context, msgs []uow.Message) error {
 	if err := k.bus.Publish(ctx, msgs); err != nil {
 		return err
 	}
@@ -233,7 +234,7 @@ func (k *killAfterPublish) Publish(ctx context.Context, msgs []outbox.Message) e
 }
 
 // TestHeldRelayKilledBetweenPublishAndFinish: a relay holding a claim (pguow is an
-// outbox.Holder) of three messages, the heads of three keys, publishes them and dies before
+// driver.Holder) of three messages, the heads of three keys, publishes them and dies before
 // finishing: its session ends,
 // and with it the claim, so another relay takes the heads over at once, with no lease to wait
 // for, and publishes them again and the rest after them. The consumer's inbox absorbs the
@@ -299,7 +300,7 @@ func TestAppKilledBetweenCommitAndRelay(t *testing.T) {
 	require.Equal(t, idsByKey(committed), snk.effects(t, "a", "b"))
 }
 
-func idsOf(msgs []outbox.Message) []string {
+func idsOf(msgs []uow.Message) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.ID

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"database/sql"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/sqliteuow"
 )
@@ -110,7 +111,7 @@ func holdWriteLock(t *testing.T, d *sqliteuow.Driver) (release func()) {
 	t.Helper()
 	u, err := uow.NewStore(d, nil).Begin(t.Context())
 	require.NoError(t, err)
-	tx, err := sqliteuow.TxOf(u)
+	tx, err := uow.TxOf[*sql.Tx](u)
 	require.NoError(t, err)
 	require.NotNil(t, tx)
 	var once sync.Once
@@ -136,7 +137,7 @@ func TestLockTimeoutAcrossDrivers(t *testing.T) {
 
 	u, err := s.Begin(t.Context())
 	require.NoError(t, err)
-	_, err = sqliteuow.TxOf(u)
+	_, err = uow.TxOf[*sql.Tx](u)
 	require.ErrorIs(t, err, uow.ErrConflict, "TxOf while another process writes")
 	require.NoError(t, u.Rollback(t.Context()))
 
@@ -253,7 +254,7 @@ func TestFailedCommitLeavesNothing(t *testing.T) {
 			if c.want == uow.ErrConflict {
 				ny, vy = state(t, s, "y")
 			}
-			tx, err := sqliteuow.TxOf(u)
+			tx, err := uow.TxOf[*sql.Tx](u)
 			require.NoError(t, err)
 			_, err = tx.ExecContext(t.Context(), "INSERT INTO audit (line) VALUES ('written in the unit')")
 			require.NoError(t, err)
@@ -304,7 +305,7 @@ func TestInterruptedStatement(t *testing.T) {
 	u, err := s.Begin(t.Context())
 	require.NoError(t, err)
 	require.NoError(t, increment("x")(t.Context(), u))
-	tx, err := sqliteuow.TxOf(u)
+	tx, err := uow.TxOf[*sql.Tx](u)
 	require.NoError(t, err)
 	_, err = tx.ExecContext(t.Context(), "INSERT INTO audit (line) VALUES ('first')")
 	require.NoError(t, err)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/sqliteuow"
 	"github.com/dddkit/ddd/uow/uowtest"
 )
@@ -31,7 +31,7 @@ func openPath(t testing.TB, path string, opts *sqliteuow.Options) *sqliteuow.Dri
 }
 
 func TestConformance(t *testing.T) {
-	uowtest.Run(t, func(t *testing.T) uow.Driver {
+	uowtest.Run(t, func(t *testing.T) driver.Driver {
 		d, _ := open(t, nil)
 		return d
 	})

@@ -10,7 +10,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/dddkit/ddd/internal/sqlstore"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // maxParams is SQLite's SQLITE_MAX_VARIABLE_NUMBER in modernc.org/sqlite (32766 since SQLite
@@ -44,7 +44,7 @@ var pathEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 // classify translates a modernc.org/sqlite error: SQLITE_BUSY and SQLITE_LOCKED (and their
 // extended codes: the write lock of another connection not obtained within busy_timeout) wrap
-// uow.ErrConflict; primary key and unique violations wrap sqlstore.ErrUnique; "no such table"
+// driver.ErrConflict; primary key and unique violations wrap sqlstore.ErrUnique; "no such table"
 // gets a hint to migrate. The original error stays in the chain; other errors, context errors
 // among them, are returned as they are.
 func classify(err error) error {
@@ -54,7 +54,7 @@ func classify(err error) error {
 	}
 	switch code := se.Code(); {
 	case code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED:
-		return fmt.Errorf("%w: another connection holds the database's write lock: %w", uow.ErrConflict, err)
+		return fmt.Errorf("%w: another connection holds the database's write lock: %w", driver.ErrConflict, err)
 	case code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || code == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 		return fmt.Errorf("%w: %w", sqlstore.ErrUnique, err)
 	case code&0xff == sqlite3.SQLITE_ERROR && strings.Contains(se.Error(), "no such table"):

@@ -30,9 +30,9 @@
 //	type accountMapper struct{ d *sqliteuow.Driver }
 //
 //	func (m accountMapper) Update(ctx context.Context, u *uow.Unit, a *Account, expected int64) error {
-//		tx, err := sqliteuow.TxOf(u) // *sql.Tx, committed or rolled back with the unit
+//		tx, err := uow.TxOf[*sql.Tx](u) // *sql.Tx, committed or rolled back with the unit
 //		if err != nil {
-//			return err // uow.ErrConflict when the write lock is not had: Do retries
+//			return err // driver.ErrConflict when the write lock is not had: Do retries
 //		}
 //		res, err := tx.ExecContext(ctx,
 //			"UPDATE account SET balance = ?, version = version + 1 WHERE id = ? AND version = ?",
@@ -41,7 +41,7 @@
 //			return err
 //		}
 //		if n, _ := res.RowsAffected(); n != 1 {
-//			return fmt.Errorf("%w: account %s moved on", uow.ErrConflict, a.ID())
+//			return fmt.Errorf("%w: account %s moved on", driver.ErrConflict, a.ID())
 //		}
 //		return nil
 //	}
@@ -64,7 +64,7 @@
 // Writers of one Driver queue in the process for the write transaction (without SQLite's
 // busy polling); writers of other processes, or other Drivers on the same file, wait for
 // SQLite's write lock up to the lock timeout (busy_timeout). A wait that runs out returns an
-// error wrapping [uow.ErrConflict], which [uow.Do] retries: never a bare "database is locked".
+// error wrapping [driver.ErrConflict], which [uow.Do] retries: never a bare "database is locked".
 // A wait honours the context of the call, ending with its error.
 //
 // # Locks
@@ -73,13 +73,13 @@
 // (kind and ID) or a key, held until the unit ends. A ForUpdate load locks its rows, then reads
 // them, so it sees the latest commit; a commit locks the rows it writes before it writes,
 // waiting for units that loaded them ForUpdate. Waits end with the context's error, or with
-// [uow.ErrConflict] after the lock timeout or at once when they would close a deadlock (the
+// [driver.ErrConflict] after the lock timeout or at once when they would close a deadlock (the
 // lock table sees the write transaction too).
 //
 // These locks exclude the units of one Driver, which is what an embedded database usually
 // has: one process. They are not shared with other processes (or other Drivers) on the same
 // file: there, two units may both "lock" a row, the second commit finds the version moved on
-// and fails with [uow.ErrConflict], and Do retries it. No update is ever lost, but waiting
+// and fails with [driver.ErrConflict], and Do retries it. No update is ever lost, but waiting
 // turns into retrying. Custom SQL through [TxOf] (a Mapper's ForUpdate load, say) runs in the
 // write transaction, which excludes every other writer of every process: on SQLite that lock
 // is as coarse as the database's write lock.
@@ -107,8 +107,8 @@
 //
 // # Outbox relay
 //
-// The Driver is also the relay's side of the outbox: it implements [outbox.Store] (Claim, Ack,
-// Release) and [outbox.Operator] (Parked, Unpark, PurgeParked, OldestDue) over the columns that
+// The Driver is also the relay's side of the outbox: it implements [driver.Outbox] (Claim, Ack,
+// Release) and [driver.Operator] (Parked, Unpark, PurgeParked, OldestDue) over the columns that
 // migration 0002 adds to ddd_outbox: attempts, retry_at, lease_owner, lease_until, parked_at and
 // last_error (times in unix microseconds). A claim takes, in seq order and at most its limit, the
 // due messages that head their key (or follow only messages leased to the same relay), leases them

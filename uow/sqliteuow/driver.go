@@ -16,7 +16,7 @@ import (
 
 	"github.com/dddkit/ddd/internal/locktable"
 	"github.com/dddkit/ddd/internal/sqlstore"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // DefaultLockTimeout is how long a transaction waits for a lock when Options.LockTimeout is
@@ -35,7 +35,7 @@ type Options struct {
 	// LockTimeout bounds each wait for a lock: for the Driver's in-process locks (the write
 	// transaction, rows locked by GetForUpdate, keys of Unit.Lock) and, as SQLite's
 	// busy_timeout, for the database's write lock held by another connection or process. A
-	// wait that times out fails with an error wrapping uow.ErrConflict. Zero or negative means
+	// wait that times out fails with an error wrapping driver.ErrConflict. Zero or negative means
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
 	// SyncNormal sets PRAGMA synchronous=NORMAL instead of FULL (Open only). In WAL mode
@@ -54,9 +54,19 @@ func (o *Options) lockTimeout() time.Duration {
 	return o.LockTimeout
 }
 
-// Driver is the SQLite [uow.Driver]: aggregate documents, outbox messages and inbox marks in
+// Driver is the SQLite [driver.Driver]: aggregate documents, outbox messages and inbox marks in
 // one database file, accessed through database/sql and modernc.org/sqlite. See the package
 // documentation for its transactions and locks.
+//
+// A unit's transaction is a *sql.Tx, the write transaction, begun when the unit first writes:
+// uow.TxOf[*sql.Tx](u) returns it for SQL of your own (a [uow.Mapper], read models, sqlc
+// queries), beginning it if need be. Beginning it waits for the database's write lock, held from
+// then until the unit ends, so call TxOf when the unit is about to write (a Mapper's Insert,
+// Update, Delete or ForUpdate Load) and read optimistically through [Driver.DB]; a write lock
+// not had within the lock timeout is an error wrapping uow.ErrConflict, which uow.Do retries.
+// Return the errors of the statements you run in it: SQLite rolls the whole transaction back on
+// its own after some (an interrupted write, a full disk), and the statements after them would
+// no longer run in it.
 //
 // A Driver is safe for concurrent use. The zero value is not usable: get one from [Open] or
 // [New].
@@ -69,12 +79,12 @@ type Driver struct {
 	relay   *sqlstore.Relay
 	// pause, if set, holds every commit after its statements and before COMMIT (the tests'
 	// PauseCommits).
-	pause atomic.Pointer[func(context.Context, *uow.Changes)]
+	pause atomic.Pointer[func(context.Context, *driver.Changes)]
 }
 
 var (
-	_ uow.Driver      = (*Driver)(nil)
-	_ uow.InboxPurger = (*Driver)(nil)
+	_ driver.Driver      = (*Driver)(nil)
+	_ driver.InboxPurger = (*Driver)(nil)
 )
 
 // DSN returns the modernc.org/sqlite data source name Open uses for path: WAL journal,
@@ -130,7 +140,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Driver, error) {
 // New returns a Driver over db, a pool of modernc.org/sqlite connections the caller owns (and
 // closes after the Driver's last use; [Driver.Close] leaves it open). Open db with [DSN], or at
 // least with a busy_timeout, WAL and _txlock=immediate: without them writers of other
-// processes fail sooner with uow.ErrConflict. An invalid Options.Prefix is an error.
+// processes fail sooner with driver.ErrConflict. An invalid Options.Prefix is an error.
 func New(db *sql.DB, opts *Options) (*Driver, error) {
 	if db == nil {
 		return nil, errors.New("sqliteuow: New: nil *sql.DB")
@@ -177,7 +187,7 @@ func (d *Driver) Close() error {
 
 // Begin starts a transaction: a *[Tx], with no database transaction until it needs one. It
 // fails only when ctx is done.
-func (d *Driver) Begin(ctx context.Context) (uow.Tx, error) {
+func (d *Driver) Begin(ctx context.Context) (driver.Tx, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: begin: %w", err)
 	}
@@ -229,7 +239,7 @@ func (d *Driver) writeTx(ctx context.Context, fn func(c sqlstore.Conn) error) er
 }
 
 // PurgeInbox deletes the inbox marks processed before before and returns how many it deleted
-// (uow.InboxPurger). It takes the write transaction like a commit.
+// (driver.InboxPurger). It takes the write transaction like a commit.
 func (d *Driver) PurgeInbox(ctx context.Context, before time.Time) (int, error) {
 	var n int64
 	err := d.write(ctx, func(c sqlstore.Conn) error {
@@ -251,7 +261,7 @@ func (d *Driver) PurgeInbox(ctx context.Context, before time.Time) (int, error) 
 // Messages returns the committed outbox messages in the order they were stored. It is an
 // inspection helper for tests (uowtest.OutboxReader) and tooling, reading the whole outbox;
 // relays read it through package outbox. It returns nil when the outbox cannot be read.
-func (d *Driver) Messages() []uow.Message {
+func (d *Driver) Messages() []driver.Message {
 	msgs, err := d.messages(context.Background())
 	if err != nil {
 		return nil
@@ -259,6 +269,6 @@ func (d *Driver) Messages() []uow.Message {
 	return msgs
 }
 
-func (d *Driver) messages(ctx context.Context) ([]uow.Message, error) {
+func (d *Driver) messages(ctx context.Context) ([]driver.Message, error) {
 	return sqlstore.ReadMessages(ctx, sqlstore.SQLConn{Q: d.db}, dialect, d.tables)
 }

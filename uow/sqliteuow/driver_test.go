@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/sqliteuow"
 )
 
@@ -216,18 +217,18 @@ func TestFindFieldNames(t *testing.T) {
 		"b": `{"a\"b":"other","x<y":"w","n":"1"}`,
 		"c": `{"a\u0022b":"v","x\u003cy":"w","n":1.0}`,
 	}
-	var writes []uow.Write
+	var writes []driver.Write
 	for _, id := range []string{"a", "b", "c"} {
-		writes = append(writes, uow.Write{Op: uow.Insert, Record: uow.Record{Kind: "doc", ID: id, Data: []byte(docs[id])}})
+		writes = append(writes, driver.Write{Op: driver.Insert, Record: driver.Record{Kind: "doc", ID: id, Data: []byte(docs[id])}})
 	}
 	tx, err := d.Begin(ctx)
 	require.NoError(t, err)
-	require.NoError(t, tx.Commit(ctx, &uow.Changes{Writes: writes}))
+	require.NoError(t, tx.Commit(ctx, &driver.Changes{Writes: writes}))
 
 	tx, err = d.Begin(ctx)
 	require.NoError(t, err)
 	defer tx.Rollback(ctx)
-	q := tx.(uow.Querier)
+	q := tx.(driver.Querier)
 	for _, c := range []struct {
 		where []uow.Field
 		want  []string

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/sqliteuow"
 )
 
@@ -95,7 +96,7 @@ func (r *recorder) note(err error) error {
 	return err
 }
 
-func (r *recorder) Begin(ctx context.Context) (uow.Tx, error) {
+func (r *recorder) Begin(ctx context.Context) (driver.Tx, error) {
 	tx, err := r.Driver.Begin(ctx)
 	if err != nil {
 		return nil, r.note(err)
@@ -115,12 +116,12 @@ type recordingTx struct {
 	r *recorder
 }
 
-func (t *recordingTx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]uow.Record, error) {
+func (t *recordingTx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]driver.Record, error) {
 	recs, err := t.Tx.Load(ctx, kind, ids, lock)
 	return recs, t.r.note(err)
 }
 
-func (t *recordingTx) Commit(ctx context.Context, c *uow.Changes) error {
+func (t *recordingTx) Commit(ctx context.Context, c *driver.Changes) error {
 	return t.r.note(t.Tx.Commit(ctx, c))
 }
 

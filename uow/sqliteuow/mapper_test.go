@@ -53,7 +53,7 @@ func (m accountMapper) Load(ctx context.Context, u *uow.Unit, ids []string, lock
 		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 	} = m.d.DB()
 	if lock == uow.ForUpdate {
-		tx, err := sqliteuow.TxOf(u)
+		tx, err := uow.TxOf[*sql.Tx](u)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +87,7 @@ func (m accountMapper) Load(ctx context.Context, u *uow.Unit, ids []string, lock
 
 // exec runs one statement in u's transaction and returns the rows it affected.
 func exec(ctx context.Context, u *uow.Unit, q string, args ...any) (int64, error) {
-	tx, err := sqliteuow.TxOf(u)
+	tx, err := uow.TxOf[*sql.Tx](u)
 	if err != nil {
 		return 0, err
 	}

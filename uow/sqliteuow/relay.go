@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // The relay side of the driver: the outbox's relay state lives in the columns migration 0002 adds
@@ -15,44 +15,44 @@ import (
 // are serialised, one relay's after another's. Parked and OldestDue read on the pool.
 
 var (
-	_ outbox.Store    = (*Driver)(nil)
-	_ outbox.Operator = (*Driver)(nil)
+	_ driver.Outbox   = (*Driver)(nil)
+	_ driver.Operator = (*Driver)(nil)
 )
 
-// Claim implements [outbox.Store]: it leases to owner, until now+lease, up to limit due
+// Claim implements [driver.Outbox]: it leases to owner, until now+lease, up to limit due
 // messages in commit order, at most the head of each key (plus later messages whose earlier
 // ones are all leased to owner). It runs in the write transaction, which serialises claims across relays and
 // processes. An empty owner, limit < 1 or lease <= 0 is an error
-// wrapping outbox.ErrInvalid; other errors are the database's, wrapped (a lock timeout wraps uow.ErrConflict).
-func (d *Driver) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]outbox.Claimed, error) {
+// wrapping driver.ErrInvalid; other errors are the database's, wrapped (a lock timeout wraps driver.ErrConflict).
+func (d *Driver) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]driver.Claimed, error) {
 	c, err := d.relay.Claim(ctx, owner, now, lease, limit)
 	return c, d.relayErr(ctx, err)
 }
 
-// Ack implements [outbox.Store]: it deletes the messages with the given IDs that are still
-// leased to owner, in one transaction. An empty owner is an error wrapping outbox.ErrInvalid.
+// Ack implements [driver.Outbox]: it deletes the messages with the given IDs that are still
+// leased to owner, in one transaction. An empty owner is an error wrapping driver.ErrInvalid.
 func (d *Driver) Ack(ctx context.Context, owner string, ids []string) error {
 	return d.relayErr(ctx, d.relay.Ack(ctx, owner, ids))
 }
 
-// Release implements [outbox.Store]: in one transaction, each failed message still leased to
+// Release implements [driver.Outbox]: in one transaction, each failed message still leased to
 // owner gets one more attempt, loses its lease and keeps Reason (at most 4 KiB) as its last
 // error; it is claimable again from RetryAt (at once for a zero RetryAt) or, with Park set,
 // parked. The park time recorded (see [Driver.PurgeParked]) is the current time of the
 // process, time.Now, not a time of the caller's. An empty owner is an error wrapping
-// outbox.ErrInvalid.
-func (d *Driver) Release(ctx context.Context, owner string, failures []outbox.Failure) error {
+// driver.ErrInvalid.
+func (d *Driver) Release(ctx context.Context, owner string, failures []driver.Failure) error {
 	return d.relayErr(ctx, d.relay.Release(ctx, owner, failures))
 }
 
-// Parked implements [outbox.Operator]: up to limit parked messages in commit order, with their
-// failed attempts, park time and last error. limit < 1 is an error wrapping outbox.ErrInvalid.
-func (d *Driver) Parked(ctx context.Context, limit int) ([]outbox.Parked, error) {
+// Parked implements [driver.Operator]: up to limit parked messages in commit order, with their
+// failed attempts, park time and last error. limit < 1 is an error wrapping driver.ErrInvalid.
+func (d *Driver) Parked(ctx context.Context, limit int) ([]driver.Parked, error) {
 	p, err := d.relay.Parked(ctx, limit)
 	return p, d.relayErr(ctx, err)
 }
 
-// Unpark implements [outbox.Operator]: the parked messages with the given IDs get no failed
+// Unpark implements [driver.Operator]: the parked messages with the given IDs get no failed
 // attempts, retry time, last error or lease, and are claimable at once. It returns how many of
 // them were parked.
 func (d *Driver) Unpark(ctx context.Context, ids []string) (int, error) {
@@ -60,14 +60,14 @@ func (d *Driver) Unpark(ctx context.Context, ids []string) (int, error) {
 	return n, d.relayErr(ctx, err)
 }
 
-// PurgeParked implements [outbox.Operator]: it deletes the messages parked (by Release, at the
+// PurgeParked implements [driver.Operator]: it deletes the messages parked (by Release, at the
 // process's time.Now) before before, and returns how many.
 func (d *Driver) PurgeParked(ctx context.Context, before time.Time) (int, error) {
 	n, err := d.relay.PurgeParked(ctx, before)
 	return n, d.relayErr(ctx, err)
 }
 
-// OldestDue implements [outbox.Operator]: the creation time of the oldest unparked message due
+// OldestDue implements [driver.Operator]: the creation time of the oldest unparked message due
 // at now (leased ones included), ok false when there is none. It reads the created_at of every
 // due message: call it at a metrics interval, not per batch.
 func (d *Driver) OldestDue(ctx context.Context, now time.Time) (time.Time, bool, error) {

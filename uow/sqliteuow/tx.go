@@ -13,11 +13,11 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/dddkit/ddd/internal/sqlstore"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
-// Tx is a transaction of a [Driver], returned by [Driver.Begin]. Besides [uow.Tx] it implements
-// [uow.Querier], [uow.KeyLocker] and [uow.InboxReader].
+// Tx is a transaction of a [Driver], returned by [Driver.Begin]. Besides [driver.Tx] it implements
+// [driver.Querier], [driver.KeyLocker] and [driver.InboxReader].
 //
 // A Tx begins with no database transaction: optimistic loads, queries and inbox checks read
 // committed data on the Driver's pool. Its write transaction (BEGIN IMMEDIATE, holding
@@ -26,59 +26,59 @@ import (
 // locks of the Driver (see the package documentation).
 //
 // A Tx is used by one goroutine. After Commit or Rollback every method but Rollback returns an
-// error wrapping uow.ErrUnitDone, and Native returns nil.
+// error wrapping driver.ErrTxDone, and Native returns nil.
 type Tx struct {
 	tx *sqlstore.Tx
 	b  *backend
 }
 
 var (
-	_ uow.Tx          = (*Tx)(nil)
-	_ uow.Querier     = (*Tx)(nil)
-	_ uow.KeyLocker   = (*Tx)(nil)
-	_ uow.InboxReader = (*Tx)(nil)
+	_ driver.Tx          = (*Tx)(nil)
+	_ driver.Querier     = (*Tx)(nil)
+	_ driver.KeyLocker   = (*Tx)(nil)
+	_ driver.InboxReader = (*Tx)(nil)
 )
 
-// Load returns the committed records of kind with the given IDs (uow.Tx). With uow.ForUpdate
+// Load returns the committed records of kind with the given IDs (driver.Tx). With driver.ForUpdate
 // it first locks each ID, in ID order, in the Driver's lock table, waiting while another Tx
 // holds it (for a ForUpdate load, or a commit writing the record); then it reads, and so sees
 // the latest data this Driver committed. A wait ends with an error wrapping ctx.Err() when ctx
-// is done, and with one wrapping uow.ErrConflict on a lock timeout or a deadlock.
-func (t *Tx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]uow.Record, error) {
-	if lock == uow.ForUpdate {
+// is done, and with one wrapping driver.ErrConflict on a lock timeout or a deadlock.
+func (t *Tx) Load(ctx context.Context, kind string, ids []string, lock driver.Lock) ([]driver.Record, error) {
+	if lock == driver.ForUpdate {
 		if t.b.finished {
-			return nil, uow.ErrUnitDone
+			return nil, driver.ErrTxDone
 		}
 		for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
 			if err := t.b.lock(ctx, rowKey(kind, id)); err != nil {
 				return nil, fmt.Errorf("sqlite: load %s for update: %w", kind, err)
 			}
 		}
-		lock = uow.Optimistic // locked: a plain read now sees the latest commit
+		lock = driver.Optimistic // locked: a plain read now sees the latest commit
 	}
 	return t.tx.Load(ctx, kind, ids, lock)
 }
 
 // Find returns the committed records of kind whose top-level fields equal the filter
-// (uow.Querier): SQL narrows by the string fields with json_extract, and the documents are
+// (driver.Querier): SQL narrows by the string fields with json_extract, and the documents are
 // compared as JSON values.
-func (t *Tx) Find(ctx context.Context, kind string, where []uow.Field) ([]uow.Record, error) {
+func (t *Tx) Find(ctx context.Context, kind string, where []driver.Field) ([]driver.Record, error) {
 	return t.tx.Find(ctx, kind, where)
 }
 
 // Processed reports whether the inbox mark (consumer, messageID) is committed
-// (uow.InboxReader).
+// (driver.InboxReader).
 func (t *Tx) Processed(ctx context.Context, consumer, messageID string) (bool, error) {
 	return t.tx.Processed(ctx, consumer, messageID)
 }
 
-// LockKeys takes in-process locks on keys, held until the Tx ends (uow.KeyLocker). They exclude
+// LockKeys takes in-process locks on keys, held until the Tx ends (driver.KeyLocker). They exclude
 // the transactions of this Driver, not those of another process or another Driver on the same
 // file. A wait ends with an error wrapping ctx.Err() when ctx is done, and with one wrapping
-// uow.ErrConflict on a lock timeout or a deadlock.
+// driver.ErrConflict on a lock timeout or a deadlock.
 func (t *Tx) LockKeys(ctx context.Context, keys []string) error {
 	if t.b.finished {
-		return uow.ErrUnitDone
+		return driver.ErrTxDone
 	}
 	for _, k := range keys {
 		if err := t.b.lock(ctx, keyKey(k)); err != nil {
@@ -88,14 +88,14 @@ func (t *Tx) LockKeys(ctx context.Context, keys []string) error {
 	return nil
 }
 
-// Commit writes c in the write transaction and commits it (uow.Tx). It first locks the rows it
+// Commit writes c in the write transaction and commits it (driver.Tx). It first locks the rows it
 // writes, waiting for transactions that loaded them ForUpdate, then takes the write
 // transaction, waiting for this Driver's other writers and, up to the lock timeout, for other
-// processes' (uow.ErrConflict when that runs out). A Commit of nothing that did not begin the
+// processes' (driver.ErrConflict when that runs out). A Commit of nothing that did not begin the
 // write transaction takes no lock. On any error nothing of c is stored.
-func (t *Tx) Commit(ctx context.Context, c *uow.Changes) error {
+func (t *Tx) Commit(ctx context.Context, c *driver.Changes) error {
 	if t.b.finished {
-		return uow.ErrUnitDone
+		return driver.ErrTxDone
 	}
 	if c.Empty() && t.b.tx == nil {
 		return t.tx.Rollback(ctx) // nothing to write: release the locks
@@ -115,12 +115,12 @@ func (t *Tx) Commit(ctx context.Context, c *uow.Changes) error {
 }
 
 // Rollback ends the Tx, rolling back its write transaction if it began one, and releases its
-// locks (uow.Tx). After the end it returns nil.
+// locks (driver.Tx). After the end it returns nil.
 func (t *Tx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
 
-// Native begins the write transaction if need be and returns it, a *sql.Tx (uow.Tx): custom
+// Native begins the write transaction if need be and returns it, a *sql.Tx (driver.Tx): custom
 // SQL of Mappers and read models runs in it, committed with the unit. If the write transaction
-// cannot begin (a lock timeout: an error wrapping uow.ErrConflict), Native returns that error
+// cannot begin (a lock timeout: an error wrapping driver.ErrConflict), Native returns that error
 // as its value; after the end, nil. Use [TxOf], which sorts this out.
 func (t *Tx) Native() any {
 	if t.b.finished {
@@ -131,31 +131,6 @@ func (t *Tx) Native() any {
 		return fmt.Errorf("sqlite: beginning the write transaction: %w", err)
 	}
 	return n
-}
-
-// TxOf returns the write transaction of unit u, a unit of a store over a [Driver], beginning it
-// if need be: the way Mappers and read models run SQL in the unit's transaction, committed or
-// rolled back with it. Beginning it waits for the database's write lock, held from then until
-// the unit ends, so call TxOf when the unit is about to write (a Mapper's Insert, Update,
-// Delete or ForUpdate Load); read optimistically through [Driver.DB]. It returns an error
-// wrapping uow.ErrConflict when the write lock is not had within the lock timeout (uow.Do then
-// retries the unit), one wrapping uow.ErrUnitDone after the unit ended, and one wrapping
-// uow.ErrInvalid when u is not a unit of this package's Driver.
-//
-// Return the errors of the statements you run in it: SQLite rolls the whole transaction back
-// on its own after some (an interrupted write, a full disk), and the statements after them
-// would no longer run in it. A returned error makes the unit fail and roll back.
-func TxOf(u *uow.Unit) (*sql.Tx, error) {
-	switch n := u.Native().(type) {
-	case *sql.Tx:
-		return n, nil
-	case error:
-		return nil, n
-	case nil:
-		return nil, fmt.Errorf("sqliteuow: %w", uow.ErrUnitDone)
-	default:
-		return nil, fmt.Errorf("%w: the unit's transaction is a %T, not a sqliteuow one", uow.ErrInvalid, n)
-	}
 }
 
 // backend is the sqlstore.Backend of one Tx: the lazy write transaction and the Tx's locks.
@@ -172,7 +147,7 @@ var _ sqlstore.Backend = (*backend)(nil)
 // a write begins it.
 func (b *backend) Conn(ctx context.Context, write bool) (sqlstore.Conn, error) {
 	if b.finished {
-		return nil, uow.ErrUnitDone
+		return nil, driver.ErrTxDone
 	}
 	if b.tx == nil && !write {
 		return sqlstore.SQLConn{Q: b.d.db}, nil
@@ -186,7 +161,7 @@ func (b *backend) Conn(ctx context.Context, write bool) (sqlstore.Conn, error) {
 // Native implements sqlstore.Backend.
 func (b *backend) Native(ctx context.Context) (any, error) {
 	if b.finished {
-		return nil, uow.ErrUnitDone
+		return nil, driver.ErrTxDone
 	}
 	if err := b.begin(ctx); err != nil {
 		return nil, err

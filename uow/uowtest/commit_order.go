@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // CommitPauser is implemented by a driver under test that can hold a commit after it has written
@@ -21,7 +22,7 @@ type CommitPauser interface {
 	// PauseCommits makes every later commit call pause, with the commit's context and changes,
 	// after its writes and before it commits, and go on when pause returns; nil removes it. It
 	// must be safe to call while other goroutines commit.
-	PauseCommits(pause func(ctx context.Context, c *uow.Changes))
+	PauseCommits(pause func(ctx context.Context, c *driver.Changes))
 }
 
 // commitOrderWait is how long the second unit of OutboxCommitOrder is given to commit while the
@@ -34,7 +35,7 @@ const commitOrderWait = 200 * time.Millisecond
 // may let B commit first (B's message then comes first) or make B wait until A has committed
 // (A's first), but a relay must see the messages of k in the order the units committed: with
 // the relay stopped until both committed, and with a relay claiming all along.
-func testOutboxCommitOrder(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxCommitOrder(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	for _, running := range []bool{false, true} {
 		e := start(t, newDriver)
 		p, ok := e.d.(CommitPauser)
@@ -56,7 +57,7 @@ func commitOrder(e *env, p CommitPauser, running bool) {
 
 	held, release := make(chan struct{}), make(chan struct{})
 	var holdOnce sync.Once
-	p.PauseCommits(func(ctx context.Context, c *uow.Changes) {
+	p.PauseCommits(func(ctx context.Context, c *driver.Changes) {
 		if !slices.ContainsFunc(c.Messages, func(m uow.Message) bool { return m.ID == a.ID }) {
 			return
 		}

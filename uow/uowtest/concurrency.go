@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // inUnit runs fn in a unit of its own, begun and ended by the calling goroutine (so it may run
@@ -42,7 +43,7 @@ func (e *env) wantBlocked(ch <-chan error, what string) <-chan error {
 // testConflict: of two units that loaded one aggregate and both change or remove it, the first
 // commit wins and the second fails with ErrConflict, storing nothing; GetForUpdate of an
 // aggregate the unit loaded before another unit changed it fails with ErrConflict.
-func testConflict(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testConflict(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	inc := func(_ *uow.Unit, c *counter) error { c.Inc(); return nil }
 	del := func(u *uow.Unit, c *counter) error { return uow.Repo[*counter](u).Remove(e.ctx, c) }
@@ -85,7 +86,7 @@ func testConflict(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 // testUnchangedNotWritten: a unit writes only the aggregates it changed, so a concurrent change
 // of an aggregate it merely loaded does not make its commit fail, and loading does not move a
 // version on.
-func testUnchangedNotWritten(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testUnchangedNotWritten(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x", "y", "z")
 
@@ -127,7 +128,7 @@ func testUnchangedNotWritten(t testing.TB, newDriver func(testing.TB) uow.Driver
 
 // testCommitAtomicity: a commit that fails stores nothing of the unit: not the changes of
 // aggregates that did not conflict, not inserts, not outbox messages, not inbox marks.
-func testCommitAtomicity(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testCommitAtomicity(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	inbox := e.caps().inbox
 	e.seed("x", "y", "w")
@@ -198,7 +199,7 @@ func describe(msgs []uow.Message) []string {
 // the holder's; a plain Get does not wait; Rollback releases the lock; a wait honours ctx;
 // GetForUpdate of an aggregate loaded without the lock takes the lock; a deadlock is broken with
 // ErrConflict; a row removed during the wait is not found.
-func testPessimistic(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testPessimistic(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 	getForUpdate := func(ctx context.Context, u *uow.Unit) (*counter, error) {
@@ -342,10 +343,10 @@ func testPessimistic(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 // waits; taking keys the unit holds succeeds at once; Rollback releases; a wait honours ctx;
 // overlapping key sets in any order do not deadlock; a deadlock across Lock calls is broken
 // with ErrConflict.
-func testKeyedLocks(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testKeyedLocks(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	if !e.caps().keyLocker {
-		t.Skipf("the driver's Tx does not implement uow.KeyLocker: no keyed locks to check")
+		t.Skipf("the driver's Tx does not implement driver.KeyLocker: no keyed locks to check")
 	}
 	lockIn := func(ctx context.Context, keys ...string) <-chan error {
 		return async(func() error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // fastRetries keeps the Do clauses quick.
@@ -16,7 +17,7 @@ var fastRetries = &uow.DoOptions{MaxAttempts: 5, MinBackoff: time.Millisecond, M
 // testDoRetriesConflicts: Do runs the whole function again in a new unit when the commit or the
 // function fails with ErrConflict, and the retry sees the state that won; failed attempts store
 // nothing; when the attempts run out the error wraps ErrConflict.
-func testDoRetriesConflicts(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testDoRetriesConflicts(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 
@@ -80,7 +81,7 @@ func testDoRetriesConflicts(t testing.TB, newDriver func(testing.TB) uow.Driver)
 // finds (another unit inserted the ID after Add found it free) is a lost race, a conflict: Do
 // runs the function again, whose Add then finds the ID stored and returns ErrDuplicate, which
 // Do does not retry.
-func testDoDoesNotRetry(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testDoDoesNotRetry(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 	inbox := e.caps().inbox
@@ -150,7 +151,7 @@ func testDoDoesNotRetry(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 
 // testDoPanic: when the function panics, Do rolls the unit back (nothing stored, locks
 // released) and the panic goes on with its value.
-func testDoPanic(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testDoPanic(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 	before := len(e.messages())
@@ -191,7 +192,7 @@ func testDoPanic(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 
 // testDoContext: Do with a cancelled context, or one cancelled while the function runs, returns
 // the context's error and stores nothing.
-func testDoContext(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testDoContext(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 	before := len(e.messages())

@@ -8,7 +8,7 @@
 // for each clause of the contract (a new in-memory store, a new database or schema ...):
 //
 //	func TestConformance(t *testing.T) {
-//		uowtest.Run(t, func(t *testing.T) uow.Driver {
+//		uowtest.Run(t, func(t *testing.T) driver.Driver {
 //			d, err := mydriver.Open(t.Context(), newSchema(t))
 //			if err != nil {
 //				t.Fatal(err)
@@ -21,12 +21,12 @@
 // Run runs each clause as a parallel subtest named after it (IdentityMap, CommitAtomicity,
 // Pessimistic ...), so `go test -run 'TestConformance/Pessimistic'` runs one, and a failure names
 // the clause and what it expected. The clauses drive the driver through the public API of package
-// uow (a [uow.Store], units, [uow.Repo], [uow.Do]) and, for the obligations of [uow.Tx] that the
+// uow (a [uow.Store], units, [uow.Repo], [uow.Do]) and, for the obligations of [driver.Tx] that the
 // unit does not exercise on its own, through the driver's transactions directly.
 //
 // # Clauses
 //
-//   - TxRecords, TxEnd: the obligations of [uow.Tx] itself: versions start at 1 and move by one,
+//   - TxRecords, TxEnd: the obligations of [driver.Tx] itself: versions start at 1 and move by one,
 //     updates and deletes compare the version (ErrConflict), inserts refuse an existing ID
 //     (ErrDuplicate), kinds are apart, a failed commit stores nothing, messages keep their order
 //     and fields, an existing inbox mark is a conflict, Rollback after the end returns nil.
@@ -54,7 +54,7 @@
 //     deadlock counter meanwhile.
 //   - OutboxClaim, OutboxAck, OutboxRelease, OutboxPark, OutboxDelayed, OutboxPerKeyOrder,
 //     OutboxCommitOrder, OutboxConcurrentRelays, OutboxLeaseExpiry, OutboxOldestDue: the relay
-//     side of the outbox ([outbox.Store], [outbox.Operator]) on messages committed by units:
+//     side of the outbox ([driver.Outbox], [driver.Operator]) on messages committed by units:
 //     claims in commit order, key heads only, with the committed fields; ack deletes only the
 //     owner's; release counts attempts and honours the retry time; a parked message blocks its
 //     key alone, is listed, unparked and purged; DeliverAfter is honoured; a key's messages come
@@ -65,7 +65,7 @@
 //     relay's messages are taken over when its lease ends, not before; the lag is the oldest
 //     due message. The times passed to Claim are the store's fake clock's; the parked time,
 //     which the driver takes itself, must be the system time give or take an hour.
-//   - OutboxHold, OutboxHoldConcurrentRelays, OutboxHoldExpiry: held claims ([outbox.Holder]):
+//   - OutboxHold, OutboxHoldConcurrentRelays, OutboxHoldExpiry: held claims ([driver.Holder]):
 //     commit order, no delayed, parked or leased message, nothing behind a key's failed one, a
 //     run of a key's messages when none holds it back; while a claim is held, other claims
 //     return none of its messages nor the later ones of their keys; Finish deletes the
@@ -75,21 +75,21 @@
 //
 // # What a driver must provide
 //
-// Besides [uow.Driver] and [uow.Tx], a driver under test must implement [OutboxReader], so that
+// Besides [driver.Driver] and [driver.Tx], a driver under test must implement [OutboxReader], so that
 // the suite can see the messages a commit stored: the driver contract has no outbox read
 // method (relays read the outbox through package outbox). Clauses that look at the outbox fail,
 // rather than skip, when the driver lacks it. A driver that does not want Messages in its API
 // declares it in an internal test file (package mydriver, file mydriver_test.go), or returns
 // from newDriver a test wrapper that embeds the driver and adds the method.
 //
-// Every driver also implements the relay side of its outbox, [outbox.Store] and
-// [outbox.Operator], on the driver value newDriver returns; the Outbox clauses fail, rather
+// Every driver also implements the relay side of its outbox, [driver.Outbox] and
+// [driver.Operator], on the driver value newDriver returns; the Outbox clauses fail, rather
 // than skip, when it does not.
 //
 // The optional capabilities are checked when the driver has them and skipped, with a message
-// naming the interface, when it does not: queries ([uow.Querier]: clause Find), keyed locks
-// ([uow.KeyLocker]: KeyedLocks), the inbox ([uow.InboxReader]: Inbox, and the inbox parts of
-// other clauses), its purge ([uow.InboxPurger]: InboxPurge) and held claims ([outbox.Holder]:
+// naming the interface, when it does not: queries ([driver.Querier]: clause Find), keyed locks
+// ([driver.KeyLocker]: KeyedLocks), the inbox ([driver.InboxReader]: Inbox, and the inbox parts of
+// other clauses), its purge ([driver.InboxPurger]: InboxPurge) and held claims ([driver.Holder]:
 // the OutboxHold clauses, which need a driver running at least three transactions at once). A
 // driver that documents one of them must pass its clause. [CommitPauser] is a test hook, not a
 // capability: implement it (in a test file if need be) so that OutboxCommitOrder runs.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/uowtest"
 )
@@ -14,7 +15,7 @@ import (
 // driver for each clause.
 func ExampleRun() {
 	testConformance := func(t *testing.T) {
-		uowtest.Run(t, func(*testing.T) uow.Driver { return memuow.New(nil) })
+		uowtest.Run(t, func(*testing.T) driver.Driver { return memuow.New(nil) })
 	}
 	_ = testConformance // in a driver's test file: func TestConformance(t *testing.T) { ... }
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // testFind: Find selects the committed aggregates of the repository's kind whose top-level
@@ -13,10 +14,10 @@ import (
 // Go type; a string never equals a number; null), in ID order; FindFunc filters by predicate.
 // The unit tracks what they return; an aggregate removed in the unit is left out, one added is
 // not found before commit.
-func testFind(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testFind(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	if !e.caps().querier {
-		t.Skipf("the driver's Tx does not implement uow.Querier: no queries to check")
+		t.Skipf("the driver's Tx does not implement driver.Querier: no queries to check")
 	}
 	x, y := "x", "y"
 	seed := []account{ // inserted out of ID order

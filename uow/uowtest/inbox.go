@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // mark calls MarkProcessed in u and fails the test if that fails.
@@ -23,7 +24,7 @@ func (e *env) mark(u *uow.Unit, consumer, messageID string) bool {
 // is per consumer; it is stored by Commit and discarded by Rollback; of two units marking one
 // message concurrently, the first commit wins and the second fails with ErrConflict, storing
 // nothing, and Do's retry then sees the mark.
-func testInbox(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testInbox(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.requireInbox()
 	e.seed("x")
@@ -81,11 +82,11 @@ func testInbox(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 
 // testInboxPurge: Store.PurgeInbox deletes the marks older than the age, by the store's clock,
 // and only those.
-func testInboxPurge(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testInboxPurge(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.requireInbox()
 	if _, err := e.store.PurgeInbox(e.ctx, time.Hour); errors.Is(err, uow.ErrUnsupported) {
-		t.Skipf("the driver does not implement uow.InboxPurger: no inbox purge to check")
+		t.Skipf("the driver does not implement driver.InboxPurger: no inbox purge to check")
 	} else if err != nil {
 		t.Fatalf("PurgeInbox of an empty inbox: %v", err)
 	}

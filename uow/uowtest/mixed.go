@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // The workload of MixedStrategies.
@@ -40,13 +41,13 @@ var mixedOpts = &uow.DoOptions{MaxAttempts: 1000, MinBackoff: 100 * time.Microse
 // its own while watching the database's deadlock counter: commits write their rows in one order
 // (see [uow.Unit.Commit]), so mixing strategies must make units wait, never deadlock. d must
 // implement [OutboxReader].
-func MixedStrategies(t testing.TB, d uow.Driver) {
+func MixedStrategies(t testing.TB, d driver.Driver) {
 	t.Helper()
-	e := start(t, func(testing.TB) uow.Driver { return d })
+	e := start(t, func(testing.TB) driver.Driver { return d })
 	mixedStrategies(e)
 }
 
-func testMixedStrategies(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testMixedStrategies(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	mixedStrategies(start(t, newDriver))
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // testEvents: a commit stores the events each aggregate recorded as outbox messages, in recorded
@@ -13,7 +14,7 @@ import (
 // key, its type as topic, the version the commit stored as header and the event as JSON payload;
 // then the messages emitted on the unit, as given; with the unit's correlation and causation
 // IDs on all of them.
-func testEvents(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testEvents(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	at := e.clock.Now()
 
@@ -90,7 +91,7 @@ func testEvents(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 
 // testOutboxVisibility: messages are in the outbox only once their unit commits: not while it is
 // open, not after a rollback.
-func testOutboxVisibility(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxVisibility(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 	if n := len(e.messages()); n != 0 {

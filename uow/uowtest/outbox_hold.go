@@ -9,24 +9,25 @@ import (
 
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
-// The clauses of held claims ([outbox.Holder]), an optional capability: a driver that is not a
+// The clauses of held claims ([driver.Holder]), an optional capability: a driver that is not a
 // Holder skips them. Held claims are transactions, so they need a driver that runs at least three
 // at once (pguow's pool does).
 
-// holder returns the driver's outbox.Holder, or skips the clause.
-func (e *env) holder() outbox.Holder {
+// holder returns the driver's driver.Holder, or skips the clause.
+func (e *env) holder() driver.Holder {
 	e.t.Helper()
-	h, ok := e.d.(outbox.Holder)
+	h, ok := e.d.(driver.Holder)
 	if !ok {
-		e.t.Skipf("driver %T is not an outbox.Holder (an optional capability): no held claims to test", e.d)
+		e.t.Skipf("driver %T is not an driver.Holder (an optional capability): no held claims to test", e.d)
 	}
 	return h
 }
 
 // hold holds and fails the test on an error.
-func (e *env) hold(now time.Time, lease time.Duration, limit int) outbox.Held {
+func (e *env) hold(now time.Time, lease time.Duration, limit int) driver.Held {
 	e.t.Helper()
 	h, err := e.holder().Hold(e.ctx, now, lease, limit)
 	if err != nil {
@@ -36,7 +37,7 @@ func (e *env) hold(now time.Time, lease time.Duration, limit int) outbox.Held {
 }
 
 // finish finishes h and fails the test on an error.
-func (e *env) finish(h outbox.Held, published []uow.Message, failures ...outbox.Failure) {
+func (e *env) finish(h driver.Held, published []uow.Message, failures ...driver.Failure) {
 	e.t.Helper()
 	if err := h.Finish(e.ctx, idsOf(published), failures); err != nil {
 		e.t.Fatalf("Finish(%s, %d failures): %v", names(published), len(failures), err)
@@ -49,7 +50,7 @@ func (e *env) finish(h outbox.Held, published []uow.Message, failures ...outbox.
 // the later messages of their keys; Finish deletes the published messages, records failures
 // (retry time, attempts, parking) and releases the rest unchanged; a second Finish and bad
 // arguments are errors wrapping outbox.ErrInvalid.
-func testOutboxHold(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxHold(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	h := e.holder()
 	now := e.clock.Now()
@@ -77,8 +78,8 @@ func testOutboxHold(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	msgs := e.emit(relayed("a", 1), relayed("b", 1), relayed("a", 2), relayed("c", 1), delayed, relayed("l", 1))
 	a1, b1, a2, c1, l1 := msgs[0], msgs[1], msgs[2], msgs[3], msgs[5]
 	wantClaimed(t, e.claim("leaser", now, relayLease, 10), []uow.Message{a1, b1, c1, l1}, "a leased claim")
-	e.release("leaser", outbox.Failure{ID: a1.ID, RetryAt: now}, outbox.Failure{ID: b1.ID, RetryAt: now},
-		outbox.Failure{ID: c1.ID, RetryAt: now})
+	e.release("leaser", driver.Failure{ID: a1.ID, RetryAt: now}, driver.Failure{ID: b1.ID, RetryAt: now},
+		driver.Failure{ID: c1.ID, RetryAt: now})
 
 	first := e.hold(now, relayLease, 10)
 	got := first.Messages()
@@ -96,9 +97,9 @@ func testOutboxHold(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 
 	retry := now.Add(10 * time.Second)
 	e.finish(first, []uow.Message{a1},
-		outbox.Failure{ID: b1.ID, RetryAt: retry, Reason: "broker down"},
-		outbox.Failure{ID: c1.ID, Park: true, Reason: "poison"},
-		outbox.Failure{ID: a2.ID, RetryAt: retry, Reason: "not in the claim"})
+		driver.Failure{ID: b1.ID, RetryAt: retry, Reason: "broker down"},
+		driver.Failure{ID: c1.ID, Park: true, Reason: "poison"},
+		driver.Failure{ID: a2.ID, RetryAt: retry, Reason: "not in the claim"})
 	wantErr(t, first.Finish(e.ctx, idsOf([]uow.Message{b1}), nil), outbox.ErrInvalid, "a second Finish")
 	e.wantInOutbox([]uow.Message{a1}, false, "after a1 was published")
 	e.wantInOutbox([]uow.Message{a2, b1, c1, e1, l1}, true, "after the claim was finished")
@@ -134,7 +135,7 @@ func testOutboxHold(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	during := e.hold(retry, relayLease, 10)
 	wantClaimed(t, during.Messages(), nil, "a second Hold while r1 r2 r3 are held")
 	noErr(t, during.Finish(e.ctx, nil, nil), "Finish of the second, empty claim")
-	e.finish(held, run[:1], outbox.Failure{ID: run[1].ID, RetryAt: retry.Add(time.Hour), Reason: "broker down"})
+	e.finish(held, run[:1], driver.Failure{ID: run[1].ID, RetryAt: retry.Add(time.Hour), Reason: "broker down"})
 	behind := e.hold(retry, relayLease, 10)
 	wantClaimed(t, behind.Messages(), nil, "holding while r2 retries later (r3 waits behind it)")
 	e.finish(behind, nil)
@@ -143,18 +144,18 @@ func testOutboxHold(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 // testOutboxHoldConcurrentRelays is OutboxConcurrentRelays with held claims: four relays holding
 // batches while a producer commits publish each message once, one relay at a time, in commit
 // order per key.
-func testOutboxHoldConcurrentRelays(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxHoldConcurrentRelays(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	h := e.holder()
 	now := e.clock.Now()
-	concurrentRelays(e, func(ctx context.Context, _ string, limit int) ([]outbox.Claimed, func([]string) error, error) {
+	concurrentRelays(e, func(ctx context.Context, _ string, limit int) ([]driver.Claimed, func([]string) error, error) {
 		held, err := h.Hold(ctx, now, time.Hour, limit)
 		if err != nil {
-			return nil, nil, fmt.Errorf("outbox.Holder.Hold: %w", err)
+			return nil, nil, fmt.Errorf("driver.Holder.Hold: %w", err)
 		}
 		return held.Messages(), func(ids []string) error {
 			if err := held.Finish(ctx, ids, nil); err != nil {
-				return fmt.Errorf("outbox.Held.Finish: %w", err)
+				return fmt.Errorf("driver.Held.Finish: %w", err)
 			}
 			return nil
 		}, nil
@@ -167,7 +168,7 @@ const holdLease = 300 * time.Millisecond
 // testOutboxHoldExpiry: a claim whose relay stops (never finishes) keeps its messages for its
 // lease, real time; then another relay holds them, and the late Finish of the first records
 // nothing.
-func testOutboxHoldExpiry(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxHoldExpiry(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.holder()
 	now := e.clock.Now()
@@ -190,7 +191,7 @@ func testOutboxHoldExpiry(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	}
 	noErr(t, early.Finish(e.ctx, nil, nil), "Finish of the early claim")
 
-	var taken outbox.Held
+	var taken driver.Held
 	for deadline := time.Now().Add(returnsWithin); taken == nil; {
 		if h := e.hold(now, relayLease, 10); len(h.Messages()) > 0 {
 			taken = h

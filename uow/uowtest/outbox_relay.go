@@ -15,9 +15,10 @@ import (
 
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
-// The clauses of the relay side of the outbox ([outbox.Store], [outbox.Operator]). Messages are
+// The clauses of the relay side of the outbox ([driver.Outbox], [driver.Operator]). Messages are
 // committed through units (uow.Do and Unit.Emit); the times passed to Claim and OldestDue are
 // the store's fake clock's, so "now" is the messages' CreatedAt unless a clause moves it.
 
@@ -30,23 +31,23 @@ const publishFor = 200 * time.Microsecond
 // tick is less than any time step the clauses take: drivers keep times to the microsecond.
 const tick = time.Microsecond
 
-// relay returns the driver's outbox.Store; a driver without one fails the test.
-func (e *env) relay() outbox.Store {
+// relay returns the driver's driver.Outbox; a driver without one fails the test.
+func (e *env) relay() driver.Outbox {
 	e.t.Helper()
-	s, ok := e.d.(outbox.Store)
+	s, ok := e.d.(driver.Outbox)
 	if !ok {
-		e.t.Fatalf("driver %T does not implement outbox.Store (Claim, Ack, Release), the relay side of "+
+		e.t.Fatalf("driver %T does not implement driver.Outbox (Claim, Ack, Release), the relay side of "+
 			"the outbox that every driver implements (see the package documentation)", e.d)
 	}
 	return s
 }
 
-// operator returns the driver's outbox.Operator; a driver without one fails the test.
-func (e *env) operator() outbox.Operator {
+// operator returns the driver's driver.Operator; a driver without one fails the test.
+func (e *env) operator() driver.Operator {
 	e.t.Helper()
-	o, ok := e.d.(outbox.Operator)
+	o, ok := e.d.(driver.Operator)
 	if !ok {
-		e.t.Fatalf("driver %T does not implement outbox.Operator (Parked, Unpark, PurgeParked, OldestDue), "+
+		e.t.Fatalf("driver %T does not implement driver.Operator (Parked, Unpark, PurgeParked, OldestDue), "+
 			"the operator side of the outbox that every driver implements (see the package documentation)", e.d)
 	}
 	return o
@@ -92,7 +93,7 @@ func (e *env) emit(msgs ...uow.Message) []uow.Message {
 }
 
 // claim claims and fails the test on an error.
-func (e *env) claim(owner string, now time.Time, lease time.Duration, limit int) []outbox.Claimed {
+func (e *env) claim(owner string, now time.Time, lease time.Duration, limit int) []driver.Claimed {
 	e.t.Helper()
 	got, err := e.relay().Claim(e.ctx, owner, now, lease, limit)
 	if err != nil {
@@ -110,7 +111,7 @@ func (e *env) ack(owner string, msgs ...uow.Message) {
 }
 
 // release releases and fails the test on an error.
-func (e *env) release(owner string, fs ...outbox.Failure) {
+func (e *env) release(owner string, fs ...driver.Failure) {
 	e.t.Helper()
 	if err := e.relay().Release(e.ctx, owner, fs); err != nil {
 		e.t.Fatalf("Release(%q, %d failures): %v", owner, len(fs), err)
@@ -134,7 +135,7 @@ func names(msgs []uow.Message) string {
 	return "[" + strings.Join(out, " ") + "]"
 }
 
-func claimedMessages(cs []outbox.Claimed) []uow.Message {
+func claimedMessages(cs []driver.Claimed) []uow.Message {
 	out := make([]uow.Message, len(cs))
 	for i, c := range cs {
 		out[i] = c.Message
@@ -144,7 +145,7 @@ func claimedMessages(cs []outbox.Claimed) []uow.Message {
 
 // wantClaimed checks that a claim returned exactly want, in order, with every field as
 // committed and sequence numbers rising; it reports whether the IDs matched.
-func wantClaimed(t testing.TB, got []outbox.Claimed, want []uow.Message, what string) bool {
+func wantClaimed(t testing.TB, got []driver.Claimed, want []uow.Message, what string) bool {
 	t.Helper()
 	if !slices.Equal(idsOf(claimedMessages(got)), idsOf(want)) {
 		t.Errorf("%s: claimed %s, want %s", what, names(claimedMessages(got)), names(want))
@@ -178,7 +179,7 @@ func (e *env) wantInOutbox(msgs []uow.Message, in bool, what string) {
 // key heads (a message whose key has an earlier one not leased to the claimer waits), and
 // again those leased to the claimer, each with the fields its unit committed, its seq and no
 // attempts; bad arguments wrap outbox.ErrInvalid.
-func testOutboxClaim(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxClaim(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	r := e.relay()
 	now := e.clock.Now()
@@ -223,7 +224,7 @@ func testOutboxClaim(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 
 // testOutboxAck: Ack deletes the messages leased to the owner and leaves the others (leased to
 // another owner, not leased, unknown IDs); the key's next message becomes claimable.
-func testOutboxAck(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxAck(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	now := e.clock.Now()
 	msgs := e.emit(relayed("a", 1), relayed("a", 2), relayed("b", 1))
@@ -251,18 +252,18 @@ func testOutboxAck(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 // testOutboxRelease: a released message loses its lease, counts one more attempt, and is
 // claimable again at its retry time, not before, holding its key back meanwhile; a release by
 // another owner than the lease holder is ignored.
-func testOutboxRelease(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxRelease(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	now := e.clock.Now()
 	msgs := e.emit(relayed("a", 1), relayed("b", 1))
 	a1, b1 := msgs[0], msgs[1]
 
-	wantErr(t, e.relay().Release(e.ctx, "", []outbox.Failure{{ID: a1.ID}}), outbox.ErrInvalid, "Release with an empty owner")
+	wantErr(t, e.relay().Release(e.ctx, "", []driver.Failure{{ID: a1.ID}}), outbox.ErrInvalid, "Release with an empty owner")
 	wantClaimed(t, e.claim("r1", now, relayLease, 10), []uow.Message{a1, b1}, "r1 claiming")
 
 	retry := now.Add(10 * time.Second) // before r1's lease ends
-	e.release("r2", outbox.Failure{ID: b1.ID, RetryAt: now, Reason: "not mine"})
-	e.release("r1", outbox.Failure{ID: a1.ID, RetryAt: retry, Reason: "broker down"})
+	e.release("r2", driver.Failure{ID: b1.ID, RetryAt: now, Reason: "not mine"})
+	e.release("r1", driver.Failure{ID: a1.ID, RetryAt: retry, Reason: "broker down"})
 	e.ack("r1", b1)
 	e.wantInOutbox([]uow.Message{b1}, false, "after r1 acked b1, which r2 tried to release")
 	a2 := e.emit(relayed("a", 2))[0]
@@ -275,7 +276,7 @@ func testOutboxRelease(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	}
 
 	retry2 := retry.Add(time.Minute)
-	e.release("r2", outbox.Failure{ID: a1.ID, RetryAt: retry2, Reason: "broker down again"})
+	e.release("r2", driver.Failure{ID: a1.ID, RetryAt: retry2, Reason: "broker down again"})
 	wantClaimed(t, e.claim("r3", retry2.Add(-tick), relayLease, 10), nil, "claiming just before a1's second retry time")
 	got = e.claim("r3", retry2, relayLease, 10)
 	if wantClaimed(t, got, []uow.Message{a1}, "claiming at a1's second retry time") && got[0].Attempts != 2 {
@@ -291,7 +292,7 @@ func testOutboxRelease(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 // testOutboxPark: a parked message is never claimed and holds back the later messages of its
 // key while every other key flows; Parked lists it with its attempts, reason and parked time;
 // Unpark makes it claimable with no attempts; PurgeParked deletes it, which unblocks the key.
-func testOutboxPark(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxPark(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	op := e.operator()
 	now := e.clock.Now()
@@ -300,7 +301,7 @@ func testOutboxPark(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 
 	wantClaimed(t, e.claim("r", now, relayLease, 10), []uow.Message{a1, b1}, "claiming")
 	parkedFrom := time.Now()
-	e.release("r", outbox.Failure{ID: a1.ID, RetryAt: now, Park: true, Reason: "poison: cannot publish"})
+	e.release("r", driver.Failure{ID: a1.ID, RetryAt: now, Park: true, Reason: "poison: cannot publish"})
 	e.ack("r", b1)
 	later := now.Add(24 * time.Hour)
 	wantClaimed(t, e.claim("r", later, relayLease, 10), []uow.Message{b2}, "claiming with a1 parked (a2 waits, b flows)")
@@ -339,7 +340,7 @@ func testOutboxPark(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 		t.Errorf("a1 claimed after Unpark with %d attempts, want 0", got[0].Attempts)
 	}
 
-	e.release("r", outbox.Failure{ID: a1.ID, Park: true, Reason: "poison again"})
+	e.release("r", driver.Failure{ID: a1.ID, Park: true, Reason: "poison again"})
 	if n, err := op.PurgeParked(e.ctx, time.Now().Add(-time.Hour)); noErr(t, err, "PurgeParked of those parked an hour ago") && n != 0 {
 		t.Errorf("PurgeParked(an hour ago) deleted %d messages, want 0: a1 was parked just now", n)
 	}
@@ -354,7 +355,7 @@ func testOutboxPark(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 
 // testOutboxDelayed: a message is claimable from its DeliverAfter, not before, and holds back
 // the later messages of its key meanwhile.
-func testOutboxDelayed(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxDelayed(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	now := e.clock.Now()
 	at := func(m uow.Message, d time.Duration) uow.Message {
@@ -385,7 +386,7 @@ func testOutboxDelayed(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 // testOutboxPerKeyOrder: the messages of a key are claimable strictly one after another: each
 // claim (by whichever relay) takes at most the head of each key, the next only after the head
 // is acknowledged, in commit order, while the other keys interleave.
-func testOutboxPerKeyOrder(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxPerKeyOrder(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	now := e.clock.Now()
 	want := make(map[string][]uow.Message) // key -> its messages not yet claimed, in commit order
@@ -428,18 +429,18 @@ func sameSet(a, b []string) bool {
 // units commit messages: no message is claimed by one relay while another holds it, every
 // message is published exactly once (leases never expire here), and the messages of each key
 // in commit order.
-func testOutboxConcurrentRelays(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxConcurrentRelays(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	r := e.relay()
 	now := e.clock.Now()
-	concurrentRelays(e, func(ctx context.Context, owner string, limit int) ([]outbox.Claimed, func([]string) error, error) {
+	concurrentRelays(e, func(ctx context.Context, owner string, limit int) ([]driver.Claimed, func([]string) error, error) {
 		batch, err := r.Claim(ctx, owner, now, time.Hour, limit)
 		if err != nil {
-			return nil, nil, fmt.Errorf("outbox.Store.Claim: %w", err)
+			return nil, nil, fmt.Errorf("driver.Outbox.Claim: %w", err)
 		}
 		return batch, func(ids []string) error {
 			if err := r.Ack(ctx, owner, ids); err != nil {
-				return fmt.Errorf("outbox.Store.Ack: %w", err)
+				return fmt.Errorf("driver.Outbox.Ack: %w", err)
 			}
 			return nil
 		}, nil
@@ -448,7 +449,7 @@ func testOutboxConcurrentRelays(t testing.TB, newDriver func(testing.TB) uow.Dri
 
 // claimFunc claims a batch for owner and returns it with the function that acknowledges the
 // published IDs of it.
-type claimFunc func(ctx context.Context, owner string, limit int) (batch []outbox.Claimed, ack func(ids []string) error, err error)
+type claimFunc func(ctx context.Context, owner string, limit int) (batch []driver.Claimed, ack func(ids []string) error, err error)
 
 // concurrentRelays runs 4 relays claiming with claim, publishing (a short sleep) and acking
 // while a producer commits 200 messages over 10 keys, and checks that each message was published
@@ -572,7 +573,7 @@ func concurrentRelays(e *env, claim claimFunc) {
 // testOutboxLeaseExpiry: a relay that claims and crashes (never acks) keeps its messages until
 // its lease ends; then another relay claims them, and the late ack or release of the first
 // changes nothing.
-func testOutboxLeaseExpiry(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxLeaseExpiry(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	now := e.clock.Now()
 	msgs := e.emit(relayed("a", 1), relayed("a", 2))
@@ -587,7 +588,7 @@ func testOutboxLeaseExpiry(t testing.TB, newDriver func(testing.TB) uow.Driver) 
 	}
 
 	e.ack("crashed", a1)
-	e.release("crashed", outbox.Failure{ID: a1.ID, Park: true, Reason: "late"})
+	e.release("crashed", driver.Failure{ID: a1.ID, Park: true, Reason: "late"})
 	e.wantInOutbox([]uow.Message{a1}, true, "after the crashed relay's late ack and release")
 	wantClaimed(t, e.claim("r3", expired.Add(relayLease/2), relayLease, 10), nil,
 		"r3 claiming while r2 holds a1, after the crashed relay's late release")
@@ -597,7 +598,7 @@ func testOutboxLeaseExpiry(t testing.TB, newDriver func(testing.TB) uow.Driver) 
 
 // testOutboxOldestDue: OldestDue returns the earliest creation time of the messages due at now
 // and not parked, leased ones included, and nothing when there is none.
-func testOutboxOldestDue(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testOutboxOldestDue(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	op := e.operator()
 	check := func(now time.Time, want *uow.Message, what string) {
@@ -630,9 +631,9 @@ func testOutboxOldestDue(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 	check(t0.Add(time.Hour), &a1, "once a1 is due")
 	wantClaimed(t, e.claim("r", now, relayLease, 10), []uow.Message{b1, c1}, "claiming")
 	check(now, &b1, "with b1 leased")
-	e.release("r", outbox.Failure{ID: b1.ID, RetryAt: now.Add(time.Minute)})
+	e.release("r", driver.Failure{ID: b1.ID, RetryAt: now.Add(time.Minute)})
 	check(now, &c1, "with b1 retrying later")
 	check(now.Add(time.Minute), &b1, "at b1's retry time")
-	e.release("r", outbox.Failure{ID: c1.ID, Park: true})
+	e.release("r", driver.Failure{ID: c1.ID, Park: true})
 	check(now, nil, "with b1 retrying later and c1 parked")
 }

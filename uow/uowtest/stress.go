@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // testStress: goroutines incrementing one counter through Do lose no update, optimistically
 // (conflicts retried) and with GetForUpdate; the outbox holds every increment's event once, in
 // the order of the versions.
-func testStress(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testStress(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	opts := &uow.DoOptions{MaxAttempts: 10000, MinBackoff: 50 * time.Microsecond, MaxBackoff: 2 * time.Millisecond}
 	for _, c := range []struct {

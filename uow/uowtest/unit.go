@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // testRoundTrip: an added aggregate is stored at version 1 with every field; each committed
 // change moves the version on by one; after Commit the aggregate in memory has the new version
 // and no recorded events.
-func testRoundTrip(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testRoundTrip(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	u := e.begin()
 	c := e.add(u, "x", 5)
@@ -61,7 +62,7 @@ func testRoundTrip(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 
 // testReadCommitted: what a unit changes is invisible to other units until it commits, and
 // visible to units begun after.
-func testReadCommitted(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testReadCommitted(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 
@@ -87,7 +88,7 @@ func testReadCommitted(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 // testIdentityMap: within a unit, every way of loading an ID returns the same pointer: Get twice,
 // GetForUpdate after Get, GetMany, Find, and Get after Add. Different kinds with one ID are
 // different aggregates.
-func testIdentityMap(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testIdentityMap(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("a", "b")
 	u := e.begin()
@@ -150,7 +151,7 @@ func testIdentityMap(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 
 // testNotFound: a missing ID is ErrNotFound for Get, GetForUpdate and GetMany (and another kind's
 // aggregate with that ID does not count).
-func testNotFound(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testNotFound(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 	u := e.begin()
@@ -173,7 +174,7 @@ func testNotFound(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 // testDuplicate: Add of a stored ID fails at once with ErrDuplicate; of two units adding one new
 // ID, the first commit wins and the second fails with ErrConflict, a lost race that Do retries
 // (wrapping ErrDuplicate as well: the driver's insert found the ID taken).
-func testDuplicate(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testDuplicate(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 	u := e.begin()
@@ -195,7 +196,7 @@ func testDuplicate(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 
 // testRemove: a removed aggregate is gone for the unit at once and for everyone after commit; its
 // ID can be added again; added then removed in one unit, it is never stored.
-func testRemove(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testRemove(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x", "keep")
 
@@ -259,7 +260,7 @@ func unitMethods(e *env, u *uow.Unit, state string) {
 
 // testUnitDone: after Commit (successful or failed) or Rollback, every method of the unit
 // returns ErrUnitDone, and Rollback returns nil.
-func testUnitDone(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testUnitDone(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 
@@ -283,7 +284,7 @@ func testUnitDone(t testing.TB, newDriver func(testing.TB) uow.Driver) {
 
 // testRollback: a rolled-back unit leaves nothing: no inserted, changed or removed aggregate, no
 // outbox message, no inbox mark.
-func testRollback(t testing.TB, newDriver func(testing.TB) uow.Driver) {
+func testRollback(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x", "y")
 	inbox := e.caps().inbox

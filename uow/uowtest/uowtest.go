@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // OutboxReader is implemented by a driver under test so that the suite can read the outbox: the
 // driver contract has no read method for it. Messages returns the committed outbox messages in
 // the order they were stored (commit order, and within a commit the order given to
-// [uow.Tx.Commit]); messages of transactions not committed must not be in it. It must be safe
+// [driver.Tx.Commit]); messages of transactions not committed must not be in it. It must be safe
 // for concurrent use. memuow's *Driver implements it.
 type OutboxReader interface {
 	Messages() []uow.Message
@@ -24,12 +25,12 @@ type OutboxReader interface {
 // each in a parallel subtest of t named after the clause. newDriver is called once per clause,
 // with the subtest's t, and must return a fresh, empty driver; it may register cleanups on t.
 // See the package documentation for what the driver must implement.
-func Run(t *testing.T, newDriver func(t *testing.T) uow.Driver) {
+func Run(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 	t.Helper()
 	for _, c := range clauses {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			c.run(t, func(testing.TB) uow.Driver { return newDriver(t) })
+			c.run(t, func(testing.TB) driver.Driver { return newDriver(t) })
 		})
 	}
 }
@@ -38,7 +39,7 @@ func Run(t *testing.T, newDriver func(t *testing.T) uow.Driver) {
 // a fresh driver, so the suite's own tests can run a clause against a recording testing.TB.
 type clause struct {
 	name string
-	run  func(t testing.TB, newDriver func(testing.TB) uow.Driver)
+	run  func(t testing.TB, newDriver func(testing.TB) driver.Driver)
 }
 
 // clauses is the suite, in the order Run starts them.
@@ -96,13 +97,13 @@ const (
 type env struct {
 	t     testing.TB
 	ctx   context.Context
-	d     uow.Driver
+	d     driver.Driver
 	clock *fakeClock
 	store *uow.Store
 }
 
 // start returns a fresh driver and a store over it with a fake clock.
-func start(t testing.TB, newDriver func(testing.TB) uow.Driver) *env {
+func start(t testing.TB, newDriver func(testing.TB) driver.Driver) *env {
 	t.Helper()
 	d := newDriver(t)
 	if d == nil {
@@ -239,9 +240,9 @@ func (e *env) caps() txCaps {
 		e.t.Fatalf("Driver.Begin: %v", err)
 	}
 	defer func() { _ = tx.Rollback(context.Background()) }()
-	_, q := tx.(uow.Querier)
-	_, k := tx.(uow.KeyLocker)
-	_, i := tx.(uow.InboxReader)
+	_, q := tx.(driver.Querier)
+	_, k := tx.(driver.KeyLocker)
+	_, i := tx.(driver.InboxReader)
 	return txCaps{querier: q, keyLocker: k, inbox: i}
 }
 
@@ -249,7 +250,7 @@ func (e *env) caps() txCaps {
 func (e *env) requireInbox() {
 	e.t.Helper()
 	if !e.caps().inbox {
-		e.t.Skipf("the driver's Tx does not implement uow.InboxReader: no inbox to check")
+		e.t.Skipf("the driver's Tx does not implement driver.InboxReader: no inbox to check")
 	}
 }
 

@@ -13,14 +13,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
 // TestMemuow is where memuow passes the suite.
 func TestMemuow(t *testing.T) {
-	Run(t, func(*testing.T) uow.Driver { return memuow.New(nil) })
+	Run(t, func(*testing.T) driver.Driver { return memuow.New(nil) })
 }
 
 func TestClauseNames(t *testing.T) {
@@ -105,7 +105,7 @@ func (f *fakeTB) Cleanup(fn func()) {
 
 // runClause runs the clause named name against newDriver, reporting to a fakeTB, and returns it
 // once the clause and its cleanups are done.
-func runClause(t *testing.T, name string, newDriver func() uow.Driver) *fakeTB {
+func runClause(t *testing.T, name string, newDriver func() driver.Driver) *fakeTB {
 	t.Helper()
 	i := slices.IndexFunc(clauses, func(c clause) bool { return c.name == name })
 	require.GreaterOrEqual(t, i, 0, "no clause %s", name)
@@ -113,7 +113,7 @@ func runClause(t *testing.T, name string, newDriver func() uow.Driver) *fakeTB {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		clauses[i].run(f, func(testing.TB) uow.Driver { return newDriver() })
+		clauses[i].run(f, func(testing.TB) driver.Driver { return newDriver() })
 	}()
 	<-done
 	for _, fn := range slices.Backward(f.cleanups) {
@@ -180,7 +180,7 @@ type brokenDriver struct {
 	breakage breakage
 }
 
-func (d *brokenDriver) Begin(ctx context.Context) (uow.Tx, error) {
+func (d *brokenDriver) Begin(ctx context.Context) (driver.Tx, error) {
 	tx, err := d.Driver.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -194,17 +194,17 @@ type brokenTx struct {
 }
 
 var (
-	_ uow.Driver      = (*brokenDriver)(nil)
-	_ uow.InboxPurger = (*brokenDriver)(nil)
-	_ OutboxReader    = (*brokenDriver)(nil)
-	_ outbox.Store    = (*brokenDriver)(nil)
-	_ outbox.Operator = (*brokenDriver)(nil)
-	_ uow.Querier     = (*brokenTx)(nil)
-	_ uow.KeyLocker   = (*brokenTx)(nil)
-	_ uow.InboxReader = (*brokenTx)(nil)
+	_ driver.Driver      = (*brokenDriver)(nil)
+	_ driver.InboxPurger = (*brokenDriver)(nil)
+	_ OutboxReader       = (*brokenDriver)(nil)
+	_ driver.Outbox      = (*brokenDriver)(nil)
+	_ driver.Operator    = (*brokenDriver)(nil)
+	_ driver.Querier     = (*brokenTx)(nil)
+	_ driver.KeyLocker   = (*brokenTx)(nil)
+	_ driver.InboxReader = (*brokenTx)(nil)
 )
 
-func (d *brokenDriver) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]outbox.Claimed, error) {
+func (d *brokenDriver) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]driver.Claimed, error) {
 	switch d.breakage {
 	case halfLease:
 		lease /= 2
@@ -224,7 +224,7 @@ func (d *brokenDriver) Claim(ctx context.Context, owner string, now time.Time, l
 			return nil, err
 		}
 		for _, c := range more {
-			if !slices.ContainsFunc(heads, func(h outbox.Claimed) bool { return h.ID == c.ID }) {
+			if !slices.ContainsFunc(heads, func(h driver.Claimed) bool { return h.ID == c.ID }) {
 				heads = append(heads, c)
 			}
 		}
@@ -240,37 +240,37 @@ func (d *brokenDriver) Ack(ctx context.Context, owner string, ids []string) erro
 	return d.Driver.Ack(ctx, owner, ids)
 }
 
-func (d *brokenDriver) Release(ctx context.Context, owner string, fs []outbox.Failure) error {
+func (d *brokenDriver) Release(ctx context.Context, owner string, fs []driver.Failure) error {
 	if d.breakage == oneOwner && owner != "" {
 		owner = "owner"
 	}
 	return d.Driver.Release(ctx, owner, fs)
 }
 
-func (tx *brokenTx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]uow.Record, error) {
+func (tx *brokenTx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]driver.Record, error) {
 	if tx.d.breakage == noRowLocks {
 		lock = uow.Optimistic
 	}
 	return tx.Tx.Load(ctx, kind, ids, lock)
 }
 
-func (tx *brokenTx) Find(ctx context.Context, kind string, where []uow.Field) ([]uow.Record, error) {
+func (tx *brokenTx) Find(ctx context.Context, kind string, where []uow.Field) ([]driver.Record, error) {
 	if tx.d.breakage == findFirstFieldOnly {
 		where = where[:min(1, len(where))]
 	}
 	return tx.Tx.Find(ctx, kind, where)
 }
 
-func (tx *brokenTx) Commit(ctx context.Context, c *uow.Changes) error {
+func (tx *brokenTx) Commit(ctx context.Context, c *driver.Changes) error {
 	if c == nil {
-		c = &uow.Changes{}
+		c = &driver.Changes{}
 	}
 	broken := *c
 	switch tx.d.breakage {
 	case noVersionCheck:
 		broken.Writes = slices.Clone(c.Writes)
 		for i, w := range broken.Writes {
-			if r, ok := tx.d.Get(w.Record.Kind, w.Record.ID); ok && w.Op != uow.Insert {
+			if r, ok := tx.d.Get(w.Record.Kind, w.Record.ID); ok && w.Op != driver.Insert {
 				broken.Writes[i].Record.Version = r.Version
 			}
 		}
@@ -282,14 +282,14 @@ func (tx *brokenTx) Commit(ctx context.Context, c *uow.Changes) error {
 			if err != nil {
 				return err
 			}
-			if err := single.Commit(ctx, &uow.Changes{Writes: []uow.Write{w}}); err != nil {
+			if err := single.Commit(ctx, &driver.Changes{Writes: []driver.Write{w}}); err != nil {
 				_ = tx.Tx.Rollback(ctx)
 				return err
 			}
 		}
 		broken.Writes = nil
 	case inboxNoConflict:
-		broken.Inbox = slices.DeleteFunc(slices.Clone(c.Inbox), func(m uow.InboxMark) bool {
+		broken.Inbox = slices.DeleteFunc(slices.Clone(c.Inbox), func(m driver.InboxMark) bool {
 			done, err := tx.Processed(ctx, m.Consumer, m.MessageID)
 			return err == nil && done
 		})
@@ -318,11 +318,11 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		t.Run(c.breakage.String()+"/"+c.clause, func(t *testing.T) {
 			t.Parallel()
 			// The wrapper itself is sound: intact, the clause passes.
-			f := runClause(t, c.clause, func() uow.Driver { return &brokenDriver{Driver: memuow.New(nil), breakage: intact} })
+			f := runClause(t, c.clause, func() driver.Driver { return &brokenDriver{Driver: memuow.New(nil), breakage: intact} })
 			require.Empty(t, f.failures, "the intact wrapper must pass %s", c.clause)
 			require.False(t, f.Skipped(), "skipped: %s", f.skipped)
 
-			f = runClause(t, c.clause, func() uow.Driver { return &brokenDriver{Driver: memuow.New(nil), breakage: c.breakage} })
+			f = runClause(t, c.clause, func() driver.Driver { return &brokenDriver{Driver: memuow.New(nil), breakage: c.breakage} })
 			require.NotEmpty(t, f.failures, "%s did not catch %s", c.clause, c.breakage)
 			require.False(t, f.Skipped(), "skipped: %s", f.skipped)
 			t.Logf("%s caught %s:\n\t%s", c.clause, c.breakage, strings.Join(f.failures, "\n\t"))
@@ -330,45 +330,33 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 	}
 }
 
-// hiddenOutbox is memuow without its Messages method, nor any other but Begin.
-type hiddenOutbox struct{ d *memuow.Driver }
+// hiddenOutbox is memuow without its Messages method: Begin and the relay side only.
+type hiddenOutbox struct {
+	driver.Outbox
+	d *memuow.Driver
+}
 
-func (h hiddenOutbox) Begin(ctx context.Context) (uow.Tx, error) { return h.d.Begin(ctx) }
+func (h hiddenOutbox) Begin(ctx context.Context) (driver.Tx, error) { return h.d.Begin(ctx) }
 
 func TestDriverWithoutOutboxReaderFails(t *testing.T) {
-	f := runClause(t, "Events", func() uow.Driver { return hiddenOutbox{memuow.New(nil)} })
+	f := runClause(t, "Events", func() driver.Driver { d := memuow.New(nil); return hiddenOutbox{d, d} })
 	require.False(t, f.Skipped(), "a driver without OutboxReader must fail the suite, not skip it")
 	require.Len(t, f.failures, 1)
 	assert.Contains(t, f.failures[0], "OutboxReader")
 }
 
-// outboxOnly is memuow with Begin and Messages only: no relay side.
-type outboxOnly struct{ d *memuow.Driver }
+// storeOnly is memuow with Begin, Messages and the relay side only: no driver.Operator.
+type storeOnly struct{ hiddenOutbox }
 
-func (o outboxOnly) Begin(ctx context.Context) (uow.Tx, error) { return o.d.Begin(ctx) }
-func (o outboxOnly) Messages() []uow.Message                   { return o.d.Messages() }
-
-// storeOnly is memuow's outbox.Store without its outbox.Operator.
-type storeOnly struct{ outboxOnly }
-
-func (s storeOnly) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]outbox.Claimed, error) {
-	return s.d.Claim(ctx, owner, now, lease, limit)
-}
-func (s storeOnly) Ack(ctx context.Context, owner string, ids []string) error {
-	return s.d.Ack(ctx, owner, ids)
-}
-func (s storeOnly) Release(ctx context.Context, owner string, fs []outbox.Failure) error {
-	return s.d.Release(ctx, owner, fs)
-}
+func (s storeOnly) Messages() []uow.Message { return s.d.Messages() }
 
 func TestDriverWithoutRelayFails(t *testing.T) {
 	for _, c := range []struct {
 		clause, want string
-		driver       func() uow.Driver
+		driver       func() driver.Driver
 	}{
-		{"OutboxClaim", "outbox.Store", func() uow.Driver { return outboxOnly{memuow.New(nil)} }},
-		{"OutboxPark", "outbox.Operator", func() uow.Driver { return storeOnly{outboxOnly{memuow.New(nil)}} }},
-		{"OutboxOldestDue", "outbox.Operator", func() uow.Driver { return storeOnly{outboxOnly{memuow.New(nil)}} }},
+		{"OutboxPark", "driver.Operator", func() driver.Driver { d := memuow.New(nil); return storeOnly{hiddenOutbox{d, d}} }},
+		{"OutboxOldestDue", "driver.Operator", func() driver.Driver { d := memuow.New(nil); return storeOnly{hiddenOutbox{d, d}} }},
 	} {
 		f := runClause(t, c.clause, c.driver)
 		require.False(t, f.Skipped(), "%s: a driver without %s must fail the suite, not skip it", c.clause, c.want)
@@ -376,13 +364,13 @@ func TestDriverWithoutRelayFails(t *testing.T) {
 		assert.Contains(t, f.failures[0], c.want, c.clause)
 	}
 	// The relay side alone passes the clauses that need no operator.
-	f := runClause(t, "OutboxClaim", func() uow.Driver { return storeOnly{outboxOnly{memuow.New(nil)}} })
+	f := runClause(t, "OutboxClaim", func() driver.Driver { d := memuow.New(nil); return storeOnly{hiddenOutbox{d, d}} })
 	assert.Empty(t, f.failures)
 }
 
 func TestOptionalCapabilitiesSkip(t *testing.T) {
-	// A Tx with nothing but the uow.Tx methods: the clauses of optional interfaces skip.
-	newDriver := func() uow.Driver { return bareDriver{memuow.New(nil)} }
+	// A Tx with nothing but the driver.Tx methods: the clauses of optional interfaces skip.
+	newDriver := func() driver.Driver { return bareDriver{memuow.New(nil)} }
 	for _, name := range []string{"Find", "KeyedLocks", "Inbox", "InboxPurge"} {
 		f := runClause(t, name, newDriver)
 		assert.Empty(t, f.failures, name)
@@ -396,12 +384,12 @@ func TestOptionalCapabilitiesSkip(t *testing.T) {
 	}
 }
 
-// bareDriver is memuow whose transactions have only the methods of uow.Tx.
+// bareDriver is memuow whose transactions have only the methods of driver.Tx.
 type bareDriver struct{ *memuow.Driver }
 
-type bareTx struct{ tx uow.Tx }
+type bareTx struct{ tx driver.Tx }
 
-func (d bareDriver) Begin(ctx context.Context) (uow.Tx, error) {
+func (d bareDriver) Begin(ctx context.Context) (driver.Tx, error) {
 	tx, err := d.Driver.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -409,12 +397,12 @@ func (d bareDriver) Begin(ctx context.Context) (uow.Tx, error) {
 	return bareTx{tx}, nil
 }
 
-// PurgeInbox hides the Driver's: bareDriver is no uow.InboxPurger.
+// PurgeInbox hides the Driver's: bareDriver is no driver.InboxPurger.
 func (bareDriver) PurgeInbox() {}
 
-func (b bareTx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]uow.Record, error) {
+func (b bareTx) Load(ctx context.Context, kind string, ids []string, lock uow.Lock) ([]driver.Record, error) {
 	return b.tx.Load(ctx, kind, ids, lock)
 }
-func (b bareTx) Commit(ctx context.Context, c *uow.Changes) error { return b.tx.Commit(ctx, c) }
-func (b bareTx) Rollback(ctx context.Context) error               { return b.tx.Rollback(ctx) }
-func (b bareTx) Native() any                                      { return b.tx.Native() }
+func (b bareTx) Commit(ctx context.Context, c *driver.Changes) error { return b.tx.Commit(ctx, c) }
+func (b bareTx) Rollback(ctx context.Context) error                  { return b.tx.Rollback(ctx) }
+func (b bareTx) Native() any                                         { return b.tx.Native() }

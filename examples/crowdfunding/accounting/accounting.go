@@ -20,6 +20,7 @@ import (
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/money"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // Topic is where accounting publishes its events; Commands is where other contexts send it
@@ -264,6 +265,6 @@ func read(ctx context.Context, store *uow.Store, fn func(u *uow.Unit) error) err
 // NewStore returns accounting's store on d (a driver of its own: its own tables), publishing its
 // aggregates' events on Topic.
 // services are the store's services (a Clock, say).
-func NewStore(d uow.Driver, services ...any) *uow.Store {
+func NewStore(d driver.Driver, services ...any) *uow.Store {
 	return uow.NewStore(d, &uow.Options{Services: services, Topic: func(aggregate.Envelope) string { return Topic }})
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/dddkit/ddd/examples/crowdfunding/accounting"
 	"github.com/dddkit/ddd/money"
-	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 )
@@ -23,11 +22,11 @@ func usd(t *testing.T, s string) money.Money {
 }
 
 // message builds a message as another context would send it.
-func message(t *testing.T, id, topic, name string, payload any) outbox.Message {
+func message(t *testing.T, id, topic, name string, payload any) uow.Message {
 	t.Helper()
 	b, err := json.Marshal(payload)
 	require.NoError(t, err)
-	return outbox.Message{ID: id, Topic: topic, Name: name, Payload: b}
+	return uow.Message{ID: id, Topic: topic, Name: name, Payload: b}
 }
 
 func balances(t *testing.T, s *uow.Store) map[accounting.AccountID]string {
@@ -69,7 +68,7 @@ func TestOperationsOnceAndScopedKeys(t *testing.T) {
 	require.ErrorIs(t, accounting.Deposit(ctx, s, "d2", "alice", usd(t, "0.00")), accounting.ErrInvalidAmount)
 
 	h := accounting.Handler(s)
-	pledge := func(id, campaign, donation, owner, amount string) outbox.Message {
+	pledge := func(id, campaign, donation, owner, amount string) uow.Message {
 		return message(t, id, "crowdfunding", accounting.DonationPledged, map[string]any{"campaign": campaign,
 			"donation": donation, "donor": "alice", "owner": owner, "amount": usd(t, amount)})
 	}
@@ -85,7 +84,7 @@ func TestOperationsOnceAndScopedKeys(t *testing.T) {
 	require.NoError(t, h(ctx, pledge("m4", "c1", "k2", "bob", "10.01")))
 	assert.Equal(t, map[string]string{"donation/c1/k2": "insufficient_funds"}, rejections(t, d))
 
-	withdraw := func(id, name, w, amount string) outbox.Message {
+	withdraw := func(id, name, w, amount string) uow.Message {
 		return message(t, id, accounting.Commands, name, map[string]any{"withdrawal": w, "account": "bob", "amount": usd(t, amount)})
 	}
 	require.NoError(t, h(ctx, withdraw("m5", accounting.DebitRequested, "w1", "15.00")))

@@ -7,7 +7,7 @@ import (
 
 	"github.com/dddkit/ddd/examples/crowdfunding/accounting"
 	"github.com/dddkit/ddd/money"
-	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -27,12 +27,12 @@ func Example() {
 	}
 
 	handle := accounting.Handler(store)
-	pledge := func(id, donation, amount string) outbox.Message {
+	pledge := func(id, donation, amount string) uow.Message {
 		m, _ := money.FromString(amount, usd)
 		b, _ := json.Marshal(map[string]any{"campaign": "c1", "donation": donation, "donor": "alice", "owner": "bob", "amount": m})
-		return outbox.Message{ID: id, Topic: "crowdfunding", Name: accounting.DonationPledged, Payload: b}
+		return uow.Message{ID: id, Topic: "crowdfunding", Name: accounting.DonationPledged, Payload: b}
 	}
-	for _, m := range []outbox.Message{pledge("m1", "k1", "4.00"), pledge("m1", "k1", "4.00"), pledge("m2", "k2", "7.00")} {
+	for _, m := range []uow.Message{pledge("m1", "k1", "4.00"), pledge("m1", "k1", "4.00"), pledge("m2", "k2", "7.00")} {
 		if err := handle(ctx, m); err != nil {
 			panic(err)
 		}

@@ -110,7 +110,7 @@ const Consumer = "accounting"
 // broken rule with OperationRejected in the same unit as the inbox mark.
 func Handler(store *uow.Store) outbox.Handler {
 	return saga.React(store, Consumer, translate, &saga.ReactOptions{
-		Rejected: func(ctx context.Context, u *uow.Unit, m saga.Message, rule error) error {
+		Rejected: func(ctx context.Context, u *uow.Unit, m uow.Message, rule error) error {
 			op, err := translate(m)
 			if err != nil || op == nil {
 				return err
@@ -134,7 +134,7 @@ func Handler(store *uow.Store) outbox.Handler {
 }
 
 // translate reads a message as the operation it asks for; nil for others.
-func translate(m saga.Message) (uow.Command, error) {
+func translate(m uow.Message) (uow.Command, error) {
 	switch m.Name {
 	case DonationPledged:
 		var p pledged

@@ -18,6 +18,7 @@ import (
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/saga"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // Topic is where the context publishes its events.
@@ -229,7 +230,7 @@ func (s settleCmd) Handle(ctx context.Context, u *uow.Unit) error {
 // Handler returns the context's consumer of accounting's events: subscribe it to topic
 // "accounting".
 func Handler(store *uow.Store) outbox.Handler {
-	return saga.React(store, Consumer, func(m saga.Message) (uow.Command, error) {
+	return saga.React(store, Consumer, func(m uow.Message) (uow.Command, error) {
 		if m.Name != operationApplied && m.Name != operationRejected {
 			return nil, nil
 		}
@@ -248,7 +249,7 @@ func Handler(store *uow.Store) outbox.Handler {
 // NewStore returns the context's store on d (a driver of its own), publishing its events on
 // Topic.
 // services are the store's services (a Clock, say).
-func NewStore(d uow.Driver, services ...any) *uow.Store {
+func NewStore(d driver.Driver, services ...any) *uow.Store {
 	return uow.NewStore(d, &uow.Options{Services: services, Topic: func(aggregate.Envelope) string { return Topic }})
 }
 

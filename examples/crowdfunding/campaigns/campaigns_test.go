@@ -10,7 +10,7 @@ import (
 
 	"github.com/dddkit/ddd/examples/crowdfunding/campaigns"
 	"github.com/dddkit/ddd/money"
-	"github.com/dddkit/ddd/outbox"
+	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
@@ -21,11 +21,11 @@ func usd(t *testing.T, s string) money.Money {
 	return m
 }
 
-func answer(t *testing.T, id, name, campaign, donation, reason string) outbox.Message {
+func answer(t *testing.T, id, name, campaign, donation, reason string) uow.Message {
 	t.Helper()
 	b, err := json.Marshal(map[string]any{"ref": map[string]string{"campaign": campaign, "donation": donation}, "reason": reason})
 	require.NoError(t, err)
-	return outbox.Message{ID: id, Topic: "accounting", Name: name, Payload: b}
+	return uow.Message{ID: id, Topic: "accounting", Name: name, Payload: b}
 }
 
 func TestDonationRulesAndSettlement(t *testing.T) {

@@ -67,7 +67,7 @@ type Withdrawal struct {
 // "crowdfunding" and "payouts". It updates the views of the accounts an event names, with the
 // inbox mark, in one unit.
 func Handler(store *uow.Store) outbox.Handler {
-	return func(ctx context.Context, m outbox.Message) error {
+	return func(ctx context.Context, m uow.Message) error {
 		change, ok := changes[m.Name]
 		if !ok {
 			return nil

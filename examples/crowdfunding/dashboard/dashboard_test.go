@@ -10,16 +10,15 @@ import (
 
 	"github.com/dddkit/ddd/examples/crowdfunding/dashboard"
 	"github.com/dddkit/ddd/money"
-	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 )
 
-func msg(t *testing.T, id, name string, payload map[string]any) outbox.Message {
+func msg(t *testing.T, id, name string, payload map[string]any) uow.Message {
 	t.Helper()
 	b, err := json.Marshal(payload)
 	require.NoError(t, err)
-	return outbox.Message{ID: id, Name: name, Payload: b}
+	return uow.Message{ID: id, Name: name, Payload: b}
 }
 
 // TestOutOfOrderAndDuplicated feeds the events of a campaign, a donation and a balance in the
@@ -33,7 +32,7 @@ func TestOutOfOrderAndDuplicated(t *testing.T) {
 		require.NoError(t, err)
 		return m
 	}
-	events := []outbox.Message{
+	events := []uow.Message{
 		msg(t, "e5", "campaigns.DonationConfirmed", map[string]any{"campaign": "c1", "donation": "k1", "donor": "alice",
 			"owner": "bob", "amount": usd("5.00"), "raised": usd("5.00"), "version": 2}),
 		msg(t, "e4", "accounting.BalanceChanged", map[string]any{"account": "bob", "balance": usd("5.00"), "version": 2}),

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/dddkit/ddd/examples/crowdfunding/dashboard"
-	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 )
@@ -17,11 +16,11 @@ func Example() {
 	ctx := context.Background()
 	store := uow.NewStore(memuow.New(nil), nil)
 	handle := dashboard.Handler(store)
-	event := func(id, name, payload string) outbox.Message {
-		return outbox.Message{ID: id, Name: name, Payload: json.RawMessage(payload)}
+	event := func(id, name, payload string) uow.Message {
+		return uow.Message{ID: id, Name: name, Payload: json.RawMessage(payload)}
 	}
 	usd := func(v string) string { return `{"amount":"` + v + `","currency":"USD"}` }
-	for _, m := range []outbox.Message{
+	for _, m := range []uow.Message{
 		event("e3", "campaigns.DonationConfirmed", `{"campaign":"c1","donation":"k1","donor":"alice","owner":"bob",`+
 			`"amount":`+usd("5.00")+`,"raised":`+usd("5.00")+`,"version":2}`),
 		event("e1", "campaigns.CampaignCreated", `{"campaign":"c1","owner":"bob","title":"Bob's node","goal":`+usd("500.00")+`}`),

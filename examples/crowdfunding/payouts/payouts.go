@@ -82,9 +82,9 @@ func Define(paymentTimeout time.Duration) (*saga.Definition[Withdrawal], error) 
 			// relay, and must not hold back the cancellation that ends it.
 			key = name + "/" + s.Key()
 		}
-		return s.Send(saga.Message{Topic: topic, Key: key, Name: name, Payload: b})
+		return s.Send(uow.Message{Topic: topic, Key: key, Name: name, Payload: b})
 	}
-	reason := func(s *saga.Step[Withdrawal], m saga.Message) error {
+	reason := func(s *saga.Step[Withdrawal], m uow.Message) error {
 		var w Withdrawal
 		if err := json.Unmarshal(m.Payload, &w); err != nil {
 			return err
@@ -105,7 +105,7 @@ func Define(paymentTimeout time.Duration) (*saga.Definition[Withdrawal], error) 
 		},
 		Transitions: []saga.Transition[Withdrawal]{
 			{From: New, On: WithdrawalRequested, To: []saga.State{Debiting},
-				Do: func(_ context.Context, s *saga.Step[Withdrawal], m saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[Withdrawal], m uow.Message) error {
 					if err := json.Unmarshal(m.Payload, &s.Data); err != nil {
 						return err
 					}
@@ -117,14 +117,14 @@ func Define(paymentTimeout time.Duration) (*saga.Definition[Withdrawal], error) 
 					return send(s, AccountingCommands, DebitRequested)
 				}},
 			{From: Debiting, On: DebitRejected, To: []saga.State{Rejected},
-				Do: func(_ context.Context, s *saga.Step[Withdrawal], m saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[Withdrawal], m uow.Message) error {
 					if err := reason(s, m); err != nil {
 						return err
 					}
 					return send(s, Topic, WithdrawalRejected)
 				}},
 			{From: Debiting, On: Debited, To: []saga.State{Paying},
-				Do: func(_ context.Context, s *saga.Step[Withdrawal], _ saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[Withdrawal], _ uow.Message) error {
 					if err := s.OnCompensate("refund", s.Data); err != nil {
 						return err
 					}
@@ -134,26 +134,26 @@ func Define(paymentTimeout time.Duration) (*saga.Definition[Withdrawal], error) 
 					return s.Schedule("payment")
 				}},
 			{From: Paying, On: PaymentSucceeded, To: []saga.State{Paid},
-				Do: func(_ context.Context, s *saga.Step[Withdrawal], _ saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[Withdrawal], _ uow.Message) error {
 					return send(s, Topic, WithdrawalPaid)
 				}},
 			{From: Paying, On: PaymentFailed, To: []saga.State{Refunded},
-				Do: func(_ context.Context, s *saga.Step[Withdrawal], m saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[Withdrawal], m uow.Message) error {
 					if err := reason(s, m); err != nil {
 						return err
 					}
 					return send(s, Topic, WithdrawalRefunded)
 				}},
 			{From: Paying, On: "payment", To: []saga.State{Cancelling},
-				Do: func(_ context.Context, s *saga.Step[Withdrawal], _ saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[Withdrawal], _ uow.Message) error {
 					return send(s, Topic, CancelRequested)
 				}},
 			{From: Cancelling, On: PaymentSucceeded, To: []saga.State{Paid},
-				Do: func(_ context.Context, s *saga.Step[Withdrawal], _ saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[Withdrawal], _ uow.Message) error {
 					return send(s, Topic, WithdrawalPaid)
 				}},
 			{From: Cancelling, On: PaymentFailed, To: []saga.State{Refunded},
-				Do: func(_ context.Context, s *saga.Step[Withdrawal], m saga.Message) error {
+				Do: func(_ context.Context, s *saga.Step[Withdrawal], m uow.Message) error {
 					if err := reason(s, m); err != nil {
 						return err
 					}
@@ -228,7 +228,7 @@ func (c *Context) Subscribe(bus *outbox.Bus) error {
 
 // fromAccounting reads accounting's outcome of a withdrawal's debit as the saga's Debited or
 // DebitRejected; other accounting events are not the saga's business.
-func (c *Context) fromAccounting(ctx context.Context, m outbox.Message) error {
+func (c *Context) fromAccounting(ctx context.Context, m uow.Message) error {
 	if m.Name != "accounting.OperationApplied" && m.Name != "accounting.OperationRejected" {
 		return nil
 	}
@@ -263,7 +263,7 @@ func (c *Context) fromAccounting(ctx context.Context, m outbox.Message) error {
 // unit with its inbox mark. A payment whose outcome is unknown (the provider did not answer in
 // PayWait) is an error: the message is redelivered and paid again under the same key (the
 // provider pays a key once), until it answers or the saga's timeout cancels it.
-func (c *Context) Work(ctx context.Context, m outbox.Message) error {
+func (c *Context) Work(ctx context.Context, m uow.Message) error {
 	if m.Name != PayRequested && m.Name != CancelRequested {
 		return nil
 	}

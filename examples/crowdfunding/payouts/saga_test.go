@@ -12,7 +12,6 @@ import (
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/examples/crowdfunding/payouts"
 	"github.com/dddkit/ddd/money"
-	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/saga"
 	"github.com/dddkit/ddd/saga/sagatest"
 	"github.com/dddkit/ddd/uow"
@@ -43,22 +42,22 @@ func fixture(t *testing.T) *sagatest.Fixture[payouts.Withdrawal] {
 
 // The messages of w1, as its partners send them: the request, accounting's answers (as the
 // payouts edge translates them: the withdrawal's ID and a reason) and the worker's outcomes.
-func requested(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal]) saga.Message {
+func requested(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal]) uow.Message {
 	return f.Message(payouts.WithdrawalRequested, withdrawal(t))
 }
 
-func answer(f *sagatest.Fixture[payouts.Withdrawal], name, reason string) saga.Message {
+func answer(f *sagatest.Fixture[payouts.Withdrawal], name, reason string) uow.Message {
 	return f.Message(name, payouts.Withdrawal{Withdrawal: "w1", Reason: reason})
 }
 
-func outcome(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal], name, reason string) saga.Message {
+func outcome(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal], name, reason string) uow.Message {
 	w := withdrawal(t)
 	w.Reason = reason
 	return f.Message(name, w)
 }
 
 // last returns the last message the saga sent named name, failing the test without one.
-func last(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal], name string) saga.Message {
+func last(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal], name string) uow.Message {
 	t.Helper()
 	sent := f.Sent()
 	for i := len(sent) - 1; i >= 0; i-- {
@@ -67,17 +66,17 @@ func last(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal], name string) sa
 		}
 	}
 	require.Failf(t, "not sent", "the saga sent no %s", name)
-	return saga.Message{}
+	return uow.Message{}
 }
 
-func decode(t *testing.T, m saga.Message) payouts.Withdrawal {
+func decode(t *testing.T, m uow.Message) payouts.Withdrawal {
 	t.Helper()
 	var w payouts.Withdrawal
 	require.NoError(t, json.Unmarshal(m.Payload, &w), m.Name)
 	return w
 }
 
-func names(msgs []saga.Message) []string {
+func names(msgs []uow.Message) []string {
 	out := make([]string, 0, len(msgs))
 	for _, m := range msgs {
 		out = append(out, m.Name)
@@ -266,18 +265,18 @@ func TestLateNews(t *testing.T) {
 // changes nothing.
 func TestDuplicates(t *testing.T) {
 	type step struct {
-		msg    func(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal]) saga.Message
+		msg    func(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal]) uow.Message
 		state  saga.State
 		status saga.Status
 	}
-	req := func(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal]) saga.Message { return requested(t, f) }
-	ans := func(name, reason string) func(*testing.T, *sagatest.Fixture[payouts.Withdrawal]) saga.Message {
-		return func(_ *testing.T, f *sagatest.Fixture[payouts.Withdrawal]) saga.Message {
+	req := func(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal]) uow.Message { return requested(t, f) }
+	ans := func(name, reason string) func(*testing.T, *sagatest.Fixture[payouts.Withdrawal]) uow.Message {
+		return func(_ *testing.T, f *sagatest.Fixture[payouts.Withdrawal]) uow.Message {
 			return answer(f, name, reason)
 		}
 	}
-	out := func(name, reason string) func(*testing.T, *sagatest.Fixture[payouts.Withdrawal]) saga.Message {
-		return func(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal]) saga.Message {
+	out := func(name, reason string) func(*testing.T, *sagatest.Fixture[payouts.Withdrawal]) uow.Message {
+		return func(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal]) uow.Message {
 			return outcome(t, f, name, reason)
 		}
 	}
@@ -366,15 +365,15 @@ func newWorker(t *testing.T) worker {
 }
 
 // command is the saga's command name for w1, as the relay delivers it.
-func command(t *testing.T, name string) outbox.Message {
+func command(t *testing.T, name string) uow.Message {
 	t.Helper()
 	b, err := json.Marshal(withdrawal(t))
 	require.NoError(t, err)
-	return outbox.Message{ID: aggregate.NewID[string](), Topic: payouts.Topic, Key: name + "/w1", Name: name, Payload: b}
+	return uow.Message{ID: aggregate.NewID[string](), Topic: payouts.Topic, Key: name + "/w1", Name: name, Payload: b}
 }
 
 // emitted returns the worker's messages in its outbox.
-func (w worker) emitted() []outbox.Message { return w.driver.Messages() }
+func (w worker) emitted() []uow.Message { return w.driver.Messages() }
 
 // only checks that the worker emitted exactly one message, named name, for w1, and returns its
 // payload.

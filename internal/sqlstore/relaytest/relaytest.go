@@ -1,5 +1,5 @@
-// Package relaytest is the SQL drivers' own test of their relay side (outbox.Store and
-// outbox.Operator, implemented once in internal/sqlstore): each driver's tests call [Run] with a
+// Package relaytest is the SQL drivers' own test of their relay side (driver.Outbox and
+// driver.Operator, implemented once in internal/sqlstore): each driver's tests call [Run] with a
 // constructor of fresh, migrated drivers. The exported conformance suite (uow/uowtest) checks
 // the contract on every driver; this one also checks what only the SQL implementation promises
 // (the columns of migration 0002, concurrent claims under FOR UPDATE SKIP LOCKED).
@@ -17,16 +17,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/dddkit/ddd/outbox"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
-// Store is a driver under test: it commits messages as a uow.Driver and relays them.
+// Store is a driver under test: it commits messages as a driver.Driver and relays them.
 type Store interface {
-	uow.Driver
-	outbox.Store
-	outbox.Operator
-	Messages() []uow.Message
+	driver.Driver
+	driver.Outbox
+	driver.Operator
+	Messages() []driver.Message
 }
 
 // Run runs every test, each on a driver of its own from newStore.
@@ -60,8 +59,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 var base = time.Now().UTC().Truncate(time.Microsecond)
 
 // msg is a message of key k whose ID is id.
-func msg(id, key string) uow.Message {
-	return uow.Message{
+func msg(id, key string) driver.Message {
+	return driver.Message{
 		ID: id, Topic: "test.topic", Key: key, Name: "test.Happened",
 		Payload:   []byte(`{"id":"` + id + `"}`),
 		Headers:   map[string]string{"correlation-id": "c-" + id},
@@ -70,12 +69,12 @@ func msg(id, key string) uow.Message {
 }
 
 // commit commits the messages in one transaction, in order.
-func commit(t *testing.T, s Store, msgs ...uow.Message) {
+func commit(t *testing.T, s Store, msgs ...driver.Message) {
 	t.Helper()
 	ctx := t.Context()
 	tx, err := s.Begin(ctx)
 	require.NoError(t, err)
-	require.NoError(t, tx.Commit(ctx, &uow.Changes{Messages: msgs}))
+	require.NoError(t, tx.Commit(ctx, &driver.Changes{Messages: msgs}))
 }
 
 // claim claims and returns the IDs in the order returned, checking seq order.
@@ -83,7 +82,7 @@ func claim(t *testing.T, s Store, owner string, now time.Time, lease time.Durati
 	t.Helper()
 	got, err := s.Claim(t.Context(), owner, now, lease, limit)
 	require.NoError(t, err)
-	require.True(t, slices.IsSortedFunc(got, func(a, b outbox.Claimed) int { return int(a.Seq - b.Seq) }), "claim not in seq order")
+	require.True(t, slices.IsSortedFunc(got, func(a, b driver.Claimed) int { return int(a.Seq - b.Seq) }), "claim not in seq order")
 	ids := []string{}
 	for _, c := range got {
 		ids = append(ids, c.ID)
@@ -113,10 +112,10 @@ func testInvalid(t *testing.T, s Store) {
 		"zero limit":  func() error { _, err := s.Claim(ctx, "a", base, hour, 0); return err },
 		"zero lease":  func() error { _, err := s.Claim(ctx, "a", base, 0, 1); return err },
 		"ack owner":   func() error { return s.Ack(ctx, "", []string{"x"}) },
-		"release":     func() error { return s.Release(ctx, "", []outbox.Failure{{ID: "x"}}) },
+		"release":     func() error { return s.Release(ctx, "", []driver.Failure{{ID: "x"}}) },
 		"parked":      func() error { _, err := s.Parked(ctx, 0); return err },
 	} {
-		require.ErrorIs(t, call(), outbox.ErrInvalid, name)
+		require.ErrorIs(t, call(), driver.ErrInvalid, name)
 	}
 	// Empty batches do nothing.
 	require.NoError(t, s.Ack(ctx, "a", nil))
@@ -206,8 +205,8 @@ func testReleaseRetries(t *testing.T, s Store) {
 	commit(t, s, msg("m1", "k"), msg("m2", "k"), msg("o1", "other"))
 	require.Equal(t, []string{"m1", "o1"}, claim(t, s, "a", base, hour, 10))
 	retry := base.Add(time.Minute)
-	require.NoError(t, s.Release(ctx, "b", []outbox.Failure{{ID: "o1", RetryAt: retry.Add(hour), Reason: "not b's"}}))
-	require.NoError(t, s.Release(ctx, "a", []outbox.Failure{{ID: "m1", RetryAt: retry, Reason: "broker down"}}))
+	require.NoError(t, s.Release(ctx, "b", []driver.Failure{{ID: "o1", RetryAt: retry.Add(hour), Reason: "not b's"}}))
+	require.NoError(t, s.Release(ctx, "a", []driver.Failure{{ID: "m1", RetryAt: retry, Reason: "broker down"}}))
 	ack(t, s, "a", "o1") // o1 was still a's: b's release did nothing
 	require.Equal(t, []string{"m1", "m2"}, ids(s))
 	require.Empty(t, claim(t, s, "a", retry.Add(-time.Microsecond), hour, 10), "m1 waits for its retry time, m2 behind it")
@@ -217,7 +216,7 @@ func testReleaseRetries(t *testing.T, s Store) {
 	require.Equal(t, "m1", got[0].ID)
 	require.Equal(t, 1, got[0].Attempts)
 	// A zero RetryAt retries at once; attempts add up.
-	require.NoError(t, s.Release(ctx, "b", []outbox.Failure{{ID: "m1", Reason: "again"}}))
+	require.NoError(t, s.Release(ctx, "b", []driver.Failure{{ID: "m1", Reason: "again"}}))
 	got, err = s.Claim(ctx, "a", retry, hour, 10)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
@@ -230,7 +229,7 @@ func testPark(t *testing.T, s Store) {
 	require.Equal(t, []string{"p1", "k1"}, claim(t, s, "a", base, hour, 10))
 	before := time.Now()
 	long := string(make([]byte, 5000)) // NULs and too long: kept valid and short
-	require.NoError(t, s.Release(ctx, "a", []outbox.Failure{{ID: "p1", RetryAt: base, Park: true, Reason: "poison " + long}}))
+	require.NoError(t, s.Release(ctx, "a", []driver.Failure{{ID: "p1", RetryAt: base, Park: true, Reason: "poison " + long}}))
 	after := time.Now()
 	ack(t, s, "a", "k1")
 	// The poison key is blocked at any time; the other key flows.
@@ -263,7 +262,7 @@ func testPurgeParked(t *testing.T, s Store) {
 	ctx := t.Context()
 	commit(t, s, msg("p1", "a"), msg("p2", "b"), msg("p3", "c"), msg("q1", "a"))
 	require.Equal(t, []string{"p1", "p2", "p3"}, claim(t, s, "r", base, hour, 3))
-	require.NoError(t, s.Release(ctx, "r", []outbox.Failure{{ID: "p1", Park: true}, {ID: "p2", Park: true}, {ID: "p3", RetryAt: base}}))
+	require.NoError(t, s.Release(ctx, "r", []driver.Failure{{ID: "p1", Park: true}, {ID: "p2", Park: true}, {ID: "p3", RetryAt: base}}))
 	parked, err := s.Parked(ctx, 1)
 	require.NoError(t, err)
 	require.Len(t, parked, 1, "the limit bounds the list")
@@ -285,7 +284,7 @@ func testOldestDue(t *testing.T, s Store) {
 	require.NoError(t, err)
 	require.False(t, ok, "empty outbox")
 
-	at := func(id, key string, created time.Time, after time.Time) uow.Message {
+	at := func(id, key string, created time.Time, after time.Time) driver.Message {
 		m := msg(id, key)
 		m.CreatedAt, m.DeliverAfter = created, after
 		return m
@@ -297,7 +296,7 @@ func testOldestDue(t *testing.T, s Store) {
 		at("newer", "y", base.Add(-time.Minute), time.Time{}),
 	)
 	require.Equal(t, []string{"parked", "due", "newer"}, claim(t, s, "r", base, hour, 10))
-	require.NoError(t, s.Release(ctx, "r", []outbox.Failure{{ID: "parked", Park: true}}))
+	require.NoError(t, s.Release(ctx, "r", []driver.Failure{{ID: "parked", Park: true}}))
 	oldest, ok, err := s.OldestDue(ctx, base)
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -318,7 +317,7 @@ func testConcurrent(t *testing.T, s Store) {
 		keys     = 20
 		relays   = 4
 	)
-	var batch []uow.Message
+	var batch []driver.Message
 	for i := range messages {
 		batch = append(batch, msg(fmt.Sprintf("m%03d", i), fmt.Sprintf("k%02d", i%keys)))
 		if len(batch) == 50 { // several commits
@@ -342,7 +341,7 @@ func testConcurrent(t *testing.T, s Store) {
 		wg.Go(func() {
 			for remaining.Load() > 0 && ctx.Err() == nil {
 				got, err := s.Claim(ctx, owner, time.Now(), hour, 1+r*3)
-				if errors.Is(err, uow.ErrConflict) {
+				if errors.Is(err, driver.ErrConflict) {
 					continue // SQLite: the write lock's wait timed out
 				}
 				if err != nil {
@@ -363,7 +362,7 @@ func testConcurrent(t *testing.T, s Store) {
 				mu.Unlock()
 				for {
 					err := s.Ack(ctx, owner, ids)
-					if errors.Is(err, uow.ErrConflict) {
+					if errors.Is(err, driver.ErrConflict) {
 						continue
 					}
 					if err != nil {

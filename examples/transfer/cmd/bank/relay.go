@@ -12,6 +12,8 @@ import (
 	"github.com/dddkit/ddd/examples/transfer"
 	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/outbox/natsjs"
+	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // sink is where the relay publishes the outbox: the in-process bus, or NATS JetStream.
@@ -31,7 +33,7 @@ func newSink(ctx context.Context, broker string) (*sink, error) {
 	if broker == "" {
 		bus := &outbox.Bus{}
 		s := &sink{pub: bus, where: "the in-process bus", close: func() {}}
-		_, err := bus.Subscribe("Transfer", "demo-ledger", func(_ context.Context, m outbox.Message) error {
+		_, err := bus.Subscribe("Transfer", "demo-ledger", func(_ context.Context, m uow.Message) error {
 			if m.Name == (transfer.TransferCompleted{}).EventName() {
 				s.completed.Add(1)
 			}
@@ -59,10 +61,10 @@ func newSink(ctx context.Context, broker string) (*sink, error) {
 // drain relays the outbox of store to s until it is empty, calling progress with the messages
 // relayed so far. Messages whose publication failed are retried; one parked after its attempts
 // is an error.
-func drain(ctx context.Context, store outbox.Store, s *sink, progress func(n int)) (int, error) {
+func drain(ctx context.Context, store driver.Outbox, s *sink, progress func(n int)) (int, error) {
 	r := outbox.NewRelay(store, s.pub, &outbox.RelayOptions{BatchSize: 500, MaxAttempts: 5,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: time.Second})
-	op, _ := store.(outbox.Operator)
+	op, _ := store.(driver.Operator)
 	total := 0
 	for {
 		n, err := r.Step(ctx)

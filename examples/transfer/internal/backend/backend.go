@@ -17,19 +17,12 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dddkit/ddd/examples/transfer"
-	"github.com/dddkit/ddd/outbox"
-	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/mysqluow"
 	"github.com/dddkit/ddd/uow/pguow"
 	"github.com/dddkit/ddd/uow/sqliteuow"
 )
-
-// Driver is a store driver with its outbox.
-type Driver interface {
-	uow.Driver
-	outbox.Store
-}
 
 // Backend is an open store.
 type Backend struct {
@@ -37,7 +30,7 @@ type Backend struct {
 	Kind string
 	// Where says where the data is, for people: a file, a schema, a database (no password).
 	Where   string
-	Driver  Driver
+	Driver  driver.Driver
 	closers []func() error
 }
 

@@ -18,16 +18,12 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dddkit/ddd/examples/transfer/internal/backend"
+	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/mysqluow"
 	"github.com/dddkit/ddd/uow/pguow"
 	"github.com/dddkit/ddd/uow/sqliteuow"
 )
-
-// Driver is a storage driver with its outbox, as package backend opens them for the bank's
-// commands.
-type Driver = backend.Driver
 
 // Names are the drivers Open knows, the ones every storage test runs on.
 var Names = []string{"memuow", "sqlite", "postgres", "mariadb"}
@@ -57,11 +53,11 @@ func UniqueName() string {
 // the bank's, removed when the test ends. For postgres and mariadb it also returns the DSN of the
 // fresh schema or database, so that another process can open it: the server's DSN, "#" and the
 // schema for postgres, a go-sql-driver/mysql DSN for mariadb; for sqlite the file; else "".
-func Open(t testing.TB, name string) (Driver, string) {
+func Open(t testing.TB, name string) (driver.Driver, string) {
 	t.Helper()
 	ctx := context.Background()
 	var (
-		d   Driver
+		d   driver.Driver
 		dsn string
 	)
 	switch name {

@@ -1,28 +1,22 @@
-package outbox
+package driver
 
 import (
 	"context"
-	"errors"
 	"time"
-
-	"github.com/dddkit/ddd/uow"
 )
 
-// Message is an outbox message, as the unit of work writes it (see [uow.Message]).
-type Message = uow.Message
-
-// This file is the relay side of the driver contract: the interfaces a storage driver's outbox
-// implements for a [Relay], declared here where the relay calls them. The unit of work writes
-// messages (package uow's contract); a relay claims, acks and releases them.
+// This file is the relay side of the contract: what a driver's outbox does for a relay
+// (outbox.Relay). A unit's Tx.Commit writes messages; a relay claims, acknowledges and releases
+// them.
 //
 // Order per key: a message is claimable only when every earlier message of its key (lower
 // sequence) is gone (acknowledged) or leased to the same relay, so a later message waits while
 // an earlier one is retrying, parked, delayed or leased to another relay, and every other key
 // keeps flowing.
 
-// Store is a driver's outbox as a relay sees it. Implementations are safe for concurrent use by
-// several relays, in one process or many.
-type Store interface {
+// Outbox is a driver's outbox as a relay sees it, part of every [Driver]. Implementations are
+// safe for concurrent use by several relays, in one process or many.
+type Outbox interface {
 	// Claim leases to owner, until now+lease, up to limit messages that are due: not parked,
 	// DeliverAfter and any retry time not after now, not leased to another owner (or with an
 	// expired lease), and with no earlier message of their key other than ones leased to
@@ -41,10 +35,10 @@ type Store interface {
 	Release(ctx context.Context, owner string, failures []Failure) error
 }
 
-// Holder is an optional capability of a Store: claims held as row locks of a transaction that
+// Holder is an optional capability of a [Driver]: claims held as row locks of a transaction that
 // stays open while the relay publishes, instead of leases written to every claimed row. A claim
 // then costs no write, and a relay that dies loses its claim the moment its connection closes.
-// A [Relay] uses it when its store has it (pguow does).
+// A relay uses it when its driver has it (pguow does).
 type Holder interface {
 	// Hold claims up to limit messages that are due at now, as Claim does (not parked, not
 	// leased to anyone with a lease running, in commit order), each with no earlier message of
@@ -65,7 +59,7 @@ type Held interface {
 	// Messages returns the held messages in commit order.
 	Messages() []Claimed
 	// Finish deletes the messages of the claim whose IDs are in published, records failures
-	// as Store.Release does (one more attempt, RetryAt or parked), and commits, releasing the
+	// as Outbox.Release does (one more attempt, RetryAt or parked), and commits, releasing the
 	// locks: messages in neither list are claimable again, unchanged. IDs that are not in the
 	// claim are ignored. On an error nothing is recorded and the claim is released (its
 	// transaction is rolled back, or was already ended by the server): published messages are
@@ -75,7 +69,7 @@ type Held interface {
 
 // Contention is an optional interface of a [Held]: Contended reports that the claim is empty
 // because other relays' claims held everything it could take (pguow: every key lane), not
-// because nothing is due. A [Relay] then claims again at once instead of waiting PollInterval,
+// because nothing is due. A relay then claims again at once instead of waiting PollInterval,
 // so that it joins a busy relay as soon as that one's claim ends.
 type Contention interface {
 	Contended() bool
@@ -90,7 +84,7 @@ type Claimed struct {
 	Attempts int
 }
 
-// Failure is a failed publication for Store.Release.
+// Failure is a failed publication for Outbox.Release and Held.Finish.
 type Failure struct {
 	ID string
 	// RetryAt is when the message becomes claimable again (ignored when Park is set).
@@ -101,7 +95,7 @@ type Failure struct {
 	Reason string
 }
 
-// Operator is the optional operator side of a Store: parked (dead-lettered) messages and the
+// Operator is the optional operator side of a [Driver]: parked (dead-lettered) messages and the
 // backlog.
 type Operator interface {
 	// Parked returns up to limit parked messages in commit order.
@@ -125,11 +119,3 @@ type Parked struct {
 	// Reason is the last publish error.
 	Reason string
 }
-
-// The errors of this package.
-var (
-	// ErrInvalid: bad input, such as a non-positive batch size or an empty owner.
-	ErrInvalid = errors.New("outbox: invalid argument")
-	// ErrUnsupported: the store lacks an optional capability (the operator API).
-	ErrUnsupported = errors.New("outbox: not supported by the store")
-)

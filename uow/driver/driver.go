@@ -1,23 +1,34 @@
-package uow
+package driver
 
 import (
 	"context"
 	"time"
 )
 
-// This file is the driver contract: the interfaces a storage driver implements, declared here
-// where the unit of work calls them. Package uowtest checks a driver against every clause.
-//
-// A driver stores three things that must share one transaction: aggregate records (one JSON
-// document per aggregate, keyed by kind and ID, with a version), outbox messages and inbox marks.
-// A custom relational mapping ([Mapper]) adds the user's own tables, written through the native
-// transaction ([Tx.Native]) of the same transaction.
-
-// Driver opens transactions on a store. Implementations are safe for concurrent use.
+// Driver is a complete storage backend: transactions for units of work, and the outbox they
+// write, as relays read it. Implementations are safe for concurrent use, by units and relays of
+// one process or many.
 type Driver interface {
 	// Begin starts a transaction. The returned Tx is used by one goroutine and ends with exactly
 	// one call to Commit or Rollback. An error is returned as it is; ctx bounds only the begin.
 	Begin(ctx context.Context) (Tx, error)
+
+	Outbox
+}
+
+// Joiner is implemented by a Driver whose transactions can run inside a transaction the caller
+// opened and ends: the unit's records, messages and inbox marks are
+// written in the caller's transaction and become visible, atomically with the caller's own
+// statements, when the caller commits it.
+type Joiner interface {
+	// Join returns a Tx running inside native, a transaction of the driver's own type (each
+	// driver documents it: pgx.Tx, *sql.Tx) that the caller began and will end; any other value
+	// is an error wrapping ErrInvalid. Tx.Native returns native. Tx.Commit writes the changes
+	// in native as Commit does (same errors, same ordering and per-key serialisation, whose
+	// locks native then holds until it ends) but does not commit native. Tx.Rollback, and a
+	// Commit that fails, undo everything the Tx wrote and leave native usable, so the caller
+	// can still commit its own work or roll back. Neither ever commits nor rolls back native.
+	Join(ctx context.Context, native any) (Tx, error)
 }
 
 // Tx is one transaction of a driver. Reads see committed data (read committed); writes happen in
@@ -50,9 +61,11 @@ type Tx interface {
 	// Commit (successful or not) or twice returns nil and does nothing.
 	Rollback(ctx context.Context) error
 
-	// Native returns the driver's own transaction handle (a *sql.Tx, a pgx.Tx, ...) for custom
-	// SQL in the same transaction: Mappers and read-model updates use it. Drivers document the
-	// type.
+	// Native returns the driver's own transaction handle (a *sql.Tx, a pgx.Tx, ...) for SQL of
+	// the user's own in the same transaction; uow.TxOf hands it to Mappers and read models.
+	// Drivers document the type. It returns nil after the transaction ended, and an error
+	// (wrapped as Commit's are) when the handle cannot be had, such as a lazily begun
+	// transaction that failed to begin.
 	Native() any
 }
 
