@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dddkit/ddd/uow"
 	"slices"
 	"sync"
+
+	"github.com/dddkit/ddd/uow"
 )
 
 // Handler handles one message. An error makes the delivery fail: the relay retries it later

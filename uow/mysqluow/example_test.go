@@ -2,10 +2,10 @@ package mysqluow_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
-	"database/sql"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/mysqluow"

@@ -2,6 +2,7 @@ package mysqluow_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"database/sql"
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/mysqluow"

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/pguow"
-	"github.com/jackc/pgx/v5"
 )
 
 // Open validates its options before it connects: table names are checked, never escaped, so

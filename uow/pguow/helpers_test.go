@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/internal/testenv"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/pguow"
-	"github.com/jackc/pgx/v5"
 )
 
 // dsn returns the test server's DSN, or skips (fails under DDD_REQUIRE_SERVICES=1).

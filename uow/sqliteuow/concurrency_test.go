@@ -2,6 +2,7 @@ package sqliteuow_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sync"
 	"testing"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"database/sql"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/sqliteuow"
 )
