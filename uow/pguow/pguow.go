@@ -151,11 +151,15 @@ func New(pool *pgxpool.Pool, opts *Options) (*Driver, error) {
 // quoteIdent quotes a name that sqlstore.ValidIdent accepted, so it holds no quote.
 func quoteIdent(s string) string { return `"` + s + `"` }
 
-// Close closes the pool if [Open] opened it; a pool passed to [New] stays open.
-func (d *Driver) Close() {
+// Close closes the pool if [Open] opened it, waiting for its connections to be returned and
+// closed; a pool passed to [New] stays open. It returns nil: closing a pgx pool cannot fail. It
+// returns an error so that every SQL driver closes alike (an io.Closer), as mysqluow and
+// sqliteuow do.
+func (d *Driver) Close() error {
 	if d.owned {
 		d.pool.Close()
 	}
+	return nil
 }
 
 // Pool returns the driver's connection pool, for read models and tooling that query the
