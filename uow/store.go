@@ -73,14 +73,21 @@ func (s *Store) Begin(ctx context.Context) (*Unit, error) {
 	return &Unit{store: s, tx: tx, tracked: make(map[key]*entry)}, nil
 }
 
-// PurgeInbox deletes the inbox marks older than age, by the store's clock, and returns how many
-// it deleted. A driver without an inbox purge returns an error wrapping [ErrUnsupported].
-func (s *Store) PurgeInbox(ctx context.Context, age time.Duration) (int, error) {
+// PurgeInbox deletes the inbox marks made before before and returns how many it deleted. A
+// mark's time is the store's clock's when its unit marked the message, so to keep a week of
+// marks pass that clock's now minus a week. It takes a time, not an age, like the drivers'
+// purges ([driver.InboxPurger], [driver.Operator].PurgeParked). A driver without an inbox purge
+// returns an error wrapping [ErrUnsupported]; the driver's errors are returned wrapped.
+func (s *Store) PurgeInbox(ctx context.Context, before time.Time) (int, error) {
 	p, ok := s.drv.(driver.InboxPurger)
 	if !ok {
 		return 0, fmt.Errorf("%w: inbox purge", ErrUnsupported)
 	}
-	return p.PurgeInbox(ctx, s.clock.Now().Add(-age))
+	n, err := p.PurgeInbox(ctx, before)
+	if err != nil {
+		return 0, fmt.Errorf("uow: purge inbox: %w", err)
+	}
+	return n, nil
 }
 
 // Service returns the first service of the unit's store that is a T (a concrete type or an

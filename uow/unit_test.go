@@ -143,7 +143,7 @@ func TestOptionalCapabilitiesMissing(t *testing.T) {
 	require.ErrorIs(t, u.Lock(ctx, "k"), uow.ErrUnsupported)
 	_, err = u.MarkProcessed(ctx, "c", "m")
 	require.ErrorIs(t, err, uow.ErrUnsupported)
-	_, err = s.PurgeInbox(ctx, 0)
+	_, err = s.PurgeInbox(ctx, time.Now())
 	require.ErrorIs(t, err, uow.ErrUnsupported)
 
 	// The core works without them.

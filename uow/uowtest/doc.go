@@ -41,7 +41,7 @@
 //   - Pessimistic, KeyedLocks: GetForUpdate and Unit.Lock make others wait until the unit ends,
 //     never overwrite, honour the context, and break deadlocks with ErrConflict.
 //   - Inbox, InboxPurge: MarkProcessed deduplicates, commits with the unit, conflicts when two
-//     units mark one message, and Store.PurgeInbox deletes old marks by the store's clock.
+//     units mark one message, and Store.PurgeInbox deletes the marks made before a time.
 //   - Events, OutboxVisibility: recorded events and emitted messages reach the outbox in order,
 //     with their headers, and only when their unit commits.
 //   - Find: queries by top-level fields compare JSON values and return ID order.
