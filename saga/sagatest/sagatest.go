@@ -25,14 +25,14 @@ import (
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
+	"github.com/dddkit/ddd/uow/uowtest"
 )
 
-// Driver is a storage driver that also keeps the outbox and lists its messages: memuow's,
-// pguow's, and the other SQL drivers'.
+// Driver is a storage driver whose outbox the fixture reads, for the delivery times of the
+// saga's timeouts, through its operator side: memuow's, pguow's, and the other SQL drivers'.
 type Driver interface {
 	driver.Driver
-	// Messages returns the committed outbox messages not yet acknowledged.
-	Messages() []uow.Message
+	driver.Operator
 }
 
 // Start is the fake clock's time when Options.Clock is nil.
@@ -205,7 +205,7 @@ func (f *Fixture[D]) AdvanceTime(d time.Duration) {
 func (f *Fixture[D]) nextDue(end time.Time) (time.Time, bool) {
 	now := f.Clock.Now()
 	var next time.Time
-	for _, m := range f.driver.Messages() {
+	for _, m := range uowtest.Messages(f.t, f.driver) {
 		if m.DeliverAfter.After(now) && !m.DeliverAfter.After(end) && (next.IsZero() || m.DeliverAfter.Before(next)) {
 			next = m.DeliverAfter
 		}

@@ -262,27 +262,6 @@ func (d *Driver) PurgeInbox(ctx context.Context, before time.Time) (int, error) 
 	return int(tag.RowsAffected()), nil
 }
 
-// Messages returns every committed outbox message, in the order stored (by the outbox's seq
-// column). It is an inspection helper for tests (it implements uowtest.OutboxReader) and
-// tooling, reading the whole table: relays read the outbox through package outbox. It returns
-// nil if the outbox cannot be read; [Driver.ReadMessages] returns the error.
-func (d *Driver) Messages() []driver.Message {
-	msgs, err := d.ReadMessages(context.Background())
-	if err != nil {
-		return nil
-	}
-	return msgs
-}
-
-// ReadMessages is Messages with a context and an error.
-func (d *Driver) ReadMessages(ctx context.Context) ([]driver.Message, error) {
-	msgs, err := sqlstore.ReadMessages(ctx, conn{tx: d.pool}, d.dialect, d.tables)
-	if err != nil {
-		return nil, fmt.Errorf("pguow: %w", ctxErr(ctx, err))
-	}
-	return msgs, nil
-}
-
 // ctxErr adds ctx's error to err when ctx is done and err does not already wrap it, so that a
 // statement the server cancelled because ctx was (SQLSTATE 57014) stays recognisable with
 // errors.Is(err, context.Canceled).
