@@ -71,16 +71,12 @@ func New(d Drivers, p payouts.Provider, opts *Options) (*System, error) {
 	if opts != nil {
 		o = *opts
 	}
-	var services []any
-	if o.Clock != nil {
-		services = append(services, o.Clock)
-	}
 	s := &System{
 		Bus:        &outbox.Bus{},
-		Accounting: accounting.NewStore(d.Accounting, services...),
-		Campaigns:  campaigns.NewStore(d.Campaigns, services...),
-		Payouts:    uow.NewStore(d.Payouts, &uow.Options{Services: services}),
-		Dashboard:  uow.NewStore(d.Dashboard, &uow.Options{Services: services}),
+		Accounting: accounting.NewStore(d.Accounting, o.Clock),
+		Campaigns:  campaigns.NewStore(d.Campaigns, o.Clock),
+		Payouts:    uow.NewStore(d.Payouts, &uow.Options{Clock: o.Clock}),
+		Dashboard:  uow.NewStore(d.Dashboard, &uow.Options{Clock: o.Clock}),
 	}
 	w, err := payouts.NewContext(s.Payouts, p, o.Payouts)
 	if err != nil {

@@ -46,8 +46,8 @@ type Options struct {
 	Driver Driver
 	// Clock is the fake clock of the store and the relay; nil means one at Start.
 	Clock *memuow.Clock
-	// Services are added to the store's services (after the clock), for transitions and
-	// compensations that reach them with uow.Service.
+	// Services are the store's services, for transitions and compensations that reach them with
+	// uow.Service.
 	Services []any
 	// Manager tunes the saga manager; its Logger defaults to discarding.
 	Manager *saga.Options
@@ -109,7 +109,7 @@ func New[D any](t testing.TB, def *saga.Definition[D], opts *Options) *Fixture[D
 	}
 	ro.Clock = o.Clock
 	f := &Fixture[D]{
-		Store:  uow.NewStore(o.Driver, &uow.Options{Services: append([]any{o.Clock}, o.Services...)}),
+		Store:  uow.NewStore(o.Driver, &uow.Options{Clock: o.Clock, Services: o.Services}),
 		Clock:  o.Clock,
 		t:      t,
 		def:    def,

@@ -127,7 +127,7 @@ func start(t testing.TB, newDriver func(testing.TB) driver.Driver) *env {
 		ctx:   t.Context(),
 		d:     d,
 		clock: clock,
-		store: uow.NewStore(d, &uow.Options{Services: []any{clock}}),
+		store: uow.NewStore(d, &uow.Options{Clock: clock}),
 	}
 }
 
