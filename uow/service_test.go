@@ -208,3 +208,19 @@ func TestServiceErrorsAreDistinct(t *testing.T) {
 	assert.False(t, errors.Is(uow.ErrAmbiguousService, uow.ErrNoService))
 	assert.True(t, strings.HasPrefix(uow.ErrAmbiguousService.Error(), "uow: "))
 }
+
+// Concurrent first runs of an unlisted command check its services without a race.
+func TestExecuteChecksConcurrently(t *testing.T) {
+	p := &fakePayer{}
+	s := uow.NewStore(memuow.New(nil), &uow.Options{Services: []any{p}})
+	exec, err := uow.NewExecutor(s, &uow.ExecutorOptions{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() { errs <- exec.Execute(t.Context(), payCmd{account: "alice", amount: 1}) }()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+	assert.Equal(t, int64(8), p.paid.Load())
+}
