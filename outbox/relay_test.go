@@ -31,7 +31,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	clock := memuow.NewClock(t0)
 	drv := memuow.New(nil)
-	return &env{drv: drv, clock: clock, store: uow.NewStore(drv, &uow.Options{Services: []any{clock}})}
+	return &env{drv: drv, clock: clock, store: uow.NewStore(drv, &uow.Options{Clock: clock})}
 }
 
 // emit commits one message per name, in order, each on its key.

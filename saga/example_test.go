@@ -95,7 +95,7 @@ func ExampleManager() {
 	}
 	d := memuow.New(nil)
 	clock := memuow.NewClock(time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC))
-	store := uow.NewStore(d, &uow.Options{Services: []any{clock}})
+	store := uow.NewStore(d, &uow.Options{Clock: clock})
 	quiet := slog.New(slog.DiscardHandler)
 
 	// The saga listens to the orders topic (and its own, for timeouts); another context

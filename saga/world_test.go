@@ -66,7 +66,7 @@ func openPG(t *testing.T, schema string) *pguow.Driver {
 	t.Helper()
 	d, err := pguow.Open(t.Context(), testenv.Postgres(t), &pguow.Options{Schema: schema})
 	require.NoError(t, err)
-	t.Cleanup(d.Close)
+	t.Cleanup(func() { _ = d.Close() })
 	return d
 }
 

@@ -51,15 +51,16 @@ func (o *DoOptions) withDefaults() DoOptions {
 // Do is safe for concurrent use. Errors are fn's, the driver's (wrapping ErrConflict,
 // ErrDuplicate, ...), or ctx's; when the attempts run out the last conflict is returned, wrapped.
 func Do(ctx context.Context, s *Store, fn func(ctx context.Context, u *Unit) error, opts *DoOptions) error {
-	_, err := do(ctx, s, fn, opts)
+	_, err := do(ctx, s, "", fn, opts)
 	return err
 }
 
-// do is Do that also returns how many attempts it made.
-func do(ctx context.Context, s *Store, fn func(context.Context, *Unit) error, opts *DoOptions) (int, error) {
+// do is Do that also returns how many attempts it made; its units run the named command ("" for
+// none).
+func do(ctx context.Context, s *Store, command string, fn func(context.Context, *Unit) error, opts *DoOptions) (int, error) {
 	o := opts.withDefaults()
 	for attempt := 1; ; attempt++ {
-		err := once(ctx, s, fn)
+		err := once(ctx, s, command, fn)
 		if err == nil {
 			return attempt, nil
 		}
@@ -88,8 +89,8 @@ func retryable(err error) bool {
 	return errors.Is(err, ErrConflict) && !errors.Is(err, aggregate.ErrRule)
 }
 
-// once runs fn in one unit and commits it.
-func once(ctx context.Context, s *Store, fn func(context.Context, *Unit) error) (err error) {
+// once runs fn in one unit, running the named command, and commits it.
+func once(ctx context.Context, s *Store, command string, fn func(context.Context, *Unit) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -97,6 +98,7 @@ func once(ctx context.Context, s *Store, fn func(context.Context, *Unit) error) 
 	if err != nil {
 		return err
 	}
+	u.command = command
 	cleanup := context.WithoutCancel(ctx)
 	defer func() {
 		if p := recover(); p != nil {

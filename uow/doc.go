@@ -17,9 +17,12 @@
 //	}, nil)
 //
 // Task-based commands are first-class too: a [Command] carries its data and a Handle method, and an
-// [Executor] runs it with retries, slog logging and a metrics hook. Handlers reach services
-// (a [Clock], a gateway) through the unit with [Service], so they need no constructor injection
-// and tests swap them through [Options].
+// [Executor] runs it with retries, slog logging and a metrics hook. Handlers reach services (a
+// payment provider, a mailer) through the unit with [Service], so they need no constructor
+// injection and tests swap them through [Options]. A command declares the services it needs
+// ([Requirer], [Needs]); [NewExecutor] checks them, so a missing one stops the application when
+// it starts, not when the command first runs. The store's clock, which stamps messages and inbox
+// marks, is an option of its own ([Options].Clock), never picked out of the services.
 //
 // # Repositories
 //

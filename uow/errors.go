@@ -24,6 +24,9 @@ var (
 	// ErrInvalid: bad input, such as an aggregate without an ID, a message without a name, or
 	// an aggregate of the wrong type for its repository.
 	ErrInvalid = driver.ErrInvalid
-	// ErrNoService: the unit has no service of the requested type.
+	// ErrNoService: the store has no service of the requested or required type.
 	ErrNoService = errors.New("uow: no such service")
+	// ErrAmbiguousService: more than one of the store's services is of the requested or
+	// required type (two implementations of one interface), so none is chosen.
+	ErrAmbiguousService = errors.New("uow: ambiguous service")
 )

@@ -138,7 +138,7 @@ func Example() {
 	// Account bob bank.Credited {"account":"bob","amount":30}
 }
 
-// Deposit is a task-based command (seed 001): its data and its handler in one type.
+// Deposit is a task-based command: its data and its handler in one type.
 type Deposit struct {
 	Account string
 	Amount  int64
@@ -150,26 +150,31 @@ func (c Deposit) Handle(ctx context.Context, u *uow.Unit) error {
 		return err
 	}
 	acc.Credit(c.Amount)
-	// Services come from the unit: here the clock, which tests replace.
+	// The unit's time is the store's clock, which tests replace (Options.Clock).
 	return u.Emit(uow.Message{
 		Topic: "notifications", Key: c.Account, Name: "notify.Deposit",
 		Payload: fmt.Appendf(nil, `{"at":%q}`, u.Now().Format(time.RFC3339)),
 	})
 }
 
-// ExampleExecutor runs a command with retries, logging and a metrics hook, and gives the handler
-// a fake clock as a service.
+// ExampleExecutor runs a command with retries, logging and a metrics hook, on a store whose
+// clock is a fake one.
 func ExampleExecutor() {
 	ctx := context.Background()
 	clock := memuow.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 	driver := memuow.New(nil)
-	store := uow.NewStore(driver, &uow.Options{Services: []any{clock}})
+	store := uow.NewStore(driver, &uow.Options{Clock: clock})
 	seed(ctx, store)
 
-	exec := uow.NewExecutor(store, &uow.ExecutorOptions{
-		Logger:  slog.New(slog.DiscardHandler),
-		Observe: func(r uow.Result) { fmt.Println("observed:", r.Command, r.Attempts, r.Err) },
+	exec, err := uow.NewExecutor(store, &uow.ExecutorOptions{
+		Commands: []uow.Command{Deposit{}},
+		Logger:   slog.New(slog.DiscardHandler),
+		Observe:  func(r uow.Result) { fmt.Println("observed:", r.Command, r.Attempts, r.Err) },
 	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	fmt.Println(exec.Execute(ctx, Deposit{Account: "bob", Amount: 5}))
 	fmt.Println(errors.Is(exec.Execute(ctx, Deposit{Account: "carol", Amount: 5}), uow.ErrNotFound))
 
@@ -272,17 +277,51 @@ func ExampleUnit_Lock() {
 	// <nil>
 }
 
+// Mailer is a port that commands reach as a service of the store.
+type Mailer interface {
+	Send(to, text string) error
+}
+
+type printMailer struct{}
+
+func (printMailer) Send(to, text string) error {
+	fmt.Println("mail to", to+":", text)
+	return nil
+}
+
+// Welcome mails a new customer. It declares the service it uses, so that an executor built on a
+// store without a Mailer fails at once.
+type Welcome struct{ To string }
+
+func (Welcome) Requires() []uow.Requirement { return []uow.Requirement{uow.Needs[Mailer]()} }
+
+func (c Welcome) Handle(ctx context.Context, u *uow.Unit) error {
+	mailer, err := uow.Service[Mailer](u)
+	if err != nil {
+		return err
+	}
+	return mailer.Send(c.To, "welcome")
+}
+
+// ExampleService resolves a command's service from the unit; the executor checks, when it is
+// built, that the store has it.
 func ExampleService() {
-	clock := memuow.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-	store := uow.NewStore(memuow.New(nil), &uow.Options{Services: []any{clock}})
-	_ = uow.Do(context.Background(), store, func(ctx context.Context, u *uow.Unit) error {
-		c, err := uow.Service[uow.Clock](u)
-		fmt.Println(c.Now().Year(), err)
-		_, err = uow.Service[fmt.Stringer](u)
-		fmt.Println(errors.Is(err, uow.ErrNoService))
-		return nil
-	}, nil)
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+	opts := &uow.ExecutorOptions{Commands: []uow.Command{Welcome{}}, Logger: quiet}
+
+	_, err := uow.NewExecutor(uow.NewStore(memuow.New(nil), nil), opts)
+	fmt.Println(err)
+
+	store := uow.NewStore(memuow.New(nil), &uow.Options{Services: []any{printMailer{}}})
+	exec, err := uow.NewExecutor(store, opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(exec.Execute(ctx, Welcome{To: "alice@example.com"}))
 	// Output:
-	// 2030 <nil>
-	// true
+	// uow: no such service: command uow_test.Welcome needs uow_test.Mailer
+	// mail to alice@example.com: welcome
+	// <nil>
 }

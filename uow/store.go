@@ -3,24 +3,29 @@ package uow
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/uow/driver"
 )
 
-// Clock tells the time. The unit of work stamps messages and inbox marks with it; provide a fake
-// one as a service in tests (memuow has one).
+// Clock tells the time. The unit of work stamps messages and inbox marks with it; give a store a
+// fake one in tests with [Options].Clock (memuow.Clock is one). It must be safe for concurrent
+// use.
 type Clock interface {
 	Now() time.Time
 }
 
 // Options tune a [Store]. The zero value is ready to use.
 type Options struct {
-	// Services are values handlers reach through the unit with [Service] (a Clock, a payment
-	// gateway, a read-model updater) instead of constructor injection. A [Clock] among them
-	// replaces the system clock. They must be safe for concurrent use.
+	// Clock is the store's clock: [Unit.Now] returns its time, and units stamp with it the
+	// messages they write (CreatedAt, and an event's OccurredAt) and their inbox marks. nil
+	// means the system clock. A Clock among Services is only a service: it is not the store's.
+	Clock Clock
+	// Services are values commands and handlers reach through the unit with [Service] (a
+	// payment provider, a read-model updater) instead of constructor injection, so tests swap
+	// them here. A command declares the ones it needs ([Requirer]) and [NewExecutor] checks
+	// that the store has them. They must be safe for concurrent use.
 	Services []any
 	// Topic returns the outbox topic of an aggregate event; nil means the aggregate type name.
 	Topic func(aggregate.Envelope) string
@@ -42,25 +47,24 @@ type Store struct {
 
 // NewStore returns a store over the driver; nil opts means the defaults.
 func NewStore(d driver.Driver, opts *Options) *Store {
-	s := &Store{drv: d, topic: func(e aggregate.Envelope) string { return e.AggregateType }}
+	s := &Store{drv: d, clock: systemClock{}, topic: func(e aggregate.Envelope) string { return e.AggregateType }}
 	if opts != nil {
 		s.services = append([]any(nil), opts.Services...)
+		if opts.Clock != nil {
+			s.clock = opts.Clock
+		}
 		if opts.Topic != nil {
 			s.topic = opts.Topic
 		}
 		s.decorate = opts.Decorate
 	}
-	s.clock = systemClock{}
-	for _, v := range s.services {
-		if c, ok := v.(Clock); ok {
-			s.clock = c
-			break
-		}
-	}
 	return s
 }
 
-// Driver returns the store's driver.
+// Driver returns the store's driver, as database/sql's DB.Driver does: for code that is handed
+// only the store and needs the driver outside a unit, to hand it to a relay or to reach its own
+// type (a SQL driver's pool for a read model's queries, its schema). Inside a unit, reach the
+// driver's transaction with [TxOf].
 func (s *Store) Driver() driver.Driver { return s.drv }
 
 // Begin starts a unit of work. Most code uses [Do] instead, which also commits, retries
@@ -73,26 +77,21 @@ func (s *Store) Begin(ctx context.Context) (*Unit, error) {
 	return &Unit{store: s, tx: tx, tracked: make(map[key]*entry)}, nil
 }
 
-// PurgeInbox deletes the inbox marks older than age, by the store's clock, and returns how many
-// it deleted. A driver without an inbox purge returns an error wrapping [ErrUnsupported].
-func (s *Store) PurgeInbox(ctx context.Context, age time.Duration) (int, error) {
+// PurgeInbox deletes the inbox marks made before before and returns how many it deleted. A
+// mark's time is the store's clock's when its unit marked the message, so to keep a week of
+// marks pass that clock's now minus a week. It takes a time, not an age, like the drivers'
+// purges ([driver.InboxPurger], [driver.Operator].PurgeParked). A driver without an inbox purge
+// returns an error wrapping [ErrUnsupported]; the driver's errors are returned wrapped.
+func (s *Store) PurgeInbox(ctx context.Context, before time.Time) (int, error) {
 	p, ok := s.drv.(driver.InboxPurger)
 	if !ok {
 		return 0, fmt.Errorf("%w: inbox purge", ErrUnsupported)
 	}
-	return p.PurgeInbox(ctx, s.clock.Now().Add(-age))
-}
-
-// Service returns the first service of the unit's store that is a T (a concrete type or an
-// interface it implements). Without one it returns an error wrapping [ErrNoService].
-func Service[T any](u *Unit) (T, error) {
-	for _, v := range u.store.services {
-		if t, ok := v.(T); ok {
-			return t, nil
-		}
+	n, err := p.PurgeInbox(ctx, before)
+	if err != nil {
+		return 0, fmt.Errorf("uow: purge inbox: %w", err)
 	}
-	var zero T
-	return zero, fmt.Errorf("%w: %v", ErrNoService, reflect.TypeFor[T]())
+	return n, nil
 }
 
 type systemClock struct{}

@@ -43,6 +43,7 @@ type Unit struct {
 	emitted []Message
 	marks   []driver.InboxMark
 	meta    aggregate.Metadata
+	command string // the name of the command an Executor runs in the unit; "" for others
 	done    bool
 }
 

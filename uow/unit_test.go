@@ -143,7 +143,7 @@ func TestOptionalCapabilitiesMissing(t *testing.T) {
 	require.ErrorIs(t, u.Lock(ctx, "k"), uow.ErrUnsupported)
 	_, err = u.MarkProcessed(ctx, "c", "m")
 	require.ErrorIs(t, err, uow.ErrUnsupported)
-	_, err = s.PurgeInbox(ctx, 0)
+	_, err = s.PurgeInbox(ctx, time.Now())
 	require.ErrorIs(t, err, uow.ErrUnsupported)
 
 	// The core works without them.
@@ -232,7 +232,7 @@ func TestExecutorLogsAndObserves(t *testing.T) {
 	var logs bytes.Buffer
 	var mu sync.Mutex
 	var results []uow.Result
-	exec := uow.NewExecutor(s, &uow.ExecutorOptions{
+	exec, err := uow.NewExecutor(s, &uow.ExecutorOptions{
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Observe: func(r uow.Result) {
 			mu.Lock()
@@ -240,6 +240,7 @@ func TestExecutorLogsAndObserves(t *testing.T) {
 			results = append(results, r)
 		},
 	})
+	require.NoError(t, err)
 	require.NoError(t, exec.Execute(ctx, Deposit{Account: "bob", Amount: 1}))
 	require.ErrorIs(t, exec.Execute(ctx, transferCmd{from: "bob", to: "alice", amount: 1000}), ErrInsufficientFunds)
 	require.ErrorIs(t, exec.Execute(ctx, Deposit{Account: "nobody", Amount: 1}), uow.ErrNotFound)
@@ -420,19 +421,6 @@ func TestMappedRepository(t *testing.T) {
 	}, nil))
 	require.Equal(t, []string{"load acc-1 lock=0", "delete acc-1 expected=3"}, table.calls)
 	require.Empty(t, table.rows)
-}
-
-func TestServiceLookup(t *testing.T) {
-	type gateway struct{ name string }
-	gw := &gateway{name: "test"}
-	s := uow.NewStore(memuow.New(nil), &uow.Options{Services: []any{gw}})
-	u := begin(t, s)
-	got, err := uow.Service[*gateway](u)
-	require.NoError(t, err)
-	require.Same(t, gw, got)
-	_, err = uow.Service[*testing.T](u)
-	require.ErrorIs(t, err, uow.ErrNoService)
-	require.False(t, u.Now().IsZero(), "the system clock without a Clock service")
 }
 
 func TestCustomTopic(t *testing.T) {

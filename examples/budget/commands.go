@@ -16,8 +16,8 @@ var ErrUnknownBudget = aggregate.NewRule("unknown_budget", "no budget has that I
 // The application layer: one task-based command per use case, run by a uow.Executor. Each loads
 // the budget whole through the default JSON document repository (no SQL to write, on every
 // driver), calls one method of the root and commits; the events it recorded go to the outbox in
-// the same transaction. "Today" is the store's clock (uow.Clock among its services), so tests and
-// demos choose it.
+// the same transaction. "Today" is the store's clock (uow.Options.Clock), so tests and demos
+// choose it.
 
 // OpenBudget opens a budget.
 type OpenBudget struct {

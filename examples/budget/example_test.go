@@ -19,8 +19,12 @@ func Example() {
 	ctx := context.Background()
 	d := memuow.New(nil)
 	clock := memuow.NewClock(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC))
-	store := uow.NewStore(d, &uow.Options{Services: []any{clock}})
-	exec := uow.NewExecutor(store, &uow.ExecutorOptions{Logger: slog.New(slog.DiscardHandler)})
+	store := uow.NewStore(d, &uow.Options{Clock: clock})
+	exec, err := uow.NewExecutor(store, &uow.ExecutorOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	var bus outbox.Bus
 	if _, err := bus.Subscribe("Budget", budget.SummaryConsumer, budget.Summarise(store)); err != nil {
 		fmt.Println(err)

@@ -89,13 +89,14 @@ func TestFlowOnEveryDriver(t *testing.T) {
 			ctx := t.Context()
 			d := open(t)
 			clock := memuow.NewClock(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
-			store := uow.NewStore(d, &uow.Options{Services: []any{clock}})
-			exec := uow.NewExecutor(store, &uow.ExecutorOptions{Logger: slog.New(slog.DiscardHandler)})
+			store := uow.NewStore(d, &uow.Options{Clock: clock})
+			exec, err := uow.NewExecutor(store, &uow.ExecutorOptions{Logger: slog.New(slog.DiscardHandler)})
+			require.NoError(t, err)
 
 			var bus outbox.Bus
 			project := budget.Summarise(store)
 			var delivered []uow.Message
-			_, err := bus.Subscribe("Budget", budget.SummaryConsumer, func(ctx context.Context, m uow.Message) error {
+			_, err = bus.Subscribe("Budget", budget.SummaryConsumer, func(ctx context.Context, m uow.Message) error {
 				delivered = append(delivered, m)
 				return project(ctx, m)
 			})

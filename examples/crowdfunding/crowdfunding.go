@@ -49,7 +49,7 @@ type Options struct {
 	// Publisher wraps the bus the relays publish to: a chaotic network in tests. nil publishes
 	// to the bus.
 	Publisher func(*outbox.Bus) outbox.Publisher
-	// Payouts tunes the payouts context.
+	// Payouts tunes the payouts context; its Logger defaults to the relays'.
 	Payouts *payouts.Options
 	// Relay tunes the relays; Clock is set from Options.Clock.
 	Relay *outbox.RelayOptions
@@ -71,18 +71,27 @@ func New(d Drivers, p payouts.Provider, opts *Options) (*System, error) {
 	if opts != nil {
 		o = *opts
 	}
-	var services []any
-	if o.Clock != nil {
-		services = append(services, o.Clock)
+	ro := outbox.RelayOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: time.Second, MaxAttempts: 1000}
+	if o.Relay != nil {
+		ro = *o.Relay
 	}
+	ro.Clock = o.Clock
 	s := &System{
 		Bus:        &outbox.Bus{},
-		Accounting: accounting.NewStore(d.Accounting, services...),
-		Campaigns:  campaigns.NewStore(d.Campaigns, services...),
-		Payouts:    uow.NewStore(d.Payouts, &uow.Options{Services: services}),
-		Dashboard:  uow.NewStore(d.Dashboard, &uow.Options{Services: services}),
+		Accounting: accounting.NewStore(d.Accounting, o.Clock),
+		Campaigns:  campaigns.NewStore(d.Campaigns, o.Clock),
+		// The payment worker's commands reach the provider as a service of the payouts store.
+		Payouts:   uow.NewStore(d.Payouts, &uow.Options{Clock: o.Clock, Services: []any{p}}),
+		Dashboard: uow.NewStore(d.Dashboard, &uow.Options{Clock: o.Clock}),
 	}
-	w, err := payouts.NewContext(s.Payouts, p, o.Payouts)
+	po := payouts.Options{}
+	if o.Payouts != nil {
+		po = *o.Payouts
+	}
+	if po.Logger == nil {
+		po.Logger = ro.Logger // a payment that fails is logged where the relays log its retries
+	}
+	w, err := payouts.NewContext(s.Payouts, &po)
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +120,6 @@ func New(d Drivers, p payouts.Provider, opts *Options) (*System, error) {
 	if o.Publisher != nil {
 		pub = o.Publisher(s.Bus)
 	}
-	ro := outbox.RelayOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: time.Second, MaxAttempts: 1000}
-	if o.Relay != nil {
-		ro = *o.Relay
-	}
-	ro.Clock = o.Clock
 	for _, d := range []driver.Driver{d.Accounting, d.Campaigns, d.Payouts, d.Dashboard} {
 		r := ro
 		s.relays = append(s.relays, outbox.NewRelay(d, pub, &r))

@@ -24,6 +24,7 @@ import (
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/pguow"
+	"github.com/dddkit/ddd/uow/uowtest"
 )
 
 // postgresDSN returns DDD_TEST_POSTGRES, or skips the test without it (fails it when
@@ -102,9 +103,7 @@ func TestPostgres(t *testing.T) {
 					require.NoError(t, sys.Drain(ctx))
 					n := 0
 					for _, d := range ds {
-						msgs, err := d.ReadMessages(ctx)
-						require.NoError(t, err)
-						n += len(msgs)
+						n += len(uowtest.Messages(t, d))
 					}
 					if n == 0 {
 						return

@@ -1,33 +1,11 @@
 package sqlstore
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"github.com/dddkit/ddd/uow/driver"
 )
-
-// ReadMessages returns every committed outbox message in the order stored (by seq): the
-// drivers' Messages inspection helper for tests and tooling. Payload is nil where NULL, times
-// are UTC, DeliverAfter is zero where NULL.
-func ReadMessages(ctx context.Context, c Conn, d *Dialect, t Tables) ([]driver.Message, error) {
-	out := []driver.Message{}
-	q := "SELECT " + msgCols + " FROM " + t.Outbox + " o ORDER BY o.seq"
-	sc := newMessageScanner()
-	err := c.Query(ctx, q, nil, func(scan func(...any) error) error {
-		m, err := sc.scan(scan)
-		if err != nil {
-			return err
-		}
-		out = append(out, m)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: reading the outbox: %w", d.Name, d.Classify(err))
-	}
-	return out, nil
-}
 
 // messageScanner scans rows of the columns of its before destinations, then msgCols, into
 // destinations it reuses from row to row: one allocation per query, not several per row.

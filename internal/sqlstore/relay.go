@@ -282,6 +282,31 @@ func reason(s string) string {
 	return strings.ToValidUTF8(s, "") // drop a rune cut in two
 }
 
+// Pending implements driver.Operator: up to limit messages of the outbox in seq order, whatever
+// their relay state, with their attempts.
+func (r *Relay) Pending(ctx context.Context, limit int) ([]driver.Claimed, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("%w: limit %d", driver.ErrInvalid, limit)
+	}
+	a := &args{d: r.D}
+	q := "SELECT o.seq, o.attempts, " + msgCols + " FROM " + r.T.Outbox + " o ORDER BY o.seq LIMIT " + a.add(limit)
+	out := []driver.Claimed{}
+	var c driver.Claimed
+	sc := newMessageScanner(&c.Seq, &c.Attempts)
+	err := r.Read.Query(ctx, q, a.vals, func(scan func(...any) error) error {
+		m, err := sc.scan(scan)
+		if err != nil {
+			return err
+		}
+		out = append(out, driver.Claimed{Message: m, Seq: c.Seq, Attempts: c.Attempts})
+		return nil
+	})
+	if err != nil {
+		return nil, r.fail("pending messages", err)
+	}
+	return out, nil
+}
+
 // Parked implements driver.Operator: up to limit parked messages in seq order.
 func (r *Relay) Parked(ctx context.Context, limit int) ([]driver.Parked, error) {
 	if limit < 1 {

@@ -33,7 +33,7 @@ type env struct {
 func newEnv() *env {
 	clock := memuow.NewClock(t0)
 	drv := memuow.New(nil)
-	return &env{drv: drv, clock: clock, store: uow.NewStore(drv, &uow.Options{Services: []any{clock}})}
+	return &env{drv: drv, clock: clock, store: uow.NewStore(drv, &uow.Options{Clock: clock})}
 }
 
 // emit commits one message per name on topic and key, in order, in one unit.

@@ -25,14 +25,14 @@ import (
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
+	"github.com/dddkit/ddd/uow/uowtest"
 )
 
-// Driver is a storage driver that also keeps the outbox and lists its messages: memuow's,
-// pguow's, and the other SQL drivers'.
+// Driver is a storage driver whose outbox the fixture reads, for the delivery times of the
+// saga's timeouts, through its operator side: memuow's, pguow's, and the other SQL drivers'.
 type Driver interface {
 	driver.Driver
-	// Messages returns the committed outbox messages not yet acknowledged.
-	Messages() []uow.Message
+	driver.Operator
 }
 
 // Start is the fake clock's time when Options.Clock is nil.
@@ -46,8 +46,8 @@ type Options struct {
 	Driver Driver
 	// Clock is the fake clock of the store and the relay; nil means one at Start.
 	Clock *memuow.Clock
-	// Services are added to the store's services (after the clock), for transitions and
-	// compensations that reach them with uow.Service.
+	// Services are the store's services, for transitions and compensations that reach them with
+	// uow.Service.
 	Services []any
 	// Manager tunes the saga manager; its Logger defaults to discarding.
 	Manager *saga.Options
@@ -109,7 +109,7 @@ func New[D any](t testing.TB, def *saga.Definition[D], opts *Options) *Fixture[D
 	}
 	ro.Clock = o.Clock
 	f := &Fixture[D]{
-		Store:  uow.NewStore(o.Driver, &uow.Options{Services: append([]any{o.Clock}, o.Services...)}),
+		Store:  uow.NewStore(o.Driver, &uow.Options{Clock: o.Clock, Services: o.Services}),
 		Clock:  o.Clock,
 		t:      t,
 		def:    def,
@@ -205,7 +205,7 @@ func (f *Fixture[D]) AdvanceTime(d time.Duration) {
 func (f *Fixture[D]) nextDue(end time.Time) (time.Time, bool) {
 	now := f.Clock.Now()
 	var next time.Time
-	for _, m := range f.driver.Messages() {
+	for _, m := range uowtest.Messages(f.t, f.driver) {
 		if m.DeliverAfter.After(now) && !m.DeliverAfter.After(end) && (next.IsZero() || m.DeliverAfter.Before(next)) {
 			next = m.DeliverAfter
 		}

@@ -75,7 +75,8 @@ type Contention interface {
 	Contended() bool
 }
 
-// Claimed is a claimed message and how many publications of it failed before.
+// Claimed is a message of the outbox with its place and its failed publications: one a claim
+// returned ([Outbox.Claim], [Held].Messages), or one still pending ([Operator.Pending]).
 type Claimed struct {
 	Message
 	// Seq is the message's position in the outbox (its commit order).
@@ -95,10 +96,19 @@ type Failure struct {
 	Reason string
 }
 
-// Operator is the optional operator side of a [Driver]: parked (dead-lettered) messages and the
-// backlog.
+// Operator is the optional operator side of a [Driver]: the backlog, parked (dead-lettered)
+// messages and the relay's lag. Package uowtest's clauses read the outbox through it, so every
+// driver that runs the conformance suite implements it.
 type Operator interface {
-	// Parked returns up to limit parked messages in commit order.
+	// Pending returns up to limit of the messages still in the outbox, in commit order:
+	// committed and not acknowledged, whatever their state (due, delayed, retrying, leased or
+	// parked), each with its seq and failed attempts. Messages of transactions that did not
+	// commit are never in it; acknowledged and purged ones are gone. It is what an operator
+	// reads when the backlog grows, and what tests read to see what units committed. A limit
+	// below 1 is an error wrapping [ErrInvalid].
+	Pending(ctx context.Context, limit int) ([]Claimed, error)
+	// Parked returns up to limit parked messages in commit order. A limit below 1 is an error
+	// wrapping [ErrInvalid].
 	Parked(ctx context.Context, limit int) ([]Parked, error)
 	// Unpark makes the parked messages with the given IDs claimable again with no failed
 	// attempts, and returns how many it unparked.

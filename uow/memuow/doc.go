@@ -32,10 +32,11 @@
 // # Outbox
 //
 // The Driver is also the relay's side of the outbox: it implements [driver.Outbox] (Claim, Ack,
-// Release) and [driver.Operator] (Parked, Unpark, PurgeParked, OldestDue), atomically with
-// respect to commits and to each other. Each committed message gets a sequence number in commit
-// order and keeps its relay state (failed attempts, retry time, lease, parked time, last error)
-// beside it; an acknowledged message is deleted, so [Driver.Messages] no longer lists it. The
+// Release) and [driver.Operator] (Pending, Parked, Unpark, PurgeParked, OldestDue), atomically
+// with respect to commits and to each other. Each committed message gets a sequence number in
+// commit order and keeps its relay state (failed attempts, retry time, lease, parked time, last
+// error) beside it; an acknowledged message is deleted, so [Driver.Pending] and
+// [Driver.Messages] no longer list it. The
 // times that decide what is due and leased are the ones the relay passes; memuow has no clock of
 // its own, so the time a message is parked is the system time.
 //
@@ -45,7 +46,7 @@
 // stored everything (the commit that succeeded but whose caller never heard), so tests can
 // check the retry and idempotence paths of the code above the driver. [Driver.PauseCommits]
 // holds commits between their checks and their apply, so a test can see what a concurrent unit
-// or relay does while a commit is under way. [Driver.Messages],
-// [Driver.Get], [Driver.Count] and [Driver.InboxLen] inspect the committed state, and [Clock]
-// is a fake clock for the unit of work and the inbox.
+// or relay does while a commit is under way. [Driver.Messages], [Driver.Get], [Driver.Count] and
+// [Driver.InboxLen] inspect the committed state, and [Clock] is a fake clock for the unit of
+// work (uow.Options.Clock) and the relay (outbox.RelayOptions.Clock).
 package memuow

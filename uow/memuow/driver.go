@@ -163,7 +163,11 @@ func (d *Driver) PauseCommits(pause func(ctx context.Context, c *driver.Changes)
 }
 
 // Messages returns a copy of the committed outbox messages still in the outbox, in commit
-// order: parked ones included, acknowledged ones ([Driver.Ack]) not.
+// order: parked ones included, acknowledged ones ([Driver.Ack]) not. It is [Driver.Pending]
+// without a limit, a context or an error, kept on this driver alone: memuow reads memory, so it
+// cannot fail, and tests, Go examples and demos print or count the outbox with it in one call.
+// The SQL drivers read the outbox with Pending, and tests of any driver with package uowtest's
+// Messages.
 func (d *Driver) Messages() []driver.Message {
 	d.mu.RLock()
 	defer d.mu.RUnlock()

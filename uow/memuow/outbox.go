@@ -168,6 +168,28 @@ func (d *Driver) Release(ctx context.Context, owner string, failures []driver.Fa
 	return nil
 }
 
+// Pending implements [driver.Operator]: it returns up to limit of the messages in the outbox
+// (committed and not acknowledged, parked ones included), in commit order, with their failed
+// attempts. [Driver.Messages] is the same list without a limit, context or error.
+//
+// Pending returns an error wrapping [driver.ErrInvalid] for a limit below 1, and one wrapping
+// ctx.Err() when ctx is done.
+func (d *Driver) Pending(ctx context.Context, limit int) ([]driver.Claimed, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memuow: pending: %w", err)
+	}
+	if limit < 1 {
+		return nil, fmt.Errorf("%w: pending: limit %d is below 1", driver.ErrInvalid, limit)
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]driver.Claimed, 0, min(limit, len(d.messages)))
+	for _, e := range d.messages[:min(limit, len(d.messages))] {
+		out = append(out, driver.Claimed{Message: cloneMessage(e.msg), Seq: e.seq, Attempts: e.attempts})
+	}
+	return out, nil
+}
+
 // Parked implements [driver.Operator]: it returns up to limit parked messages, in commit
 // order, with their failed attempts, parked time (the system time when they were parked) and
 // last error.

@@ -67,15 +67,15 @@
 // # Outbox relay
 //
 // The Driver is also the relay's side of the outbox: it implements [driver.Outbox] (Claim, Ack,
-// Release) and [driver.Operator] (Parked, Unpark, PurgeParked, OldestDue) over the columns that
-// migration 0002 adds to ddd_outbox: attempts, retry_at, lease_owner, lease_until, parked_at and
-// last_error (times in unix microseconds). A claim takes, in seq order and at most its limit, the
-// due messages that head their key (or follow only messages leased to the same relay), leases them
-// and returns them; an ack deletes them. Claims run FOR UPDATE SKIP LOCKED (MySQL 8.0.1+, MariaDB
-// 10.6+) in a READ COMMITTED transaction of their own, so relays in several processes share the
-// backlog without waiting for each other or breaking per-key order. Parked times are the process's
-// clock (time.Now). Migration 0002 adds its columns with one ALTER TABLE, skipped when they exist,
-// so a crash before its version is recorded is harmless.
+// Release) and [driver.Operator] (Pending, Parked, Unpark, PurgeParked, OldestDue) over the columns
+// that migration 0002 adds to ddd_outbox: attempts, retry_at, lease_owner, lease_until, parked_at
+// and last_error (times in unix microseconds). A claim takes, in seq order and at most its limit,
+// the due messages that head their key (or follow only messages leased to the same relay), leases
+// them and returns them; an ack deletes them. Claims run FOR UPDATE SKIP LOCKED (MySQL 8.0.1+,
+// MariaDB 10.6+) in a READ COMMITTED transaction of their own, so relays in several processes share
+// the backlog without waiting for each other or breaking per-key order. Parked times are the
+// process's clock (time.Now). Migration 0002 adds its columns with one ALTER TABLE, skipped when
+// they exist, so a crash before its version is recorded is harmless.
 //
 // A message's seq is given when it is inserted, and relays publish a key's messages in seq
 // order, so the driver makes seq order the commit order of each key: a commit that stores

@@ -269,18 +269,3 @@ func (d *Driver) PurgeInbox(ctx context.Context, before time.Time) (int, error) 
 	}
 	return int(n), nil
 }
-
-// Messages returns every committed outbox message in the order stored (by seq). It is an
-// inspection helper for tests and tooling (it implements uowtest.OutboxReader), not the relay's
-// read path: it reads the whole table. It panics if the outbox cannot be read.
-func (d *Driver) Messages() []driver.Message {
-	msgs, err := d.messages(context.Background())
-	if err != nil {
-		panic(fmt.Sprintf("mysqluow: reading the outbox: %v", err))
-	}
-	return msgs
-}
-
-func (d *Driver) messages(ctx context.Context) ([]driver.Message, error) {
-	return sqlstore.ReadMessages(ctx, sqlstore.SQLConn{Q: d.db}, d.dialect, d.tables)
-}

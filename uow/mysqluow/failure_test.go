@@ -16,6 +16,7 @@ import (
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/mysqluow"
+	"github.com/dddkit/ddd/uow/uowtest"
 )
 
 // counter is a document aggregate for the failure tests.
@@ -82,7 +83,7 @@ func TestKilledConnection(t *testing.T) {
 	d, db := newDriver(t, nil)
 	s := uow.NewStore(d, nil)
 	seedCounter(t, s, "x")
-	before := len(d.Messages())
+	before := len(uowtest.Messages(t, d))
 
 	u, err := s.Begin(ctx)
 	require.NoError(t, err)
@@ -107,7 +108,7 @@ func TestKilledConnection(t *testing.T) {
 	n, v := counterState(t, s, "x")
 	require.Equal(t, 0, n)
 	require.EqualValues(t, 1, v)
-	require.Len(t, d.Messages(), before, "no outbox row of the killed transaction")
+	require.Len(t, uowtest.Messages(t, d), before, "no outbox row of the killed transaction")
 
 	require.NoError(t, increment(ctx, s, "x"), "the next Do on the same driver")
 	n, v = counterState(t, s, "x")
@@ -145,7 +146,7 @@ func TestCancelDuringCommit(t *testing.T) {
 	d, _ := newDriver(t, nil)
 	s := uow.NewStore(d, nil)
 	seedCounter(t, s, "x")
-	before := len(d.Messages())
+	before := len(uowtest.Messages(t, d))
 
 	holder := begin(t, s)
 	held, err := uow.Repo[*counter](holder).GetForUpdate(ctx, "x")
@@ -169,7 +170,7 @@ func TestCancelDuringCommit(t *testing.T) {
 	n, v := counterState(t, s, "x")
 	require.Equal(t, 2, n)
 	require.EqualValues(t, 2, v)
-	msgs := d.Messages()[before:]
+	msgs := uowtest.Messages(t, d)[before:]
 	require.Len(t, msgs, 2)
 	for _, m := range msgs {
 		require.Equal(t, "test.incremented", m.Name, "no message of the cancelled commit")

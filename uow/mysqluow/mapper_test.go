@@ -13,6 +13,7 @@ import (
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/uowtest"
 )
 
 type accountID string
@@ -177,7 +178,7 @@ func TestMapper(t *testing.T) {
 		return nil
 	}, nil))
 	require.Equal(t, accountRow{"Ann", 15, 2}, readAccount(t, db, "a1"))
-	msgs := d.Messages()
+	msgs := uowtest.Messages(t, d)
 	require.Len(t, msgs, 1)
 	require.Equal(t, "test.deposited", msgs[0].Name)
 	require.Equal(t, "a1", msgs[0].Key)
@@ -194,11 +195,11 @@ func TestMapper(t *testing.T) {
 	require.NoError(t, a.Commit(ctx))
 	require.ErrorIs(t, b.Commit(ctx), uow.ErrConflict)
 	require.Equal(t, accountRow{"Ann", 16, 3}, readAccount(t, db, "a1"))
-	require.Len(t, d.Messages(), 2)
+	require.Len(t, uowtest.Messages(t, d), 2)
 
 	// A commit that fails after the mapper wrote the row (an outbox message with an ID taken)
 	// stores neither the row nor any message.
-	taken := d.Messages()[0].ID
+	taken := uowtest.Messages(t, d)[0].ID
 	err = uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
 		a, err := repo(u).Get(ctx, "a1")
 		if err != nil {
@@ -209,7 +210,7 @@ func TestMapper(t *testing.T) {
 	}, nil)
 	require.Error(t, err)
 	require.Equal(t, accountRow{"Ann", 16, 3}, readAccount(t, db, "a1"), "the account row rolled back with the outbox")
-	require.Len(t, d.Messages(), 2)
+	require.Len(t, uowtest.Messages(t, d), 2)
 
 	// Remove: the row is deleted with the version check.
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {

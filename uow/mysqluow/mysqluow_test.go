@@ -120,7 +120,7 @@ func TestMigrate(t *testing.T) {
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
 		return u.Emit(uow.Message{Topic: "t", Name: "n"})
 	}, nil))
-	require.Len(t, d.Messages(), 1)
+	require.Len(t, uowtest.Messages(t, d), 1)
 }
 
 func TestPrefix(t *testing.T) {
@@ -141,8 +141,8 @@ func TestPrefix(t *testing.T) {
 	require.NoError(t, uow.Do(ctx, uow.NewStore(app, nil), func(ctx context.Context, u *uow.Unit) error {
 		return u.Emit(uow.Message{Topic: "t", Name: "n"})
 	}, nil))
-	require.Len(t, app.Messages(), 1)
-	require.Empty(t, plain.Messages())
+	require.Len(t, uowtest.Messages(t, app), 1)
+	require.Empty(t, uowtest.Messages(t, plain))
 	var n int
 	require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM app_ddd_outbox").Scan(&n))
 	require.Equal(t, 1, n)
@@ -150,7 +150,7 @@ func TestPrefix(t *testing.T) {
 	// New over a pool the caller owns: Close leaves it open.
 	over, err := mysqluow.New(db, &mysqluow.Options{Prefix: "app_"})
 	require.NoError(t, err)
-	require.Len(t, over.Messages(), 1)
+	require.Len(t, uowtest.Messages(t, over), 1)
 	require.NoError(t, over.Close())
 	require.NoError(t, db.PingContext(ctx))
 }

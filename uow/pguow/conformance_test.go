@@ -4,11 +4,8 @@ import (
 	"testing"
 
 	"github.com/dddkit/ddd/uow/driver"
-	"github.com/dddkit/ddd/uow/pguow"
 	"github.com/dddkit/ddd/uow/uowtest"
 )
-
-var _ uowtest.OutboxReader = (*pguow.Driver)(nil)
 
 // TestConformance runs the driver contract's suite, each clause on a schema of its own.
 func TestConformance(t *testing.T) {

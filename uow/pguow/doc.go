@@ -93,14 +93,14 @@
 // # Outbox relay
 //
 // The Driver is also the relay's side of the outbox: it implements [driver.Outbox] (Claim, Ack,
-// Release) and [driver.Operator] (Parked, Unpark, PurgeParked, OldestDue) over the columns that
-// migration 0002 adds to ddd_outbox: attempts, retry_at, lease_owner, lease_until, parked_at and
-// last_error (times in unix microseconds). A claim takes, in seq order and at most its limit, the
-// due messages that head their key (or follow only messages leased to the same relay), leases them
-// and returns them; an ack deletes them. Claims run FOR UPDATE SKIP LOCKED in a transaction of
+// Release) and [driver.Operator] (Pending, Parked, Unpark, PurgeParked, OldestDue) over the columns
+// that migration 0002 adds to ddd_outbox: attempts, retry_at, lease_owner, lease_until, parked_at
+// and last_error (times in unix microseconds). A claim takes, in seq order and at most its limit,
+// the due messages that head their key (or follow only messages leased to the same relay), leases
+// them and returns them; an ack deletes them. Claims run FOR UPDATE SKIP LOCKED in a transaction of
 // their own, so relays in several processes share the backlog without breaking per-key order; a
-// partial index on the unparked messages keeps a claim cheap with a large backlog. Parked times
-// are the process's clock (time.Now).
+// partial index on the unparked messages keeps a claim cheap with a large backlog. Parked times are
+// the process's clock (time.Now).
 //
 // The Driver is also an [driver.Holder], which an [outbox.Relay] prefers: Hold writes no lease;
 // it keeps its messages locked in a transaction left open while the relay publishes, and Finish

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/uowtest"
 )
 
 // TestKilledConnection: the server ends a unit's connection mid-transaction
@@ -32,7 +33,7 @@ func TestKilledConnection(t *testing.T) {
 		wg.Go(func() { assertNoError(t, uow.Do(ctx, s, credit("a", 0), &uow.DoOptions{MaxAttempts: 100})) })
 	}
 	wg.Wait()
-	before := len(d.Messages())
+	before := len(uowtest.Messages(t, d))
 
 	u := begin(t, s)
 	a, err := uow.Repo[*Account](u).Get(ctx, "a")
@@ -51,7 +52,7 @@ func TestKilledConnection(t *testing.T) {
 
 	b, v := balance(t, s, "a")
 	require.Equal(t, [2]int64{10, 4}, [2]int64{b, v}, "the update is not stored")
-	require.Len(t, d.Messages(), before, "nor the outbox rows")
+	require.Len(t, uowtest.Messages(t, d), before, "nor the outbox rows")
 
 	require.NoError(t, uow.Do(ctx, s, credit("a", 1), nil), "the next Do succeeds")
 	b, _ = balance(t, s, "a")
@@ -97,7 +98,7 @@ func TestCancelledCommit(t *testing.T) {
 	d := newDriver(t, nil)
 	s := uow.NewStore(d, nil)
 	seed(t, s, "a")
-	before := len(d.Messages())
+	before := len(uowtest.Messages(t, d))
 
 	holder := begin(t, s)
 	h, err := uow.Repo[*Account](holder).GetForUpdate(ctx, "a")
@@ -149,7 +150,7 @@ func TestCancelledCommit(t *testing.T) {
 	_, err = uow.Repo[*Account](u).Get(ctx, "b")
 	require.ErrorIs(t, err, uow.ErrNotFound, "the cancelled unit's insert is not stored")
 	require.NoError(t, u.Rollback(ctx))
-	require.Len(t, d.Messages(), before+1, "only the holder's event is in the outbox")
+	require.Len(t, uowtest.Messages(t, d), before+1, "only the holder's event is in the outbox")
 }
 
 // TestPoolRecoversAfterRestart restarts the PostgreSQL server, so it runs only when

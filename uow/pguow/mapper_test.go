@@ -15,6 +15,7 @@ import (
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/pguow"
+	"github.com/dddkit/ddd/uow/uowtest"
 )
 
 // accounts keeps Accounts in the test's own account table (id, owner, balance, version) through
@@ -160,7 +161,7 @@ func TestMapper(t *testing.T) {
 	}, nil))
 	row, _ = m.row(t, d, "acc-1")
 	require.Equal(t, accountRow{"Ann", 15, 2}, row)
-	msgs := d.Messages()
+	msgs := uowtest.Messages(t, d)
 	require.Len(t, msgs, 1)
 	require.Equal(t, "bank.Credited", msgs[0].Name)
 	require.Equal(t, "acc-1", msgs[0].Key)
@@ -189,7 +190,7 @@ func TestMapperConflict(t *testing.T) {
 	require.ErrorIs(t, u2.Commit(ctx), uow.ErrConflict)
 	row, _ := m.row(t, d, "acc-1")
 	require.Equal(t, accountRow{"Ann", 11, 2}, row)
-	require.Len(t, d.Messages(), 1)
+	require.Len(t, uowtest.Messages(t, d), 1)
 
 	// Do retries such conflicts: concurrent credits lose nothing.
 	var wg sync.WaitGroup
@@ -210,7 +211,7 @@ func TestMapperConflict(t *testing.T) {
 	wg.Wait()
 	row, _ = m.row(t, d, "acc-1")
 	require.Equal(t, accountRow{"Ann", 31, 22}, row)
-	require.Len(t, d.Messages(), 21)
+	require.Len(t, uowtest.Messages(t, d), 21)
 }
 
 func TestMapperAtomicity(t *testing.T) {
@@ -222,7 +223,7 @@ func TestMapperAtomicity(t *testing.T) {
 		}
 		return uow.Repo[*Account](u).Add(ctx, newAccount(t, "doc-1", "Doc", 0))
 	}, nil))
-	before := len(d.Messages())
+	before := len(uowtest.Messages(t, d))
 
 	// The account row is written (by the mapper, during Commit) but a document insert of the
 	// same commit fails: the row change rolls back with it, and no message is stored.
@@ -239,7 +240,7 @@ func TestMapperAtomicity(t *testing.T) {
 	require.ErrorIs(t, u.Commit(ctx), uow.ErrDuplicate)
 	row, _ := m.row(t, d, "acc-1")
 	require.Equal(t, accountRow{"Ann", 10, 1}, row, "the mapped row rolled back with the failed commit")
-	require.Len(t, d.Messages(), before)
+	require.Len(t, uowtest.Messages(t, d), before)
 
 	// The mapper's update conflicts: the document changes and messages of the unit are not
 	// stored either.
@@ -255,7 +256,7 @@ func TestMapperAtomicity(t *testing.T) {
 	require.ErrorIs(t, u.Commit(ctx), uow.ErrConflict)
 	b, v := balance(t, s, "doc-1")
 	require.Equal(t, [2]int64{0, 1}, [2]int64{b, v})
-	require.Len(t, d.Messages(), before)
+	require.Len(t, uowtest.Messages(t, d), before)
 
 	// Rollback discards the mapped row change too.
 	u = begin(t, s)

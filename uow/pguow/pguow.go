@@ -151,11 +151,15 @@ func New(pool *pgxpool.Pool, opts *Options) (*Driver, error) {
 // quoteIdent quotes a name that sqlstore.ValidIdent accepted, so it holds no quote.
 func quoteIdent(s string) string { return `"` + s + `"` }
 
-// Close closes the pool if [Open] opened it; a pool passed to [New] stays open.
-func (d *Driver) Close() {
+// Close closes the pool if [Open] opened it, waiting for its connections to be returned and
+// closed; a pool passed to [New] stays open. It returns nil: closing a pgx pool cannot fail. It
+// returns an error so that every SQL driver closes alike (an io.Closer), as mysqluow and
+// sqliteuow do.
+func (d *Driver) Close() error {
 	if d.owned {
 		d.pool.Close()
 	}
+	return nil
 }
 
 // Pool returns the driver's connection pool, for read models and tooling that query the
@@ -256,27 +260,6 @@ func (d *Driver) PurgeInbox(ctx context.Context, before time.Time) (int, error) 
 		return 0, fmt.Errorf("pguow: purge inbox: %w", ctxErr(ctx, d.dialect.Classify(err)))
 	}
 	return int(tag.RowsAffected()), nil
-}
-
-// Messages returns every committed outbox message, in the order stored (by the outbox's seq
-// column). It is an inspection helper for tests (it implements uowtest.OutboxReader) and
-// tooling, reading the whole table: relays read the outbox through package outbox. It returns
-// nil if the outbox cannot be read; [Driver.ReadMessages] returns the error.
-func (d *Driver) Messages() []driver.Message {
-	msgs, err := d.ReadMessages(context.Background())
-	if err != nil {
-		return nil
-	}
-	return msgs
-}
-
-// ReadMessages is Messages with a context and an error.
-func (d *Driver) ReadMessages(ctx context.Context) ([]driver.Message, error) {
-	msgs, err := sqlstore.ReadMessages(ctx, conn{tx: d.pool}, d.dialect, d.tables)
-	if err != nil {
-		return nil, fmt.Errorf("pguow: %w", ctxErr(ctx, err))
-	}
-	return msgs, nil
 }
 
 // ctxErr adds ctx's error to err when ctx is done and err does not already wrap it, so that a

@@ -16,6 +16,7 @@ import (
 	"github.com/dddkit/ddd/internal/testenv"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/pguow"
+	"github.com/dddkit/ddd/uow/uowtest"
 )
 
 func TestMigrateIdempotentAndVersioned(t *testing.T) {
@@ -103,9 +104,8 @@ func TestUnmigrated(t *testing.T) {
 	err := uow.Do(ctx, s, credit("a", 1), nil)
 	require.ErrorContains(t, err, "call (*pguow.Driver).Migrate")
 	require.ErrorContains(t, err, "SQLSTATE 42P01")
-	_, err = d.ReadMessages(ctx)
+	_, err = d.Pending(ctx, 10)
 	require.ErrorContains(t, err, "Migrate")
-	require.Nil(t, d.Messages())
 	_, err = d.PurgeInbox(ctx, time.Now())
 	require.ErrorContains(t, err, "Migrate")
 
@@ -127,7 +127,7 @@ func TestLongNames(t *testing.T) {
 	s := uow.NewStore(d, nil)
 	seed(t, s, "a")
 	require.NoError(t, uow.Do(ctx, s, credit("a", 1), nil), "a commit with a message notifies")
-	require.Len(t, d.Messages(), 1)
+	require.Len(t, uowtest.Messages(t, d), 1)
 }
 
 func TestNotify(t *testing.T) {
@@ -359,7 +359,7 @@ func TestCommitRoundTrips(t *testing.T) {
 		require.Equal(t, int64(3), commit, "one batch, COMMIT, and the NOTIFY after it")
 		require.Equal(t, int64(4), first, "prepare, batch, COMMIT, NOTIFY")
 	}
-	msgs := d.Messages()
+	msgs := uowtest.Messages(t, d)
 	require.Len(t, msgs, 2*(2+10+100))
 }
 

@@ -247,6 +247,14 @@ func (d *Driver) Release(ctx context.Context, owner string, failures []driver.Fa
 	return d.relayErr(ctx, d.relay.Release(ctx, owner, failures))
 }
 
+// Pending implements [driver.Operator]: up to limit messages of the outbox in commit order,
+// whatever their relay state (parked ones included), with their failed attempts. limit < 1 is
+// an error wrapping driver.ErrInvalid.
+func (d *Driver) Pending(ctx context.Context, limit int) ([]driver.Claimed, error) {
+	c, err := d.relay.Pending(ctx, limit)
+	return c, d.relayErr(ctx, err)
+}
+
 // Parked implements [driver.Operator]: up to limit parked messages in commit order, with their
 // failed attempts, park time and last error. limit < 1 is an error wrapping driver.ErrInvalid.
 func (d *Driver) Parked(ctx context.Context, limit int) ([]driver.Parked, error) {

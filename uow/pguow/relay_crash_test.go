@@ -24,6 +24,7 @@ import (
 	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/memuow"
 	"github.com/dddkit/ddd/uow/pguow"
+	"github.com/dddkit/ddd/uow/uowtest"
 )
 
 // Crash and fault tests of the outbox on PostgreSQL: a relay killed between publish and ack, an
@@ -149,22 +150,19 @@ func idsByKey(msgs []uow.Message) map[string][]string {
 func requireHeadsOnlyPublished(t *testing.T, d *pguow.Driver, snk *sink) {
 	t.Helper()
 	require.Len(t, snk.delivered(), 3, "the head of each key published")
-	left, err := d.ReadMessages(t.Context())
-	require.NoError(t, err)
-	require.Len(t, left, 9, "nothing acknowledged")
+	require.Len(t, uowtest.Messages(t, d), 9, "nothing acknowledged")
 }
 
 // drainRelay steps r until the outbox of d is empty.
 func drainRelay(t *testing.T, d *pguow.Driver, r *outbox.Relay) {
 	t.Helper()
 	for i := 0; ; i++ {
-		msgs, err := d.ReadMessages(t.Context())
-		require.NoError(t, err)
+		msgs := uowtest.Messages(t, d)
 		if len(msgs) == 0 {
 			return
 		}
 		require.Less(t, i, 50, "the outbox does not drain: %d left", len(msgs))
-		_, err = r.Step(t.Context())
+		_, err := r.Step(t.Context())
 		require.NoError(t, err)
 	}
 }
@@ -406,8 +404,8 @@ func TestPoolRecoversAfterRestartRelay(t *testing.T) {
 		return true, nil
 	})
 	eventually(t, 30*time.Second, "the outbox drains", func() (bool, error) {
-		msgs, err := d.ReadMessages(ctx)
-		return err == nil && len(msgs) == 0, err
+		left, err := d.Pending(ctx, 1)
+		return err == nil && len(left) == 0, err
 	})
 	stopRelay()
 	require.NoError(t, <-relayDone)

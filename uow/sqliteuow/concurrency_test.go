@@ -12,6 +12,7 @@ import (
 
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/sqliteuow"
+	"github.com/dddkit/ddd/uow/uowtest"
 )
 
 var fastRetries = &uow.DoOptions{MaxAttempts: 10000, MinBackoff: 50 * time.Microsecond, MaxBackoff: 2 * time.Millisecond}
@@ -58,7 +59,7 @@ func TestConcurrentIncrements(t *testing.T) {
 		require.ErrorIs(t, err, uow.ErrConflict, "the only errors along the way are version conflicts")
 	}
 	t.Logf("%d conflicts retried", len(errs))
-	require.Len(t, d.Messages(), 200)
+	require.Len(t, uowtest.Messages(t, d), 200)
 }
 
 // Two Drivers on one file stand for two processes: separate pools and lock tables, so their
@@ -202,7 +203,7 @@ func TestContextEndsWaitForWriteLock(t *testing.T) {
 			n, v := state(t, s, id)
 			require.Equal(t, 0, n)
 			require.Equal(t, int64(1), v)
-			for _, m := range c.d.Messages() {
+			for _, m := range uowtest.Messages(t, c.d) {
 				require.NotEqual(t, "n", m.Name, "a message of a unit that never got the lock")
 			}
 		})
@@ -239,7 +240,7 @@ func TestFailedCommitLeavesNothing(t *testing.T) {
 		}, context.Canceled},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			before := len(d.Messages())
+			before := len(uowtest.Messages(t, d))
 			nx, vx := state(t, s, "x")
 			ny, vy := state(t, s, "y")
 			u, err := s.Begin(t.Context())
@@ -270,7 +271,7 @@ func TestFailedCommitLeavesNothing(t *testing.T) {
 			_, err = uow.Repo[*counter](un).Get(t.Context(), "new")
 			require.ErrorIs(t, err, uow.ErrNotFound)
 			require.NoError(t, un.Rollback(t.Context()))
-			require.Len(t, d.Messages(), before+map[bool]int{true: 1, false: 0}[c.want == uow.ErrConflict],
+			require.Len(t, uowtest.Messages(t, d), before+map[bool]int{true: 1, false: 0}[c.want == uow.ErrConflict],
 				"only the event of the unit that won")
 			// The write lock was released: the next unit commits.
 			require.NoError(t, uow.Do(t.Context(), s, increment("x"), nil))

@@ -11,8 +11,6 @@ import (
 	"github.com/dddkit/ddd/uow/uowtest"
 )
 
-var _ uowtest.OutboxReader = (*sqliteuow.Driver)(nil)
-
 // open returns a migrated Driver on a fresh file of the test, closed when the test ends.
 func open(t testing.TB, opts *sqliteuow.Options) (*sqliteuow.Driver, string) {
 	t.Helper()

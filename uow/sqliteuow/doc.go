@@ -108,15 +108,15 @@
 // # Outbox relay
 //
 // The Driver is also the relay's side of the outbox: it implements [driver.Outbox] (Claim, Ack,
-// Release) and [driver.Operator] (Parked, Unpark, PurgeParked, OldestDue) over the columns that
-// migration 0002 adds to ddd_outbox: attempts, retry_at, lease_owner, lease_until, parked_at and
-// last_error (times in unix microseconds). A claim takes, in seq order and at most its limit, the
-// due messages that head their key (or follow only messages leased to the same relay), leases them
-// and returns them; an ack deletes them. Claims, acks and releases run in the Driver's write
+// Release) and [driver.Operator] (Pending, Parked, Unpark, PurgeParked, OldestDue) over the columns
+// that migration 0002 adds to ddd_outbox: attempts, retry_at, lease_owner, lease_until, parked_at
+// and last_error (times in unix microseconds). A claim takes, in seq order and at most its limit,
+// the due messages that head their key (or follow only messages leased to the same relay), leases
+// them and returns them; an ack deletes them. Claims, acks and releases run in the Driver's write
 // transaction, like commits, which serialises the claims of every relay on the file. Parked times
-// are the process's clock (time.Now). A commit inserts its messages in its write transaction,
-// which no other writer shares until it commits, so seq order is the order in which commits
-// storing messages of a key commit: relays publish each key's messages in commit order.
+// are the process's clock (time.Now). A commit inserts its messages in its write transaction, which
+// no other writer shares until it commits, so seq order is the order in which commits storing
+// messages of a key commit: relays publish each key's messages in commit order.
 //
 // # Errors
 //

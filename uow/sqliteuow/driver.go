@@ -257,18 +257,3 @@ func (d *Driver) PurgeInbox(ctx context.Context, before time.Time) (int, error) 
 	}
 	return int(n), nil
 }
-
-// Messages returns the committed outbox messages in the order they were stored. It is an
-// inspection helper for tests (uowtest.OutboxReader) and tooling, reading the whole outbox;
-// relays read it through package outbox. It returns nil when the outbox cannot be read.
-func (d *Driver) Messages() []driver.Message {
-	msgs, err := d.messages(context.Background())
-	if err != nil {
-		return nil
-	}
-	return msgs
-}
-
-func (d *Driver) messages(ctx context.Context) ([]driver.Message, error) {
-	return sqlstore.ReadMessages(ctx, sqlstore.SQLConn{Q: d.db}, dialect, d.tables)
-}

@@ -13,6 +13,7 @@ import (
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/driver"
 	"github.com/dddkit/ddd/uow/sqliteuow"
+	"github.com/dddkit/ddd/uow/uowtest"
 )
 
 func migrationVersions(t *testing.T, db *sql.DB, table string) []int {
@@ -194,7 +195,7 @@ func TestReopenKeepsCommittedData(t *testing.T) {
 	n, v := state(t, s, "x")
 	require.Equal(t, 1, n)
 	require.Equal(t, int64(2), v)
-	msgs := d.Messages()
+	msgs := uowtest.Messages(t, d)
 	require.Len(t, msgs, 3)
 	require.Equal(t, "test.incremented", msgs[0].Name)
 	later, bare := msgs[1], msgs[2]

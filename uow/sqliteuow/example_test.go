@@ -94,7 +94,12 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	for _, m := range d.Messages() {
+	pending, err := d.Pending(ctx, 10) // the outbox, as an operator reads it
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, m := range pending {
 		fmt.Println(m.Topic, m.Key, m.Name, string(m.Payload))
 	}
 	// Output:

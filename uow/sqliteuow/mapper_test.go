@@ -13,6 +13,7 @@ import (
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/sqliteuow"
+	"github.com/dddkit/ddd/uow/uowtest"
 )
 
 type accountID string
@@ -135,9 +136,10 @@ func accountState(t *testing.T, d *sqliteuow.Driver, id string) accountRow {
 	return r
 }
 
-func countMessages(d *sqliteuow.Driver, name string) int {
+func countMessages(t *testing.T, d *sqliteuow.Driver, name string) int {
+	t.Helper()
 	n := 0
-	for _, m := range d.Messages() {
+	for _, m := range uowtest.Messages(t, d) {
 		if m.Name == name {
 			n++
 		}
@@ -186,7 +188,7 @@ func TestMapper(t *testing.T) {
 	})
 
 	t.Run("conflict on concurrent update", func(t *testing.T) {
-		before := countMessages(d, "account.deposited")
+		before := countMessages(t, d, "account.deposited")
 		a, err := s.Begin(ctx)
 		require.NoError(t, err)
 		defer a.Rollback(ctx)
@@ -202,12 +204,12 @@ func TestMapper(t *testing.T) {
 		require.NoError(t, b.Commit(ctx))
 		require.ErrorIs(t, a.Commit(ctx), uow.ErrConflict)
 		require.Equal(t, accountRow{110, 2}, accountState(t, d, "alice"))
-		require.Equal(t, before+1, countMessages(d, "account.deposited"), "only the winner's event")
+		require.Equal(t, before+1, countMessages(t, d, "account.deposited"), "only the winner's event")
 	})
 
 	t.Run("account row and outbox roll back together", func(t *testing.T) {
 		seed(t, s, "c")
-		before := countMessages(d, "account.deposited")
+		before := countMessages(t, d, "account.deposited")
 		u, err := s.Begin(ctx)
 		require.NoError(t, err)
 		defer u.Rollback(ctx)
@@ -219,11 +221,11 @@ func TestMapper(t *testing.T) {
 		// The mapped UPDATE runs in u's write transaction before the JSON write fails.
 		require.ErrorIs(t, u.Commit(ctx), uow.ErrConflict)
 		require.Equal(t, accountRow{110, 2}, accountState(t, d, "alice"))
-		require.Equal(t, before, countMessages(d, "account.deposited"))
+		require.Equal(t, before, countMessages(t, d, "account.deposited"))
 	})
 
 	t.Run("account row and outbox commit together", func(t *testing.T) {
-		before := countMessages(d, "account.deposited")
+		before := countMessages(t, d, "account.deposited")
 		require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
 			acc, err := accounts(u).GetForUpdate(ctx, "alice")
 			if err != nil {
@@ -233,8 +235,8 @@ func TestMapper(t *testing.T) {
 			return u.Emit(uow.Message{Topic: "mail", Name: "mail.receipt", Key: "alice"})
 		}, nil))
 		require.Equal(t, accountRow{117, 3}, accountState(t, d, "alice"))
-		require.Equal(t, before+1, countMessages(d, "account.deposited"))
-		require.Equal(t, 1, countMessages(d, "mail.receipt"))
+		require.Equal(t, before+1, countMessages(t, d, "account.deposited"))
+		require.Equal(t, 1, countMessages(t, d, "mail.receipt"))
 	})
 
 	t.Run("concurrent deposits through Do", func(t *testing.T) {

@@ -17,7 +17,8 @@ import (
 // the commit's changes and before the transaction commits. The clause OutboxCommitOrder needs it
 // to make two units commit in the reverse of the order they inserted their messages in, and is
 // skipped for a driver without it. A driver that does not want it in its API declares it in an
-// internal test file, as for [OutboxReader]. memuow's *Driver implements it.
+// internal test file (package mydriver, file mydriver_test.go), or returns from newDriver a test
+// wrapper that embeds the driver and adds the method. memuow's *Driver implements it.
 type CommitPauser interface {
 	// PauseCommits makes every later commit call pause, with the commit's context and changes,
 	// after its writes and before it commits, and go on when pause returns; nil removes it. It

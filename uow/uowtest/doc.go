@@ -41,7 +41,7 @@
 //   - Pessimistic, KeyedLocks: GetForUpdate and Unit.Lock make others wait until the unit ends,
 //     never overwrite, honour the context, and break deadlocks with ErrConflict.
 //   - Inbox, InboxPurge: MarkProcessed deduplicates, commits with the unit, conflicts when two
-//     units mark one message, and Store.PurgeInbox deletes old marks by the store's clock.
+//     units mark one message, and Store.PurgeInbox deletes the marks made before a time.
 //   - Events, OutboxVisibility: recorded events and emitted messages reach the outbox in order,
 //     with their headers, and only when their unit commits.
 //   - Find: queries by top-level fields compare JSON values and return ID order.
@@ -53,18 +53,19 @@
 //     the same workload on a driver of the caller's, for a test that watches its database's
 //     deadlock counter meanwhile.
 //   - OutboxClaim, OutboxAck, OutboxRelease, OutboxPark, OutboxDelayed, OutboxPerKeyOrder,
-//     OutboxCommitOrder, OutboxConcurrentRelays, OutboxLeaseExpiry, OutboxOldestDue: the relay
-//     side of the outbox ([driver.Outbox], [driver.Operator]) on messages committed by units:
-//     claims in commit order, key heads only, with the committed fields; ack deletes only the
-//     owner's; release counts attempts and honours the retry time; a parked message blocks its
+//     OutboxCommitOrder, OutboxConcurrentRelays, OutboxLeaseExpiry, OutboxOldestDue, OutboxPending:
+//     the relay side of the outbox ([driver.Outbox], [driver.Operator]) on messages committed by
+//     units: claims in commit order, key heads only, with the committed fields; ack deletes only
+//     the owner's; release counts attempts and honours the retry time; a parked message blocks its
 //     key alone, is listed, unparked and purged; DeliverAfter is honoured; a key's messages come
-//     one after another, in the order their units committed even when they inserted them in
-//     the other order (a unit held between its writes and its commit while another commits
-//     a message of its key; with the relay stopped meanwhile, and with one running);
-//     concurrent relays never share a message and keep per-key order; a crashed
-//     relay's messages are taken over when its lease ends, not before; the lag is the oldest
-//     due message. The times passed to Claim are the store's fake clock's; the parked time,
-//     which the driver takes itself, must be the system time give or take an hour.
+//     one after another, in the order their units committed even when they inserted them in the
+//     other order (a unit held between its writes and its commit while another commits a message of
+//     its key; with the relay stopped meanwhile, and with one running); concurrent relays never
+//     share a message and keep per-key order; a crashed relay's messages are taken over when its
+//     lease ends, not before; the lag is the oldest due message; Pending lists every message not
+//     acknowledged, whatever its state, in commit order with its attempts, up to its limit. The
+//     times passed to Claim are the store's fake clock's; the parked time, which the driver takes
+//     itself, must be the system time give or take an hour.
 //   - OutboxHold, OutboxHoldConcurrentRelays, OutboxHoldExpiry: held claims ([driver.Holder]):
 //     commit order, no delayed, parked or leased message, nothing behind a key's failed one, a
 //     run of a key's messages when none holds it back; while a claim is held, other claims
@@ -75,16 +76,11 @@
 //
 // # What a driver must provide
 //
-// Besides [driver.Driver] and [driver.Tx], a driver under test must implement [OutboxReader], so that
-// the suite can see the messages a commit stored: the driver contract has no outbox read
-// method (relays read the outbox through package outbox). Clauses that look at the outbox fail,
-// rather than skip, when the driver lacks it. A driver that does not want Messages in its API
-// declares it in an internal test file (package mydriver, file mydriver_test.go), or returns
-// from newDriver a test wrapper that embeds the driver and adds the method.
-//
-// Every driver also implements the relay side of its outbox, [driver.Outbox] and
-// [driver.Operator], on the driver value newDriver returns; the Outbox clauses fail, rather
-// than skip, when it does not.
+// Besides [driver.Driver] and [driver.Tx], every driver implements the relay side of its
+// outbox, [driver.Outbox] and [driver.Operator], on the driver value newDriver returns. The suite
+// sees the messages a commit stored through [driver.Operator].Pending (the clause OutboxPending
+// checks it), so the clauses that look at the outbox fail, rather than skip, when the driver
+// lacks it. Tests of your own read the outbox of any driver with [Messages].
 //
 // The optional capabilities are checked when the driver has them and skipped, with a message
 // naming the interface, when it does not: queries ([driver.Querier]: clause Find), keyed locks

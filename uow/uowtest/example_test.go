@@ -2,7 +2,6 @@ package uowtest_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"github.com/dddkit/ddd/uow"
@@ -20,20 +19,22 @@ func ExampleRun() {
 	_ = testConformance // in a driver's test file: func TestConformance(t *testing.T) { ... }
 }
 
-// The suite reads committed outbox messages through OutboxReader; memuow's Driver implements it.
-func ExampleOutboxReader() {
-	d := memuow.New(nil)
-	store := uow.NewStore(d, nil)
-	err := uow.Do(context.Background(), store, func(ctx context.Context, u *uow.Unit) error {
-		return u.Emit(uow.Message{Topic: "billing", Key: "invoice-7", Name: "billing.SendInvoice", Payload: []byte(`{"invoice":7}`)})
-	}, nil)
-	if err != nil {
-		fmt.Println(err)
-		return
+// A test reads the outbox of any driver with Messages: every message committed and not yet
+// acknowledged, in commit order, read through driver.Operator's Pending. An error fails the test.
+func ExampleMessages() {
+	testEmit := func(t *testing.T) {
+		d := memuow.New(nil) // or a SQL driver on a fresh schema
+		store := uow.NewStore(d, nil)
+		err := uow.Do(t.Context(), store, func(ctx context.Context, u *uow.Unit) error {
+			return u.Emit(uow.Message{Topic: "billing", Key: "invoice-7", Name: "billing.SendInvoice", Payload: []byte(`{"invoice":7}`)})
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := uowtest.Messages(t, d)
+		if len(msgs) != 1 || msgs[0].Name != "billing.SendInvoice" {
+			t.Errorf("outbox: %v, want the invoice's command", msgs)
+		}
 	}
-	var r uowtest.OutboxReader = d
-	for _, m := range r.Messages() {
-		fmt.Println(m.Topic, m.Key, m.Name, string(m.Payload))
-	}
-	// Output: billing invoice-7 billing.SendInvoice {"invoice":7}
+	_ = testEmit // in a test file: func TestEmit(t *testing.T) { ... }
 }

@@ -40,7 +40,7 @@ var mixedOpts = &uow.DoOptions{MaxAttempts: 1000, MinBackoff: 100 * time.Microse
 // It is the clause MixedStrategies of [Run]. A driver's own test also runs it on a database of
 // its own while watching the database's deadlock counter: commits write their rows in one order
 // (see [uow.Unit.Commit]), so mixing strategies must make units wait, never deadlock. d must
-// implement [OutboxReader].
+// implement [driver.Operator], through which the clause reads the outbox.
 func MixedStrategies(t testing.TB, d driver.Driver) {
 	t.Helper()
 	e := start(t, func(testing.TB) driver.Driver { return d })

@@ -47,8 +47,9 @@ func (e *env) operator() driver.Operator {
 	e.t.Helper()
 	o, ok := e.d.(driver.Operator)
 	if !ok {
-		e.t.Fatalf("driver %T does not implement driver.Operator (Parked, Unpark, PurgeParked, OldestDue), "+
-			"the operator side of the outbox that every driver implements (see the package documentation)", e.d)
+		e.t.Fatalf("driver %T does not implement driver.Operator (Pending, Parked, Unpark, PurgeParked, OldestDue), "+
+			"the operator side of the outbox that every driver implements and through which the suite "+
+			"reads the outbox (see the package documentation)", e.d)
 	}
 	return o
 }
@@ -636,4 +637,58 @@ func testOutboxOldestDue(t testing.TB, newDriver func(testing.TB) driver.Driver)
 	check(now.Add(time.Minute), &b1, "at b1's retry time")
 	e.release("r", driver.Failure{ID: c1.ID, Park: true})
 	check(now, nil, "with b1 retrying later and c1 parked")
+}
+
+// testOutboxPending: Pending lists the messages not acknowledged, whatever their state (due,
+// delayed, leased, retrying, parked), in commit order, with the fields their units committed,
+// rising seqs and their failed attempts; acknowledged and purged messages and those of a unit
+// rolled back are not in it; the limit keeps the oldest; a limit below 1 wraps ErrInvalid.
+func testOutboxPending(t testing.TB, newDriver func(testing.TB) driver.Driver) {
+	e := start(t, newDriver)
+	op := e.operator()
+	now := e.clock.Now()
+	pending := func(limit int, want []uow.Message, attempts []int, what string) {
+		t.Helper()
+		got, err := op.Pending(e.ctx, limit)
+		if err != nil {
+			t.Fatalf("Pending(%d) %s: %v", limit, what, err)
+		}
+		if !wantClaimed(t, got, want, fmt.Sprintf("Pending(%d) %s", limit, what)) {
+			return
+		}
+		for i, c := range got {
+			if c.Attempts != attempts[i] {
+				t.Errorf("Pending(%d) %s: %s with %d attempts, want %d", limit, what, names(want[i:i+1]), c.Attempts, attempts[i])
+			}
+		}
+	}
+	for _, limit := range []int{0, -1} {
+		_, err := op.Pending(e.ctx, limit)
+		wantErr(t, err, outbox.ErrInvalid, fmt.Sprintf("Pending with limit %d", limit))
+	}
+	pending(10, nil, nil, "of an empty outbox")
+
+	delayed := relayed("d", 1)
+	delayed.DeliverAfter = now.Add(time.Hour)
+	msgs := e.emit(relayed("a", 1), relayed("b", 1), relayed("c", 1), delayed)
+	a1, b1, c1, d1 := msgs[0], msgs[1], msgs[2], msgs[3]
+	u := e.begin()
+	noErr(t, u.Emit(relayed("x", 1)), "Emit in a unit rolled back")
+	e.rollback(u)
+	a2 := e.emit(relayed("a", 2))[0]
+	pending(10, []uow.Message{a1, b1, c1, d1, a2}, []int{0, 0, 0, 0, 0}, "of two committed units")
+
+	wantClaimed(t, e.claim("r", now, relayLease, 10), []uow.Message{a1, b1, c1}, "claiming")
+	e.ack("r", a1)
+	e.release("r", driver.Failure{ID: b1.ID, RetryAt: now.Add(time.Minute), Reason: "broker down"},
+		driver.Failure{ID: c1.ID, Park: true, Reason: "poison"})
+	wantClaimed(t, e.claim("r", now, relayLease, 10), []uow.Message{a2}, "claiming after a1 was acked")
+	state := "with a1 acked, b1 retrying, c1 parked, d1 delayed and a2 leased"
+	pending(10, []uow.Message{b1, c1, d1, a2}, []int{1, 1, 0, 0}, state)
+	pending(2, []uow.Message{b1, c1}, []int{1, 1}, state)
+
+	if n, err := op.PurgeParked(e.ctx, time.Now().Add(time.Hour)); noErr(t, err, "PurgeParked") && n != 1 {
+		t.Errorf("PurgeParked(in an hour) deleted %d messages, want 1 (c1)", n)
+	}
+	pending(10, []uow.Message{b1, d1, a2}, []int{1, 0, 0}, "after c1 was purged")
 }

@@ -12,13 +12,24 @@ import (
 	"github.com/dddkit/ddd/uow/driver"
 )
 
-// OutboxReader is implemented by a driver under test so that the suite can read the outbox: the
-// driver contract has no read method for it. Messages returns the committed outbox messages in
-// the order they were stored (commit order, and within a commit the order given to
-// [driver.Tx.Commit]); messages of transactions not committed must not be in it. It must be safe
-// for concurrent use. memuow's *Driver implements it.
-type OutboxReader interface {
-	Messages() []uow.Message
+// maxPending is the limit Messages passes to Pending: more messages than a test commits.
+const maxPending = 1<<31 - 1
+
+// Messages returns every message in d's outbox (committed and not acknowledged, parked ones
+// included), in commit order, read with [driver.Operator].Pending: the outbox as a test sees it,
+// on any driver. An error fails the test at once (t.Fatalf), so the result is never a silent
+// nil. It reads with t's context.
+func Messages(t testing.TB, d driver.Operator) []uow.Message {
+	t.Helper()
+	pending, err := d.Pending(t.Context(), maxPending)
+	if err != nil {
+		t.Fatalf("uowtest: reading the outbox: %v", err)
+	}
+	msgs := make([]uow.Message, len(pending))
+	for i, c := range pending {
+		msgs[i] = c.Message
+	}
+	return msgs
 }
 
 // Run checks the driver returned by newDriver against every clause of the driver contract,
@@ -80,6 +91,7 @@ var clauses = []clause{
 	{"OutboxConcurrentRelays", testOutboxConcurrentRelays},
 	{"OutboxLeaseExpiry", testOutboxLeaseExpiry},
 	{"OutboxOldestDue", testOutboxOldestDue},
+	{"OutboxPending", testOutboxPending},
 	{"OutboxHold", testOutboxHold},
 	{"OutboxHoldConcurrentRelays", testOutboxHoldConcurrentRelays},
 	{"OutboxHoldExpiry", testOutboxHoldExpiry},
@@ -115,7 +127,7 @@ func start(t testing.TB, newDriver func(testing.TB) driver.Driver) *env {
 		ctx:   t.Context(),
 		d:     d,
 		clock: clock,
-		store: uow.NewStore(d, &uow.Options{Services: []any{clock}}),
+		store: uow.NewStore(d, &uow.Options{Clock: clock}),
 	}
 }
 
@@ -215,17 +227,11 @@ func (e *env) wantGone(id string, why string) {
 	}
 }
 
-// messages returns the committed outbox messages; a driver that is not an OutboxReader fails
+// messages returns the committed outbox messages; a driver that is not a driver.Operator fails
 // the test.
 func (e *env) messages() []uow.Message {
 	e.t.Helper()
-	r, ok := e.d.(OutboxReader)
-	if !ok {
-		e.t.Fatalf("driver %T does not implement uowtest.OutboxReader (Messages() []uow.Message), "+
-			"which the suite needs to see the committed outbox: declare it, in a test file if need be "+
-			"(see the package documentation)", e.d)
-	}
-	return r.Messages()
+	return Messages(e.t, e.operator())
 }
 
 // txCaps reports which optional interfaces the driver's transactions implement.

@@ -263,8 +263,7 @@ func read(ctx context.Context, store *uow.Store, fn func(u *uow.Unit) error) err
 }
 
 // NewStore returns accounting's store on d (a driver of its own: its own tables), publishing its
-// aggregates' events on Topic.
-// services are the store's services (a Clock, say).
-func NewStore(d driver.Driver, services ...any) *uow.Store {
-	return uow.NewStore(d, &uow.Options{Services: services, Topic: func(aggregate.Envelope) string { return Topic }})
+// aggregates' events on Topic, timed by clock (nil: the system clock).
+func NewStore(d driver.Driver, clock uow.Clock) *uow.Store {
+	return uow.NewStore(d, &uow.Options{Clock: clock, Topic: func(aggregate.Envelope) string { return Topic }})
 }

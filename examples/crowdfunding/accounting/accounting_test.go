@@ -57,7 +57,7 @@ func rejections(t *testing.T, d *memuow.Driver) map[string]string {
 func TestOperationsOnceAndScopedKeys(t *testing.T) {
 	ctx := context.Background()
 	d := memuow.New(nil)
-	s := accounting.NewStore(d)
+	s := accounting.NewStore(d, nil)
 	for _, a := range []accounting.AccountID{"alice", "bob", "carol"} {
 		require.NoError(t, accounting.OpenAccount(ctx, s, a, string(a), money.MustLookup("USD")))
 	}

@@ -14,7 +14,7 @@ import (
 // Example applies a donation crowdfunding asked for, twice, and a second one that bounces.
 func Example() {
 	ctx := context.Background()
-	store := accounting.NewStore(memuow.New(nil))
+	store := accounting.NewStore(memuow.New(nil), nil)
 	usd := money.MustLookup("USD")
 	for _, a := range []accounting.AccountID{"alice", "bob"} {
 		if err := accounting.OpenAccount(ctx, store, a, string(a), usd); err != nil {

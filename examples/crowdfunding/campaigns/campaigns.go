@@ -246,11 +246,10 @@ func Handler(store *uow.Store) outbox.Handler {
 	}, nil)
 }
 
-// NewStore returns the context's store on d (a driver of its own), publishing its events on
-// Topic.
-// services are the store's services (a Clock, say).
-func NewStore(d driver.Driver, services ...any) *uow.Store {
-	return uow.NewStore(d, &uow.Options{Services: services, Topic: func(aggregate.Envelope) string { return Topic }})
+// NewStore returns the context's store on d (a driver of its own), publishing its events on Topic,
+// timed by clock (nil: the system clock).
+func NewStore(d driver.Driver, clock uow.Clock) *uow.Store {
+	return uow.NewStore(d, &uow.Options{Clock: clock, Topic: func(aggregate.Envelope) string { return Topic }})
 }
 
 // Campaigns returns every campaign.

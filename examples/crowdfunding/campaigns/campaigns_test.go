@@ -31,7 +31,7 @@ func answer(t *testing.T, id, name, campaign, donation, reason string) uow.Messa
 func TestDonationRulesAndSettlement(t *testing.T) {
 	ctx := context.Background()
 	d := memuow.New(nil)
-	s := campaigns.NewStore(d)
+	s := campaigns.NewStore(d, nil)
 	require.NoError(t, campaigns.Create(ctx, s, "c1", "bob", "Bob's node", usd(t, "100.00")))
 	require.ErrorIs(t, campaigns.Create(ctx, s, "c1", "bob", "again", usd(t, "100.00")), campaigns.ErrCampaignExists)
 	require.ErrorIs(t, campaigns.Create(ctx, s, "c2", "bob", "nothing", usd(t, "0.00")), campaigns.ErrInvalidAmount)

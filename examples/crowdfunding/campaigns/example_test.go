@@ -14,7 +14,7 @@ import (
 // campaign.
 func Example() {
 	ctx := context.Background()
-	store := campaigns.NewStore(memuow.New(nil))
+	store := campaigns.NewStore(memuow.New(nil), nil)
 	usd := money.MustLookup("USD")
 	goal, _ := money.FromString("500.00", usd)
 	five, _ := money.FromString("5.00", usd)

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/dddkit/ddd/money"
@@ -180,10 +181,9 @@ func Request(ctx context.Context, store *uow.Store, id, account, dest string, am
 
 // Context is the payouts context: the saga's manager and the payment worker.
 type Context struct {
-	Manager  *saga.Manager[Withdrawal]
-	store    *uow.Store
-	provider Provider
-	payWait  time.Duration
+	Manager *saga.Manager[Withdrawal]
+	exec    *uow.Executor // runs the worker's commands, Pay and Cancel
+	payWait time.Duration
 }
 
 // Options tune NewContext.
@@ -192,10 +192,14 @@ type Options struct {
 	PaymentTimeout time.Duration
 	// PayWait bounds one call of Provider.Pay or Provider.Cancel; 0 means 2s.
 	PayWait time.Duration
+	// Logger receives the records of the worker's commands; nil means slog.Default().
+	Logger *slog.Logger
 }
 
-// NewContext returns the payouts context on its store, paying through p.
-func NewContext(store *uow.Store, p Provider, opts *Options) (*Context, error) {
+// NewContext returns the payouts context on its store, whose services must include the
+// Provider the worker pays through: it returns an error wrapping uow.ErrNoService when they do
+// not, and one wrapping uow.ErrAmbiguousService when more than one of them is a Provider.
+func NewContext(store *uow.Store, opts *Options) (*Context, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -210,7 +214,11 @@ func NewContext(store *uow.Store, p Provider, opts *Options) (*Context, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Context{Manager: saga.NewManager(store, def, nil), store: store, provider: p, payWait: o.PayWait}, nil
+	exec, err := uow.NewExecutor(store, &uow.ExecutorOptions{Commands: []uow.Command{Pay{}, Cancel{}}, Logger: o.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("payouts: %w", err)
+	}
+	return &Context{Manager: saga.NewManager(store, def, nil), exec: exec, payWait: o.PayWait}, nil
 }
 
 // Subscribe subscribes the context to the bus: the saga to its topics and, through an
@@ -222,7 +230,7 @@ func (c *Context) Subscribe(bus *outbox.Bus) error {
 	if _, err := bus.Subscribe(Accounting, "payouts-edge", c.fromAccounting); err != nil {
 		return err
 	}
-	_, err := bus.Subscribe(Topic, "payouts-worker", c.Work)
+	_, err := bus.Subscribe(Topic, worker, c.Work)
 	return err
 }
 
@@ -258,11 +266,10 @@ func (c *Context) fromAccounting(ctx context.Context, m uow.Message) error {
 	return c.Manager.Handle(ctx, m)
 }
 
-// Work is the payment worker: it pays a PayRequested through the provider and cancels at the
-// provider a CancelRequested, and reports the outcome as PaymentSucceeded or PaymentFailed in a
-// unit with its inbox mark. A payment whose outcome is unknown (the provider did not answer in
-// PayWait) is an error: the message is redelivered and paid again under the same key (the
-// provider pays a key once), until it answers or the saga's timeout cancels it.
+// Work is the payment worker: it runs a PayRequested as the command Pay and a CancelRequested
+// as the command Cancel, bounding the provider's answer by PayWait; other messages are not its
+// business. An error (an outcome the provider left unknown) makes the relay redeliver the
+// message.
 func (c *Context) Work(ctx context.Context, m uow.Message) error {
 	if m.Name != PayRequested && m.Name != CancelRequested {
 		return nil
@@ -271,36 +278,8 @@ func (c *Context) Work(ctx context.Context, m uow.Message) error {
 	if err := json.Unmarshal(m.Payload, &w); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInvalid, m.Name, err)
 	}
-	name := PaymentSucceeded
 	if m.Name == PayRequested {
-		pctx, cancel := context.WithTimeout(ctx, c.payWait)
-		err := c.provider.Pay(pctx, w.Withdrawal, w.Destination, w.Amount)
-		cancel()
-		switch {
-		case errors.Is(err, ErrDeclined):
-			name, w.Reason = PaymentFailed, err.Error()
-		case err != nil:
-			return fmt.Errorf("payouts: paying %s: %w", w.Withdrawal, err)
-		}
-	} else {
-		cctx, cancel := context.WithTimeout(ctx, c.payWait)
-		paid, err := c.provider.Cancel(cctx, w.Withdrawal)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("payouts: cancelling %s: %w", w.Withdrawal, err)
-		}
-		if !paid {
-			name, w.Reason = PaymentFailed, "cancelled: the provider did not answer in time"
-		}
+		return c.exec.Execute(ctx, Pay{Message: m.ID, Withdrawal: w, Wait: c.payWait})
 	}
-	b, err := json.Marshal(w)
-	if err != nil {
-		return err
-	}
-	return uow.Do(ctx, c.store, func(ctx context.Context, u *uow.Unit) error {
-		if done, err := u.MarkProcessed(ctx, "payouts-worker", m.ID); err != nil || done {
-			return err
-		}
-		return u.Emit(uow.Message{Topic: Topic, Key: w.Withdrawal, Name: name, Payload: b})
-	}, nil)
+	return c.exec.Execute(ctx, Cancel{Message: m.ID, Withdrawal: w, Wait: c.payWait})
 }

@@ -3,6 +3,7 @@ package payouts_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -347,7 +348,7 @@ func TestDuplicates(t *testing.T) {
 	})
 }
 
-// worker is the payouts context on a memuow store, paying through a FakeProvider; its outbox
+// worker is the payouts context on a memuow store whose service is a FakeProvider; its outbox
 // is read from the driver (no relay runs).
 type worker struct {
 	ctx      *payouts.Context
@@ -359,9 +360,22 @@ func newWorker(t *testing.T) worker {
 	t.Helper()
 	d := memuow.New(nil)
 	p := payouts.NewFakeProvider()
-	c, err := payouts.NewContext(uow.NewStore(d, nil), p, &payouts.Options{PayWait: 20 * time.Millisecond})
+	store := uow.NewStore(d, &uow.Options{Services: []any{p}})
+	c, err := payouts.NewContext(store, &payouts.Options{PayWait: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	return worker{ctx: c, driver: d, provider: p}
+}
+
+// The worker's commands reach the provider as a service of the store: a store without one, or
+// with two, is refused when the context is built, not when the first payment is due.
+func TestNewContextChecksTheProvider(t *testing.T) {
+	_, err := payouts.NewContext(uow.NewStore(memuow.New(nil), nil), nil)
+	require.ErrorIs(t, err, uow.ErrNoService)
+	assert.Contains(t, err.Error(), "command payouts.Pay needs payouts.Provider")
+
+	two := uow.NewStore(memuow.New(nil), &uow.Options{Services: []any{payouts.NewFakeProvider(), payouts.NewFakeProvider()}})
+	_, err = payouts.NewContext(two, nil)
+	require.ErrorIs(t, err, uow.ErrAmbiguousService)
 }
 
 // command is the saga's command name for w1, as the relay delivers it.
@@ -402,7 +416,7 @@ func TestWork(t *testing.T) {
 
 		require.NoError(t, w.ctx.Work(ctx, pay), "redelivered")
 		assert.Len(t, w.emitted(), 1, "the inbox: one outcome per message")
-		assert.Equal(t, 2, w.provider.Calls(), "paid again under its key: the provider pays a key once")
+		assert.Equal(t, 1, w.provider.Calls(), "the inbox mark is read first: a redelivered message pays nothing")
 		assert.Len(t, w.provider.Paid(), 1)
 	})
 
