@@ -59,6 +59,8 @@ type counter struct {
 	N int `json:"n"`
 }
 
+func (*counter) AggregateType() string { return "counter" }
+
 // TestIdempotentConsumerThroughTheRelay: a relay publishes to the bus, the consumer's handler
 // runs in a unit with the inbox mark, and a redelivered message has no second effect.
 func TestIdempotentConsumerThroughTheRelay(t *testing.T) {

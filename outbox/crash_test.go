@@ -31,6 +31,8 @@ type tally struct {
 	IDs   []string `json:"ids"`
 }
 
+func (*tally) AggregateType() string { return "tally" }
+
 // consumer is an idempotent subscriber (outbox.Idempotent over a memuow store of its own) that
 // adds each message to its key's tally, and logs every delivery it gets, duplicates included.
 type consumer struct {

@@ -157,6 +157,8 @@ type shelf struct {
 	Units int `json:"units"`
 }
 
+func (*shelf) AggregateType() string { return "shelf" }
+
 var errOutOfStock = aggregate.NewRule("out_of_stock", "out of stock")
 
 // reserve is the stock context's command.

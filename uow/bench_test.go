@@ -26,6 +26,8 @@ type benchItem struct {
 	N int `json:"n"`
 }
 
+func (*benchItem) AggregateType() string { return "benchItem" }
+
 type benchIncremented struct {
 	N int `json:"n"`
 }

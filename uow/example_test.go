@@ -22,6 +22,9 @@ type Account struct {
 	Balance int64  `json:"balance"`
 }
 
+// AggregateType is Account's stable name: its storage kind and the topic of its events.
+func (*Account) AggregateType() string { return "Account" }
+
 var ErrInsufficientFunds = aggregate.NewRule("insufficient_funds", "insufficient funds")
 
 type Debited struct {

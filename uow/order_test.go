@@ -58,6 +58,9 @@ type Ledger struct {
 	Entries int `json:"entries"`
 }
 
+// AggregateType is Ledger's stable name: its storage kind and the topic of its events.
+func (*Ledger) AggregateType() string { return "Ledger" }
+
 type Noted struct {
 	N int `json:"n"`
 }

@@ -26,7 +26,7 @@ type Repository[T aggregate.Aggregate] struct {
 }
 
 // Repo returns the repository of T in unit u, storing each aggregate as a JSON document of kind
-// aggregate.TypeName. T must be a pointer to a struct that embeds aggregate.Root; otherwise every
+// its AggregateType. T must be a pointer to a struct that embeds aggregate.Root; otherwise every
 // method returns an error wrapping [ErrInvalid].
 func Repo[T aggregate.Aggregate](u *Unit) *Repository[T] {
 	r := &Repository[T]{u: u}
@@ -37,7 +37,7 @@ func Repo[T aggregate.Aggregate](u *Unit) *Repository[T] {
 	}
 	elem := t.Elem()
 	r.newT = func() T { return reflect.New(elem).Interface().(T) }
-	r.kind = aggregate.TypeName(r.newT())
+	r.kind = r.newT().AggregateType()
 	return r
 }
 

@@ -33,6 +33,8 @@ type smItem struct {
 	N int `json:"n"`
 }
 
+func (*smItem) AggregateType() string { return "smItem" }
+
 type smBumped struct {
 	ID smID `json:"id"`
 	N  int  `json:"n"`
@@ -657,7 +659,7 @@ func TestStateMachine(t *testing.T) {
 			ctx:       context.Background(),
 			driver:    driver,
 			store:     uow.NewStore(driver, nil),
-			kind:      aggregate.TypeName(&smItem{}),
+			kind:      (*smItem).AggregateType(nil),
 			committed: map[string]smRecord{},
 			stats:     stats,
 		}

@@ -22,7 +22,8 @@ type Options struct {
 	// gateway, a read-model updater) instead of constructor injection. A [Clock] among them
 	// replaces the system clock. They must be safe for concurrent use.
 	Services []any
-	// Topic returns the outbox topic of an aggregate event; nil means the aggregate type name.
+	// Topic returns the outbox topic of an aggregate event; nil means the aggregate's stable
+	// name, Envelope.AggregateType (from aggregate.Aggregate.AggregateType).
 	Topic func(aggregate.Envelope) string
 	// Decorate, if set, is called at commit for every message the unit writes, with the
 	// commit's context, before it is stored: to add headers such as trace context (the

@@ -226,6 +226,8 @@ type unencodable struct {
 	C chan int `json:"c"`
 }
 
+func (*unencodable) AggregateType() string { return "unencodable" }
+
 func TestExecutorLogsAndObserves(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)

@@ -45,6 +45,9 @@ type Account struct {
 	openedAt                     time.Time
 }
 
+// AggregateType is Account's stable name: its storage kind and the topic of its events.
+func (*Account) AggregateType() string { return "Account" }
+
 // OpenAccount returns a new, empty account in currency c, recording AccountOpened. A malformed
 // number wraps ErrInvalidInput.
 func OpenAccount(number AccountNumber, c money.Currency, at time.Time) (*Account, error) {

@@ -329,6 +329,6 @@ func emit(u *uow.Unit, n AccountNumber, e aggregate.Event) error {
 	if err != nil {
 		return err
 	}
-	return u.Emit(uow.Message{Topic: aggregate.TypeName(&Account{}), Key: string(n), Name: e.EventName(), Payload: payload,
-		Headers: map[string]string{uow.HeaderAggregateType: aggregate.TypeName(&Account{}), uow.HeaderAggregateID: string(n)}})
+	return u.Emit(uow.Message{Topic: (*Account).AggregateType(nil), Key: string(n), Name: e.EventName(), Payload: payload,
+		Headers: map[string]string{uow.HeaderAggregateType: (*Account).AggregateType(nil), uow.HeaderAggregateID: string(n)}})
 }

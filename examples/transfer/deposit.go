@@ -40,6 +40,9 @@ type Deposit struct {
 	at      time.Time
 }
 
+// AggregateType is Deposit's stable name: its storage kind and the topic of its events.
+func (*Deposit) AggregateType() string { return "Deposit" }
+
 // Account returns the credited account's number.
 func (d *Deposit) Account() AccountNumber { return d.account }
 

@@ -97,6 +97,9 @@ type Transfer struct {
 	creditBalance money.Money
 }
 
+// AggregateType is Transfer's stable name: its storage kind and the topic of its events.
+func (*Transfer) AggregateType() string { return "Transfer" }
+
 // Number returns the transfer number.
 func (t *Transfer) Number() TransferNumber { return t.number }
 

@@ -21,6 +21,8 @@ type account struct {
 	Balance int64  `json:"balance"`
 }
 
+func (*account) AggregateType() string { return "account" }
+
 // transferred is the one event of a transfer, recorded on the debited account.
 type transferred struct {
 	From   accountID `json:"from"`

@@ -146,6 +146,8 @@ type counter struct {
 	Seen map[string]int `json:"seen"`
 }
 
+func (*counter) AggregateType() string { return "counter" }
+
 func newConsumerStore(t *testing.T) *uow.Store {
 	t.Helper()
 	store := uow.NewStore(memuow.New(nil), nil)

@@ -89,6 +89,8 @@ type ledger struct {
 	Order map[string][]string `json:"order"`
 }
 
+func (*ledger) AggregateType() string { return "ledger" }
+
 // TestRelayRecoversAfterNATSRestart: a producer commits messages steadily, a relay publishes
 // them to a file-backed stream, a durable consumer applies them through an Idempotent unit;
 // meanwhile the NATS server is killed and started again. Afterwards the outbox drains and every

@@ -369,6 +369,8 @@ type counter struct {
 	N int `json:"n"`
 }
 
+func (*counter) AggregateType() string { return "counter" }
+
 // TestRouterDrivesAnIdempotentHandler: a watermill router runs an outbox.Idempotent handler; a
 // failing handler nacks (the message comes again), a redelivered message has no second effect.
 func TestRouterDrivesAnIdempotentHandler(t *testing.T) {

@@ -25,6 +25,8 @@ type odd struct {
 	Status string `json:"status"`
 }
 
+func (*odd) AggregateType() string { return "odd" }
+
 // Find narrows by the string fields in SQL (JSON_EXTRACT) and decides with jsonmatch: field names
 // that need quoting in a JSON path, values with quotes, escapes and non-ASCII characters, and
 // case all compare exactly.

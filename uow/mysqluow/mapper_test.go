@@ -24,6 +24,8 @@ type account struct {
 	Balance int64  `json:"balance"`
 }
 
+func (*account) AggregateType() string { return "account" }
+
 type deposited struct {
 	Amount int64 `json:"amount"`
 }

@@ -78,6 +78,9 @@ type Account struct {
 	Balance int64  `json:"balance"`
 }
 
+// AggregateType is Account's stable name: its storage kind and the topic of its events.
+func (*Account) AggregateType() string { return "Account" }
+
 type Credited struct {
 	Account string `json:"account"`
 	Amount  int64  `json:"amount"`

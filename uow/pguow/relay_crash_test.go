@@ -36,6 +36,8 @@ type keyTally struct {
 	IDs []string `json:"ids"`
 }
 
+func (*keyTally) AggregateType() string { return "keyTally" }
+
 // sink is an idempotent consumer (outbox.Idempotent over a memuow store) appending each
 // message's ID to its key's tally; it logs every delivery, duplicates included. It is safe for
 // concurrent use.

@@ -20,6 +20,9 @@ type Wallet struct {
 	Balance int64 `json:"balance"`
 }
 
+// AggregateType is Wallet's stable name: its storage kind and the topic of its events.
+func (*Wallet) AggregateType() string { return "Wallet" }
+
 type Deposited struct {
 	Amount int64 `json:"amount"`
 }

@@ -25,6 +25,8 @@ type counter struct {
 	N int `json:"n"`
 }
 
+func (*counter) AggregateType() string { return "counter" }
+
 type incremented struct {
 	N int `json:"n"`
 }

@@ -56,6 +56,9 @@ type Account struct {
 	Balance money.Money `json:"balance"`
 }
 
+// AggregateType is Account's stable name: its storage kind and the topic of its events.
+func (*Account) AggregateType() string { return "Account" }
+
 // Kind is what an operation does.
 type Kind string
 
@@ -88,6 +91,9 @@ type Operation struct {
 	Rejected string `json:"rejected,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 }
+
+// AggregateType is Operation's stable name: its storage kind and the topic of its events.
+func (*Operation) AggregateType() string { return "Operation" }
 
 // Ref names what another context asked an operation for, echoed in its events.
 type Ref struct {

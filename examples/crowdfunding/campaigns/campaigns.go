@@ -65,6 +65,9 @@ type Campaign struct {
 	Donations map[string]*Donation `json:"donations"`
 }
 
+// AggregateType is Campaign's stable name: its storage kind and the topic of its events.
+func (*Campaign) AggregateType() string { return "Campaign" }
+
 // Create starts a campaign for owner (an accounting account ID) with a positive goal.
 func Create(ctx context.Context, store *uow.Store, id CampaignID, owner, title string, goal money.Money) error {
 	if !goal.IsPositive() {

@@ -40,6 +40,9 @@ type View struct {
 	Withdrawals    map[string]*Withdrawal   `json:"withdrawals"` // its withdrawals, by ID
 }
 
+// AggregateType is View's stable name: its storage kind and the topic of its events.
+func (*View) AggregateType() string { return "View" }
+
 // CampaignView is a campaign as its owner sees it.
 type CampaignView struct {
 	Title   string      `json:"title"`
