@@ -36,7 +36,7 @@ type debit struct {
 }
 
 func (c debit) Handle(ctx context.Context, u *uow.Unit) error {
-	w, err := uow.Repo[*wallet](u).Get(ctx, c.ID)
+	w, err := uow.Repo[wallet, string](u).Get(ctx, c.ID)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func newReactFixture(t *testing.T, balance int) *reactFixture {
 		if err != nil {
 			return err
 		}
-		return uow.Repo[*wallet](u).Add(ctx, &wallet{Root: root, Balance: balance})
+		return uow.Repo[wallet, string](u).Add(ctx, &wallet{Root: root, Balance: balance})
 	}, nil)
 	require.NoError(t, err)
 	return &reactFixture{d: d, store: store}

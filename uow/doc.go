@@ -9,7 +9,7 @@
 // in a fresh [Unit], commits, and retries the whole function when it meets a conflict:
 //
 //	err := uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-//		acc, err := uow.Repo[*Account](u).Get(ctx, id)
+//		acc, err := uow.Repo[Account, AccountID](u).Get(ctx, id)
 //		if err != nil {
 //			return err
 //		}

@@ -75,7 +75,7 @@ func seed(ctx context.Context, store *uow.Store) {
 			if err != nil {
 				return err
 			}
-			if err := uow.Repo[*Account](u).Add(ctx, acc); err != nil {
+			if err := uow.Repo[Account, AccountID](u).Add(ctx, acc); err != nil {
 				return err
 			}
 		}
@@ -87,9 +87,9 @@ func seed(ctx context.Context, store *uow.Store) {
 }
 
 // Transfer is a plain application service: a function that runs its work through uow.Do.
-func Transfer(ctx context.Context, store *uow.Store, from, to string, amount int64) error {
+func Transfer(ctx context.Context, store *uow.Store, from, to AccountID, amount int64) error {
 	return uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-		accounts := uow.Repo[*Account](u)
+		accounts := uow.Repo[Account, AccountID](u)
 		src, err := accounts.Get(ctx, from)
 		if err != nil {
 			return err
@@ -109,7 +109,7 @@ func Transfer(ctx context.Context, store *uow.Store, from, to string, amount int
 func balances(ctx context.Context, store *uow.Store) string {
 	var out []string
 	_ = uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-		all, err := uow.Repo[*Account](u).Find(ctx)
+		all, err := uow.Repo[Account, AccountID](u).Find(ctx)
 		for _, a := range all {
 			out = append(out, fmt.Sprintf("%s=%d(v%d)", a.ID(), a.Balance, a.Version()))
 		}
@@ -143,19 +143,19 @@ func Example() {
 
 // Deposit is a task-based command (seed 001): its data and its handler in one type.
 type Deposit struct {
-	Account string
+	Account AccountID
 	Amount  int64
 }
 
 func (c Deposit) Handle(ctx context.Context, u *uow.Unit) error {
-	acc, err := uow.Repo[*Account](u).Get(ctx, c.Account)
+	acc, err := uow.Repo[Account, AccountID](u).Get(ctx, c.Account)
 	if err != nil {
 		return err
 	}
 	acc.Credit(c.Amount)
 	// Services come from the unit: here the clock, which tests replace.
 	return u.Emit(uow.Message{
-		Topic: "notifications", Key: c.Account, Name: "notify.Deposit",
+		Topic: "notifications", Key: acc.AggregateID(), Name: "notify.Deposit",
 		Payload: fmt.Appendf(nil, `{"at":%q}`, u.Now().Format(time.RFC3339)),
 	})
 }
@@ -192,7 +192,7 @@ func ExampleRepo() {
 	seed(ctx, store)
 
 	_ = uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-		accounts := uow.Repo[*Account](u)
+		accounts := uow.Repo[Account, AccountID](u)
 		a1, _ := accounts.Get(ctx, "alice")
 		a2, _ := accounts.Get(ctx, "alice")
 		fmt.Println("same value:", a1 == a2)
@@ -230,7 +230,7 @@ func ExampleUnit_MarkProcessed() {
 			if err != nil || already {
 				return err
 			}
-			bob, err := uow.Repo[*Account](u).Get(ctx, "bob")
+			bob, err := uow.Repo[Account, AccountID](u).Get(ctx, "bob")
 			if err != nil {
 				return err
 			}

@@ -90,21 +90,21 @@ func TestCommitWritesInOneGlobalOrder(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if err := uow.Repo[*Ledger](u).Add(ctx, &Ledger{Root: l}); err != nil {
+			if err := uow.Repo[Ledger, string](u).Add(ctx, &Ledger{Root: l}); err != nil {
 				return err
 			}
 			acc, err := OpenAccount(AccountID(id), id, 10)
 			if err != nil {
 				return err
 			}
-			if err := uow.Repo[*Account](u).Add(ctx, acc); err != nil {
+			if err := uow.Repo[Account, AccountID](u).Add(ctx, acc); err != nil {
 				return err
 			}
 			mapped, err := OpenAccount(AccountID("m-"+id), id, 10)
 			if err != nil {
 				return err
 			}
-			if err := uow.MappedRepo[*Account](u, table).Add(ctx, mapped); err != nil {
+			if err := uow.MappedRepo[Account, AccountID](u, table).Add(ctx, mapped); err != nil {
 				return err
 			}
 		}
@@ -114,17 +114,17 @@ func TestCommitWritesInOneGlobalOrder(t *testing.T) {
 	log = nil
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
 		for _, id := range []string{"b", "c", "a"} { // tracked in this order
-			l, err := uow.Repo[*Ledger](u).Get(ctx, id)
+			l, err := uow.Repo[Ledger, string](u).Get(ctx, id)
 			if err != nil {
 				return err
 			}
 			l.Note()
-			acc, err := uow.Repo[*Account](u).Get(ctx, id)
+			acc, err := uow.Repo[Account, AccountID](u).Get(ctx, AccountID(id))
 			if err != nil {
 				return err
 			}
 			acc.Credit(1)
-			mapped, err := uow.MappedRepo[*Account](u, table).Get(ctx, "m-"+id)
+			mapped, err := uow.MappedRepo[Account, AccountID](u, table).Get(ctx, AccountID("m-"+id))
 			if err != nil {
 				return err
 			}
@@ -150,8 +150,8 @@ func TestCommitWritesInOneGlobalOrder(t *testing.T) {
 }
 
 // getOrAdd returns the account id, adding it with the given owner when it does not exist.
-func getOrAdd(ctx context.Context, repo *uow.Repository[*Account], id AccountID, owner string) (*Account, error) {
-	acc, err := repo.Get(ctx, string(id))
+func getOrAdd(ctx context.Context, repo *uow.Repository[Account, AccountID, *Account], id AccountID, owner string) (*Account, error) {
+	acc, err := repo.Get(ctx, id)
 	if err == nil {
 		return acc, nil
 	}
@@ -169,11 +169,13 @@ func TestConcurrentFirstAddIsAConflict(t *testing.T) {
 	ctx := context.Background()
 	for _, repoOf := range []struct {
 		name string
-		repo func(u *uow.Unit, table *accountTable) *uow.Repository[*Account]
+		repo func(u *uow.Unit, table *accountTable) *uow.Repository[Account, AccountID, *Account]
 	}{
-		{"documents", func(u *uow.Unit, _ *accountTable) *uow.Repository[*Account] { return uow.Repo[*Account](u) }},
-		{"mapped", func(u *uow.Unit, table *accountTable) *uow.Repository[*Account] {
-			return uow.MappedRepo[*Account](u, table)
+		{"documents", func(u *uow.Unit, _ *accountTable) *uow.Repository[Account, AccountID, *Account] {
+			return uow.Repo[Account, AccountID](u)
+		}},
+		{"mapped", func(u *uow.Unit, table *accountTable) *uow.Repository[Account, AccountID, *Account] {
+			return uow.MappedRepo[Account, AccountID](u, table)
 		}},
 	} {
 		t.Run(repoOf.name, func(t *testing.T) {

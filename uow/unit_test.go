@@ -37,20 +37,38 @@ func begin(t *testing.T, s *uow.Store) *uow.Unit {
 	return u
 }
 
-func TestRepoOfNonPointerType(t *testing.T) {
+// nameless is an aggregate whose AggregateType is empty: it has no kind to be stored under.
+type nameless struct {
+	aggregate.Root[AccountID]
+}
+
+func (*nameless) AggregateType() string { return "" }
+
+func TestRepoOfEmptyAggregateType(t *testing.T) {
+	ctx := context.Background()
 	s, _ := newStore(t)
 	u := begin(t, s)
-	r := uow.Repo[aggregate.Aggregate](u)
-	_, err := r.Get(context.Background(), "alice")
+	r := uow.Repo[nameless, AccountID](u)
+	_, err := r.Get(ctx, "alice")
 	require.ErrorIs(t, err, uow.ErrInvalid)
-	require.ErrorIs(t, r.Add(context.Background(), nil), uow.ErrInvalid)
+	require.ErrorContains(t, err, "*uow_test.nameless has an empty AggregateType")
+	_, err = r.GetForUpdate(ctx, "alice")
+	require.ErrorIs(t, err, uow.ErrInvalid)
+	_, err = r.GetMany(ctx, "alice")
+	require.ErrorIs(t, err, uow.ErrInvalid)
+	_, err = r.Find(ctx)
+	require.ErrorIs(t, err, uow.ErrInvalid)
+	root, err := aggregate.NewRoot[AccountID]("carol")
+	require.NoError(t, err)
+	require.ErrorIs(t, r.Add(ctx, &nameless{Root: root}), uow.ErrInvalid)
+	require.NoError(t, u.Commit(ctx), "nothing was tracked")
 }
 
 func TestAddValidation(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	u := begin(t, s)
-	accounts := uow.Repo[*Account](u)
+	accounts := uow.Repo[Account, AccountID](u)
 
 	require.ErrorIs(t, accounts.Add(ctx, nil), uow.ErrInvalid)
 	require.ErrorIs(t, accounts.Add(ctx, &Account{}), uow.ErrInvalid, "no ID")
@@ -99,10 +117,10 @@ func TestUnitDone(t *testing.T) {
 	u := begin(t, s)
 	require.NoError(t, u.Commit(ctx))
 
-	_, err := uow.Repo[*Account](u).Get(ctx, "alice")
+	_, err := uow.Repo[Account, AccountID](u).Get(ctx, "alice")
 	require.ErrorIs(t, err, uow.ErrUnitDone)
 	acc, _ := OpenAccount("erin", "Erin", 0)
-	require.ErrorIs(t, uow.Repo[*Account](u).Add(ctx, acc), uow.ErrUnitDone)
+	require.ErrorIs(t, uow.Repo[Account, AccountID](u).Add(ctx, acc), uow.ErrUnitDone)
 	require.ErrorIs(t, u.Emit(uow.Message{Topic: "t", Name: "n"}), uow.ErrUnitDone)
 	require.ErrorIs(t, u.Lock(ctx, "k"), uow.ErrUnitDone)
 	_, err = u.MarkProcessed(ctx, "c", "m")
@@ -138,7 +156,7 @@ func TestOptionalCapabilitiesMissing(t *testing.T) {
 	s := uow.NewStore(bareDriver{d: memuow.New(nil)}, nil)
 	u := begin(t, s)
 
-	_, err := uow.Repo[*Account](u).Find(ctx)
+	_, err := uow.Repo[Account, AccountID](u).Find(ctx)
 	require.ErrorIs(t, err, uow.ErrUnsupported)
 	require.ErrorIs(t, u.Lock(ctx, "k"), uow.ErrUnsupported)
 	_, err = u.MarkProcessed(ctx, "c", "m")
@@ -148,7 +166,7 @@ func TestOptionalCapabilitiesMissing(t *testing.T) {
 
 	// The core works without them.
 	acc, _ := OpenAccount("frank", "Frank", 3)
-	require.NoError(t, uow.Repo[*Account](u).Add(ctx, acc))
+	require.NoError(t, uow.Repo[Account, AccountID](u).Add(ctx, acc))
 	require.NoError(t, u.Commit(ctx))
 }
 
@@ -156,12 +174,12 @@ func TestGetForUpdateAfterStaleGet(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	u := begin(t, s)
-	alice, err := uow.Repo[*Account](u).Get(ctx, "alice")
+	alice, err := uow.Repo[Account, AccountID](u).Get(ctx, "alice")
 	require.NoError(t, err)
 
 	require.NoError(t, Transfer(ctx, s, "alice", "bob", 1)) // another unit moves alice on
 
-	_, err = uow.Repo[*Account](u).GetForUpdate(ctx, "alice")
+	_, err = uow.Repo[Account, AccountID](u).GetForUpdate(ctx, "alice")
 	require.ErrorIs(t, err, uow.ErrConflict)
 	require.Equal(t, int64(100), alice.Balance)
 }
@@ -170,16 +188,16 @@ func TestGetForUpdateUpgradesTrackedAggregate(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	u := begin(t, s)
-	a1, err := uow.Repo[*Account](u).Get(ctx, "alice")
+	a1, err := uow.Repo[Account, AccountID](u).Get(ctx, "alice")
 	require.NoError(t, err)
-	a2, err := uow.Repo[*Account](u).GetForUpdate(ctx, "alice")
+	a2, err := uow.Repo[Account, AccountID](u).GetForUpdate(ctx, "alice")
 	require.NoError(t, err)
 	require.Same(t, a1, a2)
 
 	other := begin(t, s)
 	blocked := make(chan error, 1)
 	go func() {
-		_, err := uow.Repo[*Account](other).GetForUpdate(ctx, "alice")
+		_, err := uow.Repo[Account, AccountID](other).GetForUpdate(ctx, "alice")
 		blocked <- err
 	}()
 	select {
@@ -210,9 +228,9 @@ func TestCommitEncodingFailureStoresNothing(t *testing.T) {
 	s := uow.NewStore(d, nil)
 	u := begin(t, s)
 	root, _ := aggregate.NewRoot[AccountID]("bad")
-	require.NoError(t, uow.Repo[*unencodable](u).Add(ctx, &unencodable{Root: root, C: make(chan int)}))
+	require.NoError(t, uow.Repo[unencodable, AccountID](u).Add(ctx, &unencodable{Root: root, C: make(chan int)}))
 	good, _ := OpenAccount("good", "Good", 1)
-	require.NoError(t, uow.Repo[*Account](u).Add(ctx, good))
+	require.NoError(t, uow.Repo[Account, AccountID](u).Add(ctx, good))
 
 	err := u.Commit(ctx)
 	require.Error(t, err)
@@ -260,14 +278,14 @@ func TestExecutorLogsAndObserves(t *testing.T) {
 }
 
 type transferCmd struct {
-	from, to string
+	from, to AccountID
 	amount   int64
 }
 
 func (transferCmd) CommandName() string { return "transfer" }
 
 func (c transferCmd) Handle(ctx context.Context, u *uow.Unit) error {
-	src, err := uow.Repo[*Account](u).Get(ctx, c.from)
+	src, err := uow.Repo[Account, AccountID](u).Get(ctx, c.from)
 	if err != nil {
 		return err
 	}
@@ -321,10 +339,10 @@ func (m *accountTable) Insert(_ context.Context, _ *uow.Unit, a *Account) error 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.log("insert %s", a.ID())
-	if _, ok := m.rows[string(a.ID())]; ok {
+	if _, ok := m.rows[a.AggregateID()]; ok {
 		return uow.ErrDuplicate
 	}
-	m.rows[string(a.ID())] = accountRow{version: 1, owner: a.Owner, balance: a.Balance}
+	m.rows[a.AggregateID()] = accountRow{version: 1, owner: a.Owner, balance: a.Balance}
 	return nil
 }
 
@@ -332,11 +350,11 @@ func (m *accountTable) Update(_ context.Context, _ *uow.Unit, a *Account, expect
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.log("update %s expected=%d", a.ID(), expected)
-	row, ok := m.rows[string(a.ID())]
+	row, ok := m.rows[a.AggregateID()]
 	if !ok || row.version != expected {
 		return uow.ErrConflict
 	}
-	m.rows[string(a.ID())] = accountRow{version: expected + 1, owner: a.Owner, balance: a.Balance}
+	m.rows[a.AggregateID()] = accountRow{version: expected + 1, owner: a.Owner, balance: a.Balance}
 	return nil
 }
 
@@ -344,11 +362,11 @@ func (m *accountTable) Delete(_ context.Context, _ *uow.Unit, a *Account, expect
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.log("delete %s expected=%d", a.ID(), expected)
-	row, ok := m.rows[string(a.ID())]
+	row, ok := m.rows[a.AggregateID()]
 	if !ok || row.version != expected {
 		return uow.ErrConflict
 	}
-	delete(m.rows, string(a.ID()))
+	delete(m.rows, a.AggregateID())
 	return nil
 }
 
@@ -361,7 +379,7 @@ func TestMappedRepository(t *testing.T) {
 	// Add: inserted at commit, version 1.
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
 		a, _ := OpenAccount("acc-1", "Ann", 10)
-		return uow.MappedRepo[*Account](u, table).Add(ctx, a)
+		return uow.MappedRepo[Account, AccountID](u, table).Add(ctx, a)
 	}, nil))
 	require.Equal(t, accountRow{version: 1, owner: "Ann", balance: 10}, table.rows["acc-1"])
 	require.Equal(t, []string{"load acc-1 lock=0", "insert acc-1"}, table.calls, "Add checks for a duplicate first")
@@ -370,7 +388,7 @@ func TestMappedRepository(t *testing.T) {
 	// Loaded twice: one load; unchanged: no update.
 	table.calls = nil
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		r := uow.MappedRepo[*Account](u, table)
+		r := uow.MappedRepo[Account, AccountID](u, table)
 		a1, err := r.Get(ctx, "acc-1")
 		if err != nil {
 			return err
@@ -384,7 +402,7 @@ func TestMappedRepository(t *testing.T) {
 	// Changed (an event recorded): update with the loaded version, and the event in the outbox.
 	table.calls = nil
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		a, err := uow.MappedRepo[*Account](u, table).GetForUpdate(ctx, "acc-1")
+		a, err := uow.MappedRepo[Account, AccountID](u, table).GetForUpdate(ctx, "acc-1")
 		if err != nil {
 			return err
 		}
@@ -401,7 +419,7 @@ func TestMappedRepository(t *testing.T) {
 	// A conflicting update fails the commit; no message is written.
 	table.calls = nil
 	u := begin(t, s)
-	a, err := uow.MappedRepo[*Account](u, table).Get(ctx, "acc-1")
+	a, err := uow.MappedRepo[Account, AccountID](u, table).Get(ctx, "acc-1")
 	require.NoError(t, err)
 	a.Credit(1)
 	table.rows["acc-1"] = accountRow{version: 3, owner: "Ann", balance: 99} // someone else wrote
@@ -411,7 +429,7 @@ func TestMappedRepository(t *testing.T) {
 	// Remove deletes with the loaded version; queries are not offered.
 	table.calls = nil
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		r := uow.MappedRepo[*Account](u, table)
+		r := uow.MappedRepo[Account, AccountID](u, table)
 		_, err := r.Find(ctx)
 		require.ErrorIs(t, err, uow.ErrUnsupported)
 		a, err := r.Get(ctx, "acc-1")
@@ -459,7 +477,7 @@ func TestRemovedAggregateEventsAreCommitted(t *testing.T) {
 	ctx := context.Background()
 	s, d := newStore(t)
 	u := begin(t, s)
-	accounts := uow.Repo[*Account](u)
+	accounts := uow.Repo[Account, AccountID](u)
 	bob, err := accounts.Get(ctx, "bob")
 	require.NoError(t, err)
 	bob.Credit(1)
@@ -487,7 +505,7 @@ func TestLostCommitAcknowledgementWithInbox(t *testing.T) {
 			if err != nil || already {
 				return err
 			}
-			bob, err := uow.Repo[*Account](u).Get(ctx, "bob")
+			bob, err := uow.Repo[Account, AccountID](u).Get(ctx, "bob")
 			if err != nil {
 				return err
 			}

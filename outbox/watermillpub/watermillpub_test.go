@@ -378,7 +378,7 @@ func TestRouterDrivesAnIdempotentHandler(t *testing.T) {
 	consumer := uow.NewStore(memuow.New(nil), nil)
 	require.NoError(t, uow.Do(ctx, consumer, func(ctx context.Context, u *uow.Unit) error {
 		root, _ := aggregate.NewRoot[counterID]("c")
-		return uow.Repo[*counter](u).Add(ctx, &counter{Root: root})
+		return uow.Repo[counter, counterID](u).Add(ctx, &counter{Root: root})
 	}, nil))
 
 	var mu sync.Mutex
@@ -392,7 +392,7 @@ func TestRouterDrivesAnIdempotentHandler(t *testing.T) {
 			failOnce = false
 			return errors.New("database hiccup")
 		}
-		c, err := uow.Repo[*counter](u).Get(ctx, "c")
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, "c")
 		if err != nil {
 			return err
 		}
@@ -422,7 +422,7 @@ func TestRouterDrivesAnIdempotentHandler(t *testing.T) {
 	require.Equal(t, []string{"t/first", "t/first", "t/second"}, calls, "nacked once, then acked; the redelivery is absorbed")
 	mu.Unlock()
 	require.NoError(t, uow.Do(ctx, consumer, func(ctx context.Context, u *uow.Unit) error {
-		c, err := uow.Repo[*counter](u).Get(ctx, "c")
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, "c")
 		require.NoError(t, err)
 		require.Equal(t, 2, c.N, "each message counted once")
 		return nil

@@ -55,7 +55,7 @@ func newSink(t testing.TB) *sink {
 	s := &sink{drv: memuow.New(nil), bus: &outbox.Bus{}}
 	s.store = uow.NewStore(s.drv, nil)
 	h := outbox.Idempotent(s.store, "tallies", func(ctx context.Context, u *uow.Unit, m uow.Message) error {
-		repo := uow.Repo[*keyTally](u)
+		repo := uow.Repo[keyTally, string](u)
 		tl, err := repo.Get(ctx, m.Key)
 		if errors.Is(err, uow.ErrNotFound) {
 			var root aggregate.Root[string]
@@ -95,7 +95,7 @@ func (s *sink) effects(t testing.TB, keys ...string) map[string][]string {
 	require.NoError(t, err)
 	defer func() { _ = u.Rollback(context.Background()) }()
 	for _, k := range keys {
-		tl, err := uow.Repo[*keyTally](u).Get(context.Background(), k)
+		tl, err := uow.Repo[keyTally, string](u).Get(context.Background(), k)
 		if errors.Is(err, uow.ErrNotFound) {
 			continue
 		}

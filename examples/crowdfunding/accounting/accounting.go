@@ -116,7 +116,7 @@ func OpenAccount(ctx context.Context, store *uow.Store, id AccountID, owner stri
 		}
 		a := &Account{Root: root, Owner: owner, Balance: money.Zero(c)}
 		a.Record(AccountOpened{Account: id, Owner: owner, Currency: c.Code()})
-		return uow.Repo[*Account](u).Add(ctx, a)
+		return uow.Repo[Account, AccountID](u).Add(ctx, a)
 	}, nil)
 	if errors.Is(err, uow.ErrDuplicate) {
 		return fmt.Errorf("%w: %s", ErrAccountExists, id)
@@ -135,8 +135,8 @@ func Deposit(ctx context.Context, store *uow.Store, key string, to AccountID, am
 // operation does nothing (it was applied); with another, it is ErrKeyReused. The accounts record
 // Debited and Credited with their new balances.
 func apply(ctx context.Context, u *uow.Unit, key OperationKey, kind Kind, debit, credit AccountID, amount money.Money, ref Ref) error {
-	ops := uow.Repo[*Operation](u)
-	if op, err := ops.Get(ctx, string(key)); err == nil {
+	ops := uow.Repo[Operation, OperationKey](u)
+	if op, err := ops.Get(ctx, key); err == nil {
 		switch {
 		case !op.same(kind, debit, credit, amount, ref):
 			return fmt.Errorf("%w: %s", ErrKeyReused, key)
@@ -153,9 +153,9 @@ func apply(ctx context.Context, u *uow.Unit, key OperationKey, kind Kind, debit,
 	if debit != "" && debit == credit {
 		return fmt.Errorf("%w: %s", ErrSameAccount, debit)
 	}
-	accounts := uow.Repo[*Account](u)
+	accounts := uow.Repo[Account, AccountID](u)
 	move := func(id AccountID, sign int) error {
-		a, err := accounts.Get(ctx, string(id))
+		a, err := accounts.Get(ctx, id)
 		if errors.Is(err, uow.ErrNotFound) {
 			return fmt.Errorf("%w: %s", ErrUnknownAccount, id)
 		} else if err != nil {
@@ -202,7 +202,7 @@ func apply(ctx context.Context, u *uow.Unit, key OperationKey, kind Kind, debit,
 func Ledger(ctx context.Context, store *uow.Store, id AccountID) ([]*Operation, error) {
 	var out []*Operation
 	err := read(ctx, store, func(u *uow.Unit) (err error) {
-		out, err = uow.Repo[*Operation](u).FindFunc(ctx, func(o *Operation) bool {
+		out, err = uow.Repo[Operation, OperationKey](u).FindFunc(ctx, func(o *Operation) bool {
 			return o.Rejected == "" && (o.Debit == id || o.Credit == id)
 		})
 		return err
@@ -213,8 +213,8 @@ func Ledger(ctx context.Context, store *uow.Store, id AccountID) ([]*Operation, 
 // reject records, under its key, an operation a rule refused, unless its key holds one already.
 // It returns the operation as stored: the first answer.
 func reject(ctx context.Context, u *uow.Unit, o operation, code, reason string) (*Operation, error) {
-	ops := uow.Repo[*Operation](u)
-	if op, err := ops.Get(ctx, string(o.key)); err == nil {
+	ops := uow.Repo[Operation, OperationKey](u)
+	if op, err := ops.Get(ctx, o.key); err == nil {
 		return op, nil
 	} else if !errors.Is(err, uow.ErrNotFound) {
 		return nil, err
@@ -232,7 +232,7 @@ func reject(ctx context.Context, u *uow.Unit, o operation, code, reason string) 
 func Accounts(ctx context.Context, store *uow.Store) ([]*Account, error) {
 	var out []*Account
 	err := read(ctx, store, func(u *uow.Unit) (err error) {
-		out, err = uow.Repo[*Account](u).Find(ctx)
+		out, err = uow.Repo[Account, AccountID](u).Find(ctx)
 		return err
 	})
 	return out, err
@@ -242,7 +242,7 @@ func Accounts(ctx context.Context, store *uow.Store) ([]*Account, error) {
 func Operations(ctx context.Context, store *uow.Store) ([]*Operation, error) {
 	var out []*Operation
 	err := read(ctx, store, func(u *uow.Unit) (err error) {
-		out, err = uow.Repo[*Operation](u).FindFunc(ctx, func(o *Operation) bool { return o.Rejected == "" })
+		out, err = uow.Repo[Operation, OperationKey](u).FindFunc(ctx, func(o *Operation) bool { return o.Rejected == "" })
 		return err
 	})
 	return out, err
@@ -252,7 +252,7 @@ func Operations(ctx context.Context, store *uow.Store) ([]*Operation, error) {
 func Rejections(ctx context.Context, store *uow.Store) ([]*Operation, error) {
 	var out []*Operation
 	err := read(ctx, store, func(u *uow.Unit) (err error) {
-		out, err = uow.Repo[*Operation](u).FindFunc(ctx, func(o *Operation) bool { return o.Rejected != "" })
+		out, err = uow.Repo[Operation, OperationKey](u).FindFunc(ctx, func(o *Operation) bool { return o.Rejected != "" })
 		return err
 	})
 	return out, err
