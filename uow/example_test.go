@@ -218,6 +218,32 @@ func ExampleRepo() {
 	// true
 }
 
+// ExampleRepository_GetOrAdd credits accounts, opening the ones that do not exist yet: the
+// get-or-create of a document that holds a read model.
+func ExampleRepository_GetOrAdd() {
+	ctx := context.Background()
+	store := uow.NewStore(memuow.New(nil), nil)
+	seed(ctx, store)
+
+	credit := func(id AccountID, amount int64) error {
+		return uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
+			acc, err := uow.Repo[Account, AccountID](u).GetOrAdd(ctx, id, func(id AccountID) (*Account, error) {
+				return OpenAccount(id, "new", 0)
+			})
+			if err != nil {
+				return err
+			}
+			acc.Credit(amount)
+			return nil
+		}, nil)
+	}
+	fmt.Println(credit("bob", 5), credit("carol", 5), credit("carol", 5))
+	fmt.Println(balances(ctx, store))
+	// Output:
+	// <nil> <nil> <nil>
+	// alice=100(v1) bob=25(v2) carol=10(v2)
+}
+
 func ExampleUnit_MarkProcessed() {
 	ctx := context.Background()
 	store := uow.NewStore(memuow.New(nil), nil)

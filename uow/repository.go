@@ -3,6 +3,7 @@ package uow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -282,8 +283,8 @@ func (r *Repository[A, K, T]) FindFunc(ctx context.Context, match func(T) bool) 
 // Add tracks a new aggregate (version 0, with an ID) for insertion at commit. An ID that the
 // unit tracks (even one it removed: a unit does not delete and re-insert one ID) or the store
 // holds is an error wrapping [ErrDuplicate]. Add reads the store to tell, unless a load of this
-// unit already found the ID missing (an idempotency check: Get, then Add when not found), which
-// saves that round trip. An ID another unit inserts after that check makes the commit fail with
+// unit already found the ID missing (an idempotency check: Get, then Add when not found, as
+// [Repository.GetOrAdd] does), which saves that round trip. An ID another unit inserts after that check makes the commit fail with
 // an error wrapping [ErrConflict] (and ErrDuplicate): a lost race, which [Do] retries, so that
 // "get, or add if missing" code run by two units at once converges on one aggregate. A nil
 // aggregate, an empty ID or a stored version is an error wrapping [ErrInvalid].
@@ -320,6 +321,41 @@ func (r *Repository[A, K, T]) Add(ctx context.Context, a T) error {
 	}
 	r.u.track(e)
 	return nil
+}
+
+// GetOrAdd returns the aggregate with the given ID as Get does (the one the unit tracks, or the
+// stored one), or, when there is none, adds the new one create(id) returns, as Add does, and
+// returns it. It is the get-or-create of a document that holds a read model, or of an aggregate
+// named by an idempotency key:
+//
+//	v, err := uow.Repo[View, ViewID](u).GetOrAdd(ctx, id, NewView)
+//
+// create is called only when the ID is missing, and its error is returned as it is. The
+// aggregate it returns must have that ID, else the error wraps [ErrInvalid]; Add's rules apply
+// to it (an ID removed in this unit is missing for Get, but Add refuses it with [ErrDuplicate]).
+// Two units that GetOrAdd one missing ID at once both add it; the second to commit fails with an
+// error wrapping [ErrConflict] (a lost race, see Add), and [Do] runs that unit again, whose
+// GetOrAdd then returns the first unit's aggregate: both units' changes end up in one
+// aggregate. Other errors are Get's, and a nil create is an error wrapping ErrInvalid.
+func (r *Repository[A, K, T]) GetOrAdd(ctx context.Context, id K, create func(id K) (T, error)) (T, error) {
+	var zero T
+	if create == nil {
+		return zero, fmt.Errorf("%w: GetOrAdd of %s %s without a create function", ErrInvalid, r.kind, id)
+	}
+	a, err := r.Get(ctx, id)
+	if !errors.Is(err, ErrNotFound) {
+		return a, err
+	}
+	if a, err = create(id); err != nil {
+		return zero, err
+	}
+	if a != nil && a.ID() != id {
+		return zero, fmt.Errorf("%w: create for %s %s returned %s %s", ErrInvalid, r.kind, id, r.kind, a.ID())
+	}
+	if err := r.Add(ctx, a); err != nil {
+		return zero, err
+	}
+	return a, nil
 }
 
 // Remove deletes the aggregate at commit, if its stored version is still the one loaded. It must

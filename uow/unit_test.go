@@ -85,6 +85,106 @@ func TestAddValidation(t *testing.T) {
 	require.NoError(t, accounts.Remove(ctx, alice))
 }
 
+func TestGetOrAdd(t *testing.T) {
+	ctx := context.Background()
+	s, d := newStore(t)
+	calls := 0
+	open := func(owner string) func(AccountID) (*Account, error) {
+		return func(id AccountID) (*Account, error) {
+			calls++
+			return OpenAccount(id, owner, 7)
+		}
+	}
+
+	u := begin(t, s)
+	accounts := uow.Repo[Account, AccountID](u)
+	alice, err := accounts.GetOrAdd(ctx, "alice", open("nobody"))
+	require.NoError(t, err)
+	require.Equal(t, "Alice", alice.Owner, "the stored aggregate")
+	require.Equal(t, int64(1), alice.Version())
+	require.Zero(t, calls, "create is not called for a stored ID")
+	again, err := accounts.Get(ctx, "alice")
+	require.NoError(t, err)
+	require.Same(t, alice, again, "GetOrAdd tracks what it loads")
+
+	carol, err := accounts.GetOrAdd(ctx, "carol", open("Carol"))
+	require.NoError(t, err)
+	require.Equal(t, 1, calls)
+	require.Equal(t, AccountID("carol"), carol.ID())
+	require.Zero(t, carol.Version(), "new until committed")
+	tracked, err := accounts.GetOrAdd(ctx, "carol", open("someone else"))
+	require.NoError(t, err)
+	require.Same(t, carol, tracked, "an ID the unit added is tracked: create is not called again")
+	require.Equal(t, 1, calls)
+	carol.Credit(3)
+	require.NoError(t, u.Commit(ctx))
+	require.Equal(t, int64(1), carol.Version())
+	rec, ok := d.Get("Account", "carol")
+	require.True(t, ok, "carol is stored")
+	require.JSONEq(t, `{"owner":"Carol","balance":10}`, string(rec.Data))
+	require.Len(t, d.Messages(), 1, "carol's event")
+}
+
+func TestGetOrAddErrors(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	errCreate := aggregate.NewRule("no_account", "cannot open the account")
+	for _, c := range []struct {
+		name   string
+		id     AccountID
+		create func(AccountID) (*Account, error)
+		want   error
+	}{
+		{"create fails", "dave", func(AccountID) (*Account, error) { return nil, errCreate }, errCreate},
+		{"create returns another ID", "dave", func(AccountID) (*Account, error) { return OpenAccount("erin", "Erin", 0) }, uow.ErrInvalid},
+		{"create returns nil", "dave", func(AccountID) (*Account, error) { return nil, nil }, uow.ErrInvalid},
+		{"create returns a stored version", "dave", func(id AccountID) (*Account, error) {
+			root, err := aggregate.RestoreRoot(id, 2)
+			return &Account{Root: root}, err
+		}, uow.ErrInvalid},
+		{"no create", "dave", nil, uow.ErrInvalid},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := begin(t, s)
+			accounts := uow.Repo[Account, AccountID](u)
+			got, err := accounts.GetOrAdd(ctx, c.id, c.create)
+			require.ErrorIs(t, err, c.want)
+			require.Nil(t, got)
+			_, err = accounts.Get(ctx, c.id)
+			require.ErrorIs(t, err, uow.ErrNotFound, "nothing was added")
+			require.NoError(t, u.Commit(ctx))
+		})
+	}
+
+	t.Run("create error as it is", func(t *testing.T) {
+		u := begin(t, s)
+		_, err := uow.Repo[Account, AccountID](u).GetOrAdd(ctx, "dave", func(AccountID) (*Account, error) { return nil, errCreate })
+		require.Same(t, errCreate, err)
+	})
+
+	t.Run("an ID removed in the unit", func(t *testing.T) {
+		u := begin(t, s)
+		accounts := uow.Repo[Account, AccountID](u)
+		bob, err := accounts.Get(ctx, "bob")
+		require.NoError(t, err)
+		require.NoError(t, accounts.Remove(ctx, bob))
+		_, err = accounts.GetOrAdd(ctx, "bob", func(id AccountID) (*Account, error) { return OpenAccount(id, "Bob again", 0) })
+		require.ErrorIs(t, err, uow.ErrDuplicate, "a unit does not delete and re-insert one ID")
+	})
+
+	t.Run("unit done", func(t *testing.T) {
+		u := begin(t, s)
+		require.NoError(t, u.Rollback(ctx))
+		called := false
+		_, err := uow.Repo[Account, AccountID](u).GetOrAdd(ctx, "dave", func(id AccountID) (*Account, error) {
+			called = true
+			return OpenAccount(id, "Dave", 0)
+		})
+		require.ErrorIs(t, err, uow.ErrUnitDone)
+		require.False(t, called)
+	})
+}
+
 func TestEmitValidationAndDefaults(t *testing.T) {
 	ctx := context.Background()
 	s, d := newStore(t)

@@ -250,6 +250,11 @@ func unitMethods(e *env, u *uow.Unit, state string) {
 	_, err = counters.Find(e.ctx)
 	check(err, "Find")
 	check(counters.Add(e.ctx, newCounter(e.t, "late")), "Add")
+	_, err = counters.GetOrAdd(e.ctx, "late", func(id counterID) (*counter, error) {
+		e.t.Errorf("GetOrAdd %s called create", state)
+		return newCounter(e.t, "late"), nil
+	})
+	check(err, "GetOrAdd")
 	check(u.Emit(uow.Message{Topic: "t", Name: "n"}), "Emit")
 	_, err = u.MarkProcessed(e.ctx, "c", "m")
 	check(err, "MarkProcessed")

@@ -51,6 +51,7 @@ var clauses = []clause{
 	{"IdentityMap", testIdentityMap},
 	{"NotFound", testNotFound},
 	{"Duplicate", testDuplicate},
+	{"GetOrAdd", testGetOrAdd},
 	{"Remove", testRemove},
 	{"Conflict", testConflict},
 	{"UnchangedNotWritten", testUnchangedNotWritten},

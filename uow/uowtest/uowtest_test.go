@@ -167,11 +167,14 @@ const (
 	// oneOwner makes Claim, Ack and Release take every owner for one: relays take each other's
 	// messages.
 	oneOwner
+	// insertOverwrites makes an insert of a stored ID overwrite it (an upsert) instead of
+	// failing with ErrDuplicate: a lost race to add an ID goes unnoticed.
+	insertOverwrites
 )
 
 func (b breakage) String() string {
 	return [...]string{"intact", "noVersionCheck", "dropMessages", "noRowLocks", "halfCommit",
-		"inboxNoConflict", "findFirstFieldOnly", "claimPastHeads", "halfLease", "oneOwner"}[b]
+		"inboxNoConflict", "findFirstFieldOnly", "claimPastHeads", "halfLease", "oneOwner", "insertOverwrites"}[b]
 }
 
 // brokenDriver is memuow with one breakage.
@@ -274,6 +277,13 @@ func (tx *brokenTx) Commit(ctx context.Context, c *driver.Changes) error {
 				broken.Writes[i].Record.Version = r.Version
 			}
 		}
+	case insertOverwrites:
+		broken.Writes = slices.Clone(c.Writes)
+		for i, w := range broken.Writes {
+			if r, ok := tx.d.Get(w.Record.Kind, w.Record.ID); ok && w.Op == driver.Insert {
+				broken.Writes[i].Op, broken.Writes[i].Record.Version = driver.Update, r.Version
+			}
+		}
 	case dropMessages:
 		broken.Messages = nil
 	case halfCommit:
@@ -314,6 +324,8 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		{halfLease, "OutboxLeaseExpiry"},
 		{oneOwner, "OutboxConcurrentRelays"},
 		{oneOwner, "OutboxLeaseExpiry"},
+		{insertOverwrites, "Duplicate"},
+		{insertOverwrites, "GetOrAdd"},
 	} {
 		t.Run(c.breakage.String()+"/"+c.clause, func(t *testing.T) {
 			t.Parallel()

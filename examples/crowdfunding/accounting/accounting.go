@@ -213,19 +213,11 @@ func Ledger(ctx context.Context, store *uow.Store, id AccountID) ([]*Operation, 
 // reject records, under its key, an operation a rule refused, unless its key holds one already.
 // It returns the operation as stored: the first answer.
 func reject(ctx context.Context, u *uow.Unit, o operation, code, reason string) (*Operation, error) {
-	ops := uow.Repo[Operation, OperationKey](u)
-	if op, err := ops.Get(ctx, o.key); err == nil {
-		return op, nil
-	} else if !errors.Is(err, uow.ErrNotFound) {
-		return nil, err
-	}
-	root, err := aggregate.NewRoot(o.key)
-	if err != nil {
-		return nil, err
-	}
-	op := &Operation{Root: root, Kind: o.kind, Debit: o.debit, Credit: o.credit, Amount: o.amount, Ref: o.ref,
-		Rejected: code, Reason: reason}
-	return op, ops.Add(ctx, op)
+	return uow.Repo[Operation, OperationKey](u).GetOrAdd(ctx, o.key, func(key OperationKey) (*Operation, error) {
+		root, err := aggregate.NewRoot(key)
+		return &Operation{Root: root, Kind: o.kind, Debit: o.debit, Credit: o.credit, Amount: o.amount, Ref: o.ref,
+			Rejected: code, Reason: reason}, err
+	})
 }
 
 // Accounts returns every account.

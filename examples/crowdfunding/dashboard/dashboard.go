@@ -228,21 +228,17 @@ func withdrawal(v *View, e event, status string) {
 
 // view loads the account's view, or starts it.
 func view(ctx context.Context, u *uow.Unit, id ViewID) (*View, error) {
-	repo := uow.Repo[View, ViewID](u)
-	v, err := repo.Get(ctx, id)
-	if err == nil {
-		return v, nil
-	}
-	if !errors.Is(err, uow.ErrNotFound) {
-		return nil, err
-	}
+	return uow.Repo[View, ViewID](u).GetOrAdd(ctx, id, newView)
+}
+
+// newView returns the empty view of an account nothing happened to yet.
+func newView(id ViewID) (*View, error) {
 	root, err := aggregate.NewRoot(id)
 	if err != nil {
 		return nil, err
 	}
-	v = &View{Root: root, Campaigns: map[string]*CampaignView{}, Donations: map[string]*DonationView{},
-		Withdrawals: map[string]*Withdrawal{}}
-	return v, repo.Add(ctx, v)
+	return &View{Root: root, Campaigns: map[string]*CampaignView{}, Donations: map[string]*DonationView{},
+		Withdrawals: map[string]*Withdrawal{}}, nil
 }
 
 // String renders the view, its maps in key order: the balance, then a line per campaign,
@@ -285,9 +281,7 @@ func Get(ctx context.Context, store *uow.Store, account ViewID) (*View, error) {
 	defer func() { _ = u.Rollback(context.WithoutCancel(ctx)) }()
 	v, err := uow.Repo[View, ViewID](u).Get(ctx, account)
 	if errors.Is(err, uow.ErrNotFound) {
-		root, err := aggregate.NewRoot(account)
-		return &View{Root: root, Campaigns: map[string]*CampaignView{}, Donations: map[string]*DonationView{},
-			Withdrawals: map[string]*Withdrawal{}}, err
+		return newView(account)
 	}
 	return v, err
 }
