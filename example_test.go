@@ -15,6 +15,9 @@ type Cart struct {
 	Total money.Money `json:"total"`
 }
 
+// AggregateType is Cart's stable name: its storage kind and the topic of its events.
+func (*Cart) AggregateType() string { return "Cart" }
+
 type ItemAdded struct {
 	Price money.Money `json:"price"`
 }

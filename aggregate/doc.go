@@ -4,8 +4,9 @@
 //
 // # Aggregates
 //
-// An aggregate embeds [Root] with its own ID type, gets its root from [NewRoot] in a constructor
-// that validates everything, and records an [Event] for every state change:
+// An aggregate embeds [Root] with its own ID type, names itself with a stable AggregateType, gets
+// its root from [NewRoot] in a constructor that validates everything, and records an [Event] for
+// every state change:
 //
 //	type AccountID string
 //
@@ -13,6 +14,9 @@
 //		aggregate.Root[AccountID]
 //		Balance money.Money `json:"balance"`
 //	}
+//
+//	// AggregateType is the stable name: storage kind, default topic and header of the events.
+//	func (*Account) AggregateType() string { return "Account" }
 //
 //	func (a *Account) Withdraw(amount money.Money) error {
 //		// check the rules, change state, then:

@@ -3,8 +3,6 @@ package aggregate
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,7 +31,7 @@ type Envelope struct {
 	ID string `json:"id"`
 	// Name is the event's name, from Event.EventName.
 	Name string `json:"name"`
-	// AggregateType is the name of the recording aggregate's type (see [TypeName]).
+	// AggregateType is the recording aggregate's stable type name, from Aggregate.AggregateType.
 	AggregateType string `json:"aggregateType"`
 	// AggregateID is the recording aggregate's ID; the outbox orders delivery per aggregate.
 	AggregateID string `json:"aggregateId"`
@@ -99,7 +97,7 @@ func Seal(a Aggregate, md Metadata) ([]Envelope, error) {
 	if md.OccurredAt.IsZero() {
 		md.OccurredAt = time.Now()
 	}
-	typ, id, version := TypeName(a), a.AggregateID(), a.Version()+1
+	typ, id, version := a.AggregateType(), a.AggregateID(), a.Version()+1
 	out := make([]Envelope, 0, len(events))
 	for _, e := range events {
 		env, err := NewEnvelope(typ, id, version, e, md)
@@ -117,28 +115,4 @@ func (e Envelope) Decode(v any) error {
 		return fmt.Errorf("%w: decoding %s %s: %v", ErrInvalidEvent, e.Name, e.ID, err)
 	}
 	return nil
-}
-
-// Typer is implemented by aggregates that choose their type name, the stored and published
-// AggregateType; others get the name of their Go type.
-type Typer interface {
-	AggregateType() string
-}
-
-// TypeName returns the aggregate type name of a: a.AggregateType() if a implements [Typer],
-// otherwise the name of its Go type without package, pointer or type arguments ("Account" for
-// *bank.Account, "Box" for *Box[int]).
-func TypeName(a any) string {
-	if t, ok := a.(Typer); ok {
-		return t.AggregateType()
-	}
-	t := reflect.TypeOf(a)
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nil {
-		return ""
-	}
-	name, _, _ := strings.Cut(t.Name(), "[")
-	return name
 }

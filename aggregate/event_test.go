@@ -40,17 +40,12 @@ type transferred struct {
 
 func (transferred) EventName() string { return "test.Transferred" }
 
-// typedAccount chooses its aggregate type name.
+// typedAccount names its aggregate type other than its Go type.
 type typedAccount struct {
 	aggregate.Root[accountID]
 }
 
 func (*typedAccount) AggregateType() string { return "bank.Account" }
-
-// valueTyper implements Typer on the value.
-type valueTyper struct{}
-
-func (valueTyper) AggregateType() string { return "custom.Value" }
 
 var fixedTime = time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.FixedZone("CEST", 2*60*60))
 
@@ -198,7 +193,7 @@ func TestSealZeroTimeSharedByAllEvents(t *testing.T) {
 	require.False(t, envs[0].OccurredAt.Before(before.Truncate(time.Microsecond)))
 }
 
-func TestSealUsesTyper(t *testing.T) {
+func TestSealUsesAggregateType(t *testing.T) {
 	root, err := aggregate.NewRoot[accountID]("acc-2")
 	require.NoError(t, err)
 	a := &typedAccount{Root: root}
@@ -311,37 +306,6 @@ func TestEnvelopeDecodeBadPayload(t *testing.T) {
 			env := aggregate.Envelope{ID: "id-1", Name: "test.Deposited", Payload: json.RawMessage(tc.payload)}
 			var d deposited
 			require.ErrorIs(t, env.Decode(&d), aggregate.ErrInvalidEvent)
-		})
-	}
-}
-
-// box is a generic aggregate type, for TypeName.
-type box[K ~string] struct{ aggregate.Root[K] }
-
-func TestTypeName(t *testing.T) {
-	var nilAccount *account
-	acc := &account{}
-	tests := []struct {
-		name string
-		v    any
-		want string
-	}{
-		{name: "pointer to aggregate", v: acc, want: "account"},
-		{name: "aggregate value", v: account{}, want: "account"},
-		{name: "pointer to pointer", v: &acc, want: "account"},
-		{name: "nil pointer of a named type", v: nilAccount, want: "account"},
-		{name: "Typer on the pointer", v: &typedAccount{}, want: "bank.Account"},
-		{name: "Typer value without its pointer method", v: typedAccount{}, want: "typedAccount"},
-		{name: "Typer on the value", v: valueTyper{}, want: "custom.Value"},
-		{name: "Typer on the value, via pointer", v: &valueTyper{}, want: "custom.Value"},
-		{name: "type from another package", v: &aggregate.Envelope{}, want: "Envelope"},
-		{name: "generic type without its arguments", v: &box[accountID]{}, want: "box"},
-		{name: "unnamed type", v: &struct{}{}, want: ""},
-		{name: "nil", v: nil, want: ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, aggregate.TypeName(tc.v))
 		})
 	}
 }

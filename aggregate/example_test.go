@@ -19,6 +19,10 @@ type Account struct {
 	Balance int64 `json:"balance"`
 }
 
+// AggregateType is Account's stable name: its storage kind and the topic of its events. It stays
+// "Account" if the Go type is ever renamed.
+func (*Account) AggregateType() string { return "Account" }
+
 // ErrInsufficientFunds is a business rule of Account.
 var ErrInsufficientFunds = aggregate.NewRule("insufficient_funds", "insufficient funds")
 
@@ -220,21 +224,6 @@ func ExampleSequencedActivities() {
 	// 2 new: true high water: 3 pending: 0
 	// 3 new: false high water: 3 pending: 0
 	// 9 too far ahead: retry later
-}
-
-// Ledger chooses its stored type name.
-type Ledger struct {
-	aggregate.Root[string]
-}
-
-func (*Ledger) AggregateType() string { return "bank.Ledger" }
-
-func ExampleTypeName() {
-	fmt.Println(aggregate.TypeName(&Account{}))
-	fmt.Println(aggregate.TypeName(&Ledger{}))
-	// Output:
-	// Account
-	// bank.Ledger
 }
 
 func ExampleNewRoot() {

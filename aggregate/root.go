@@ -16,6 +16,8 @@ import (
 //		balance money.Money
 //	}
 //
+//	func (*Account) AggregateType() string { return "Account" }
+//
 // K is the aggregate's ID type, any string-based type such as `type AccountID string`, so the IDs
 // of different aggregates cannot be mixed up.
 //
@@ -39,9 +41,19 @@ type books struct {
 }
 
 // Aggregate is what storage and the unit of work see of an aggregate: the methods a type gets by
-// embedding [Root] (by value; the methods are on the pointer, so *Account is an Aggregate). The
-// interface has unexported methods, so embedding Root is the only way to implement it.
+// embedding [Root] (by value; the methods are on the pointer), plus the stable name it declares
+// with AggregateType. Root alone is not an Aggregate: every aggregate type names itself.
+//
+//	func (*Account) AggregateType() string { return "Account" }
+//
+// The interface has unexported methods, so embedding Root is the only way to implement it.
 type Aggregate interface {
+	// AggregateType returns the aggregate type's stable name. It is the kind the unit of work
+	// stores the aggregates under, the default outbox topic of the events they record and the
+	// aggregate-type header of those events, so keep it when the Go type is renamed or moved:
+	// a new name moves neither stored aggregates nor subscriptions, it orphans them. It must not
+	// be empty, and must not depend on the receiver's state (it is called on a new, empty value).
+	AggregateType() string
 	// AggregateID returns the ID as a plain string, the storage key.
 	AggregateID() string
 	// Version returns the stored version, 0 if never stored.
@@ -53,7 +65,13 @@ type Aggregate interface {
 	restoreID(id string)
 }
 
-var _ Aggregate = (*Root[string])(nil)
+// rooted is what embedding Root gives a type: Aggregate without AggregateType.
+type rooted interface {
+	bookkeeping() *books
+	restoreID(id string)
+}
+
+var _ rooted = (*Root[string])(nil)
 
 // NewRoot returns the root of a new aggregate with the given ID, at version 0. An empty ID is an
 // error wrapping [ErrInvalidID].
@@ -108,7 +126,7 @@ var errNotAggregate = errors.New("aggregate: value does not embed aggregate.Root
 
 func init() {
 	rootaccess.Restore = func(a any, id string, version int64) error {
-		agg, ok := a.(Aggregate)
+		agg, ok := a.(rooted)
 		if !ok {
 			return fmt.Errorf("%w: %T", errNotAggregate, a)
 		}
@@ -124,7 +142,7 @@ func init() {
 		return nil
 	}
 	rootaccess.Committed = func(a any, version int64) error {
-		agg, ok := a.(Aggregate)
+		agg, ok := a.(rooted)
 		if !ok {
 			return fmt.Errorf("%w: %T", errNotAggregate, a)
 		}

@@ -19,6 +19,8 @@ type account struct {
 	Balance int64
 }
 
+func (*account) AggregateType() string { return "account" }
+
 var _ aggregate.Aggregate = (*account)(nil)
 
 // The test events shared by the tests of this package.
@@ -173,6 +175,15 @@ func TestAggregateViaPointer(t *testing.T) {
 	var v any = account{}
 	_, ok := v.(aggregate.Aggregate)
 	require.False(t, ok)
+}
+
+func TestRootAloneIsNotAnAggregate(t *testing.T) {
+	// Every aggregate names itself: embedding Root without declaring AggregateType is not enough.
+	var v any = &struct{ aggregate.Root[accountID] }{}
+	_, ok := v.(aggregate.Aggregate)
+	require.False(t, ok)
+	_, ok = any(&account{}).(aggregate.Aggregate)
+	require.True(t, ok)
 }
 
 func TestJSONOmitsRoot(t *testing.T) {

@@ -59,6 +59,8 @@ type counter struct {
 	N int `json:"n"`
 }
 
+func (*counter) AggregateType() string { return "counter" }
+
 // TestIdempotentConsumerThroughTheRelay: a relay publishes to the bus, the consumer's handler
 // runs in a unit with the inbox mark, and a redelivered message has no second effect.
 func TestIdempotentConsumerThroughTheRelay(t *testing.T) {
@@ -67,13 +69,13 @@ func TestIdempotentConsumerThroughTheRelay(t *testing.T) {
 	consumerStore := uow.NewStore(memuow.New(nil), nil)
 	require.NoError(t, uow.Do(ctx, consumerStore, func(ctx context.Context, u *uow.Unit) error {
 		root, _ := aggregate.NewRoot[counterID]("c")
-		return uow.Repo[*counter](u).Add(ctx, &counter{Root: root})
+		return uow.Repo[counter, counterID](u).Add(ctx, &counter{Root: root})
 	}, nil))
 
 	var bus outbox.Bus
 	var causes []string
 	handler := outbox.Idempotent(consumerStore, "counting", func(ctx context.Context, u *uow.Unit, m uow.Message) error {
-		c, err := uow.Repo[*counter](u).Get(ctx, "c")
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, "c")
 		if err != nil {
 			return err
 		}
@@ -96,7 +98,7 @@ func TestIdempotentConsumerThroughTheRelay(t *testing.T) {
 	require.NoError(t, handler(ctx, msgs[0]))
 
 	require.NoError(t, uow.Do(ctx, consumerStore, func(ctx context.Context, u *uow.Unit) error {
-		c, err := uow.Repo[*counter](u).Get(ctx, "c")
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, "c")
 		require.NoError(t, err)
 		require.Equal(t, 2, c.N, "each message counted once")
 		return nil

@@ -31,6 +31,8 @@ type tally struct {
 	IDs   []string `json:"ids"`
 }
 
+func (*tally) AggregateType() string { return "tally" }
+
 // consumer is an idempotent subscriber (outbox.Idempotent over a memuow store of its own) that
 // adds each message to its key's tally, and logs every delivery it gets, duplicates included.
 type consumer struct {
@@ -55,7 +57,7 @@ func newConsumer(t tb) *consumer {
 	c := &consumer{drv: memuow.New(nil)}
 	c.store = uow.NewStore(c.drv, nil)
 	idem := outbox.Idempotent(c.store, consumerName, func(ctx context.Context, u *uow.Unit, m uow.Message) error {
-		repo := uow.Repo[*tally](u)
+		repo := uow.Repo[tally, string](u)
 		tl, err := repo.Get(ctx, m.Key)
 		if errors.Is(err, uow.ErrNotFound) {
 			var root aggregate.Root[string]
@@ -106,7 +108,7 @@ func (c *consumer) effects(t tb, keys ...string) map[string][]string {
 	require.NoError(t, err)
 	defer func() { require.NoError(t, u.Rollback(context.Background())) }()
 	for _, k := range keys {
-		tl, err := uow.Repo[*tally](u).Get(context.Background(), k)
+		tl, err := uow.Repo[tally, string](u).Get(context.Background(), k)
 		if errors.Is(err, uow.ErrNotFound) {
 			continue
 		}

@@ -157,6 +157,8 @@ type shelf struct {
 	Units int `json:"units"`
 }
 
+func (*shelf) AggregateType() string { return "shelf" }
+
 var errOutOfStock = aggregate.NewRule("out_of_stock", "out of stock")
 
 // reserve is the stock context's command.
@@ -166,7 +168,7 @@ type reserve struct {
 }
 
 func (c reserve) Handle(ctx context.Context, u *uow.Unit) error {
-	s, err := uow.Repo[*shelf](u).Get(ctx, c.Product)
+	s, err := uow.Repo[shelf, string](u).Get(ctx, c.Product)
 	if err != nil {
 		return err
 	}
@@ -186,7 +188,7 @@ func ExampleReact() {
 		if err != nil {
 			return err
 		}
-		return uow.Repo[*shelf](u).Add(ctx, &shelf{Root: root, Units: 3})
+		return uow.Repo[shelf, string](u).Add(ctx, &shelf{Root: root, Units: 3})
 	}, nil)
 	if err != nil {
 		fmt.Println(err)

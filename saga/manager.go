@@ -130,7 +130,7 @@ func (m *Manager[D]) onMessage(ctx context.Context, u *uow.Unit, msg uow.Message
 	if err != nil {
 		return fmt.Errorf("%w: message %s (%s): finding its instance: %w", ErrInvalid, msg.Name, msg.ID, err)
 	}
-	repo := uow.Repo[*instance](u)
+	repo := uow.Repo[instance, string](u)
 	inst, err := repo.Get(ctx, instanceID(m.def.name, key))
 	switch {
 	case errors.Is(err, uow.ErrNotFound):
@@ -156,7 +156,7 @@ func (m *Manager[D]) start(ctx context.Context, u *uow.Unit, key string) (*insta
 		return nil, fmt.Errorf("%w: key %q: %w", ErrInvalid, key, err)
 	}
 	inst.Root = root
-	if err := uow.Repo[*instance](u).Add(ctx, inst); err != nil {
+	if err := uow.Repo[instance, string](u).Add(ctx, inst); err != nil {
 		return nil, err
 	}
 	return inst, nil
@@ -239,7 +239,7 @@ func (m *Manager[D]) loadOwn(ctx context.Context, u *uow.Unit, msg uow.Message, 
 	if sagaName != m.def.name {
 		return nil, nil
 	}
-	inst, err := uow.Repo[*instance](u).Get(ctx, instanceID(m.def.name, key))
+	inst, err := uow.Repo[instance, string](u).Get(ctx, instanceID(m.def.name, key))
 	if errors.Is(err, uow.ErrNotFound) {
 		m.ignore(msg, key, "no such instance")
 		return nil, nil
@@ -322,7 +322,7 @@ func (m *Manager[D]) onCompensate(ctx context.Context, u *uow.Unit, msg uow.Mess
 func (m *Manager[D]) recordFailure(ctx context.Context, ce *compensationError) {
 	m.log.Warn("saga compensation failed", "key", ce.key, "step", ce.step, "err", ce.err)
 	err := uow.Do(ctx, m.store, func(ctx context.Context, u *uow.Unit) error {
-		inst, err := uow.Repo[*instance](u).Get(ctx, instanceID(m.def.name, ce.key))
+		inst, err := uow.Repo[instance, string](u).Get(ctx, instanceID(m.def.name, ce.key))
 		if err != nil {
 			return err
 		}
@@ -369,7 +369,7 @@ func (m *Manager[D]) Subscribe(bus *outbox.Bus, topics ...string) (unsubscribe f
 func (m *Manager[D]) Get(ctx context.Context, key string) (Info[D], error) {
 	var info Info[D]
 	err := uow.Do(ctx, m.store, func(ctx context.Context, u *uow.Unit) error {
-		inst, err := uow.Repo[*instance](u).Get(ctx, instanceID(m.def.name, key))
+		inst, err := uow.Repo[instance, string](u).Get(ctx, instanceID(m.def.name, key))
 		if errors.Is(err, uow.ErrNotFound) {
 			return fmt.Errorf("%w: %s %q", ErrNotFound, m.def.name, key)
 		}
@@ -393,7 +393,7 @@ func (m *Manager[D]) List(ctx context.Context, status Status) ([]Info[D], error)
 		if status != "" {
 			where = append(where, uow.Field{Name: "status", Value: string(status)})
 		}
-		found, err := uow.Repo[*instance](u).Find(ctx, where...)
+		found, err := uow.Repo[instance, string](u).Find(ctx, where...)
 		if err != nil {
 			return err
 		}

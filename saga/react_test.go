@@ -25,6 +25,8 @@ type wallet struct {
 	Balance int `json:"balance"`
 }
 
+func (*wallet) AggregateType() string { return "wallet" }
+
 var errInsufficient = aggregate.NewRule("insufficient_funds", "insufficient funds")
 
 // debit takes Amount from the wallet ID and emits WalletDebited.
@@ -34,7 +36,7 @@ type debit struct {
 }
 
 func (c debit) Handle(ctx context.Context, u *uow.Unit) error {
-	w, err := uow.Repo[*wallet](u).Get(ctx, c.ID)
+	w, err := uow.Repo[wallet, string](u).Get(ctx, c.ID)
 	if err != nil {
 		return err
 	}
@@ -101,7 +103,7 @@ func newReactFixture(t *testing.T, balance int) *reactFixture {
 		if err != nil {
 			return err
 		}
-		return uow.Repo[*wallet](u).Add(ctx, &wallet{Root: root, Balance: balance})
+		return uow.Repo[wallet, string](u).Add(ctx, &wallet{Root: root, Balance: balance})
 	}, nil)
 	require.NoError(t, err)
 	return &reactFixture{d: d, store: store}
@@ -110,7 +112,7 @@ func newReactFixture(t *testing.T, balance int) *reactFixture {
 // balance returns the committed balance of wallet id.
 func (f *reactFixture) balance(t *testing.T, id string) int {
 	t.Helper()
-	rec, ok := f.d.Get(aggregate.TypeName(&wallet{}), id)
+	rec, ok := f.d.Get((*wallet).AggregateType(nil), id)
 	require.True(t, ok, "wallet %s is stored", id)
 	var w wallet
 	require.NoError(t, json.Unmarshal(rec.Data, &w))

@@ -26,6 +26,8 @@ type benchItem struct {
 	N int `json:"n"`
 }
 
+func (*benchItem) AggregateType() string { return "benchItem" }
+
 type benchIncremented struct {
 	N int `json:"n"`
 }
@@ -39,7 +41,7 @@ func (x *benchItem) Inc() {
 }
 
 // benchStore returns a memuow store holding a benchItem for each ID, at version 1.
-func benchStore(tb testing.TB, ids ...string) *uow.Store {
+func benchStore(tb testing.TB, ids ...benchID) *uow.Store {
 	tb.Helper()
 	store := uow.NewStore(memuow.New(nil), nil)
 	if err := benchAdd(store, ids...); err != nil {
@@ -48,14 +50,14 @@ func benchStore(tb testing.TB, ids ...string) *uow.Store {
 	return store
 }
 
-func benchAdd(store *uow.Store, ids ...string) error {
+func benchAdd(store *uow.Store, ids ...benchID) error {
 	return uow.Do(context.Background(), store, func(ctx context.Context, u *uow.Unit) error {
 		for _, id := range ids {
-			root, err := aggregate.NewRoot(benchID(id))
+			root, err := aggregate.NewRoot(id)
 			if err != nil {
 				return err
 			}
-			if err := uow.Repo[*benchItem](u).Add(ctx, &benchItem{Root: root}); err != nil {
+			if err := uow.Repo[benchItem, benchID](u).Add(ctx, &benchItem{Root: root}); err != nil {
 				return err
 			}
 		}
@@ -64,9 +66,9 @@ func benchAdd(store *uow.Store, ids ...string) error {
 }
 
 // benchInc is the command: load id, Inc, commit (by Do).
-func benchInc(ctx context.Context, store *uow.Store, id string) error {
+func benchInc(ctx context.Context, store *uow.Store, id benchID) error {
 	return uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-		x, err := uow.Repo[*benchItem](u).Get(ctx, id)
+		x, err := uow.Repo[benchItem, benchID](u).Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -126,7 +128,7 @@ func BenchmarkDoParallel(b *testing.B) {
 		var next atomic.Int64
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
-			id := "p" + strconv.FormatInt(next.Add(1), 10)
+			id := benchID("p" + strconv.FormatInt(next.Add(1), 10))
 			if err := benchAdd(store, id); err != nil {
 				b.Error(err)
 				return
@@ -141,11 +143,11 @@ func BenchmarkDoParallel(b *testing.B) {
 	})
 	b.Run("mutexmap", func(b *testing.B) {
 		var mu sync.Mutex
-		m := map[string]*struct{ N int }{}
+		m := map[benchID]*struct{ N int }{}
 		var next atomic.Int64
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
-			id := "p" + strconv.FormatInt(next.Add(1), 10)
+			id := benchID("p" + strconv.FormatInt(next.Add(1), 10))
 			mu.Lock()
 			m[id] = &struct{ N int }{}
 			mu.Unlock()

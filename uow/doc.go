@@ -9,7 +9,7 @@
 // in a fresh [Unit], commits, and retries the whole function when it meets a conflict:
 //
 //	err := uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-//		acc, err := uow.Repo[*Account](u).Get(ctx, id)
+//		acc, err := uow.Repo[Account, AccountID](u).Get(ctx, id)
 //		if err != nil {
 //			return err
 //		}
@@ -28,9 +28,15 @@
 //
 // [Repo] stores any aggregate type as one JSON document per aggregate, on every driver, with no
 // SQL written by the user: Get, GetForUpdate, GetMany, Find (by top-level fields), FindFunc (by
-// predicate), Add and Remove. [MappedRepo] keeps an aggregate in the user's own tables through
-// a [Mapper] with the same guarantees. Loading an ID twice in a unit gives the same value; an
-// aggregate that did not change is not written, so unrelated commands never collide.
+// predicate), Add, GetOrAdd (the get-or-create of read models) and Remove. [MappedRepo] keeps an
+// aggregate in the user's own tables through a [Mapper] with the same guarantees. Repositories
+// take the aggregate's own ID type, so an ID of another aggregate does not compile:
+//
+//	accounts := uow.Repo[Account, AccountID](u) // Get(ctx, AccountID), GetMany(ctx, ...AccountID)
+//
+// Loading an ID twice in a unit gives the same value; an aggregate that did not change is not
+// written, so unrelated commands never collide. Each aggregate type is stored under its
+// AggregateType, a stable name that survives renaming the Go type.
 //
 // # Concurrency
 //
@@ -41,11 +47,11 @@
 // strategy wait for each other without deadlocking as long as the locks they take themselves
 // follow that order too. Drivers report serialization failures, deadlocks and lock timeouts as
 // ErrConflict; a unit that adds an aggregate another unit inserted after Add found the ID free
-// gets ErrConflict as well (a lost race), so "get, or add if missing" converges under Do.
+// gets ErrConflict as well (a lost race), so [Repository.GetOrAdd] converges under Do.
 //
 // # Messages
 //
-// Commit writes each aggregate's recorded events as outbox [Message]s (topic: the aggregate type;
+// Commit writes each aggregate's recorded events as outbox [Message]s (topic: its AggregateType;
 // key: its ID; headers: correlation, causation, aggregate type, ID and version), then the
 // messages the code emitted with [Unit.Emit] (commands, delayed timeouts). A relay publishes them
 // after commit. [Unit.MarkProcessed] is the inbox: the mark commits with the handler's effects,

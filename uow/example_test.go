@@ -22,6 +22,9 @@ type Account struct {
 	Balance int64  `json:"balance"`
 }
 
+// AggregateType is Account's stable name: its storage kind and the topic of its events.
+func (*Account) AggregateType() string { return "Account" }
+
 var ErrInsufficientFunds = aggregate.NewRule("insufficient_funds", "insufficient funds")
 
 type Debited struct {
@@ -72,7 +75,7 @@ func seed(ctx context.Context, store *uow.Store) {
 			if err != nil {
 				return err
 			}
-			if err := uow.Repo[*Account](u).Add(ctx, acc); err != nil {
+			if err := uow.Repo[Account, AccountID](u).Add(ctx, acc); err != nil {
 				return err
 			}
 		}
@@ -84,9 +87,9 @@ func seed(ctx context.Context, store *uow.Store) {
 }
 
 // Transfer is a plain application service: a function that runs its work through uow.Do.
-func Transfer(ctx context.Context, store *uow.Store, from, to string, amount int64) error {
+func Transfer(ctx context.Context, store *uow.Store, from, to AccountID, amount int64) error {
 	return uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-		accounts := uow.Repo[*Account](u)
+		accounts := uow.Repo[Account, AccountID](u)
 		src, err := accounts.Get(ctx, from)
 		if err != nil {
 			return err
@@ -106,7 +109,7 @@ func Transfer(ctx context.Context, store *uow.Store, from, to string, amount int
 func balances(ctx context.Context, store *uow.Store) string {
 	var out []string
 	_ = uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-		all, err := uow.Repo[*Account](u).Find(ctx)
+		all, err := uow.Repo[Account, AccountID](u).Find(ctx)
 		for _, a := range all {
 			out = append(out, fmt.Sprintf("%s=%d(v%d)", a.ID(), a.Balance, a.Version()))
 		}
@@ -140,19 +143,19 @@ func Example() {
 
 // Deposit is a task-based command: its data and its handler in one type.
 type Deposit struct {
-	Account string
+	Account AccountID
 	Amount  int64
 }
 
 func (c Deposit) Handle(ctx context.Context, u *uow.Unit) error {
-	acc, err := uow.Repo[*Account](u).Get(ctx, c.Account)
+	acc, err := uow.Repo[Account, AccountID](u).Get(ctx, c.Account)
 	if err != nil {
 		return err
 	}
 	acc.Credit(c.Amount)
 	// The unit's time is the store's clock, which tests replace (Options.Clock).
 	return u.Emit(uow.Message{
-		Topic: "notifications", Key: c.Account, Name: "notify.Deposit",
+		Topic: "notifications", Key: acc.AggregateID(), Name: "notify.Deposit",
 		Payload: fmt.Appendf(nil, `{"at":%q}`, u.Now().Format(time.RFC3339)),
 	})
 }
@@ -194,7 +197,7 @@ func ExampleRepo() {
 	seed(ctx, store)
 
 	_ = uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-		accounts := uow.Repo[*Account](u)
+		accounts := uow.Repo[Account, AccountID](u)
 		a1, _ := accounts.Get(ctx, "alice")
 		a2, _ := accounts.Get(ctx, "alice")
 		fmt.Println("same value:", a1 == a2)
@@ -220,6 +223,32 @@ func ExampleRepo() {
 	// true
 }
 
+// ExampleRepository_GetOrAdd credits accounts, opening the ones that do not exist yet: the
+// get-or-create of a document that holds a read model.
+func ExampleRepository_GetOrAdd() {
+	ctx := context.Background()
+	store := uow.NewStore(memuow.New(nil), nil)
+	seed(ctx, store)
+
+	credit := func(id AccountID, amount int64) error {
+		return uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
+			acc, err := uow.Repo[Account, AccountID](u).GetOrAdd(ctx, id, func(id AccountID) (*Account, error) {
+				return OpenAccount(id, "new", 0)
+			})
+			if err != nil {
+				return err
+			}
+			acc.Credit(amount)
+			return nil
+		}, nil)
+	}
+	fmt.Println(credit("bob", 5), credit("carol", 5), credit("carol", 5))
+	fmt.Println(balances(ctx, store))
+	// Output:
+	// <nil> <nil> <nil>
+	// alice=100(v1) bob=25(v2) carol=10(v2)
+}
+
 func ExampleUnit_MarkProcessed() {
 	ctx := context.Background()
 	store := uow.NewStore(memuow.New(nil), nil)
@@ -232,7 +261,7 @@ func ExampleUnit_MarkProcessed() {
 			if err != nil || already {
 				return err
 			}
-			bob, err := uow.Repo[*Account](u).Get(ctx, "bob")
+			bob, err := uow.Repo[Account, AccountID](u).Get(ctx, "bob")
 			if err != nil {
 				return err
 			}

@@ -35,10 +35,14 @@ type Mapper[T aggregate.Aggregate] interface {
 	Delete(ctx context.Context, u *Unit, a T, expected int64) error
 }
 
-// MappedRepo returns the repository of T in unit u, stored through m. Its Find and FindFunc
-// return ErrUnsupported: query the mapped tables through [TxOf].
-func MappedRepo[T aggregate.Aggregate](u *Unit, m Mapper[T]) *Repository[T] {
-	r := Repo[T](u)
+// MappedRepo returns the repository of A (used as *A) with IDs of type K in unit u, stored
+// through m:
+//
+//	accounts := uow.MappedRepo[Account, AccountID](u, accountTables)
+//
+// Its Find and FindFunc return ErrUnsupported: query the mapped tables through [TxOf].
+func MappedRepo[A any, K ~string, T Aggregate[A, K]](u *Unit, m Mapper[T]) *Repository[A, K, T] {
+	r := Repo[A, K, T](u)
 	r.mapper = m
 	return r
 }

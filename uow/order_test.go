@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,6 +59,9 @@ type Ledger struct {
 	Entries int `json:"entries"`
 }
 
+// AggregateType is Ledger's stable name: its storage kind and the topic of its events.
+func (*Ledger) AggregateType() string { return "Ledger" }
+
 type Noted struct {
 	N int `json:"n"`
 }
@@ -87,21 +91,21 @@ func TestCommitWritesInOneGlobalOrder(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if err := uow.Repo[*Ledger](u).Add(ctx, &Ledger{Root: l}); err != nil {
+			if err := uow.Repo[Ledger, string](u).Add(ctx, &Ledger{Root: l}); err != nil {
 				return err
 			}
 			acc, err := OpenAccount(AccountID(id), id, 10)
 			if err != nil {
 				return err
 			}
-			if err := uow.Repo[*Account](u).Add(ctx, acc); err != nil {
+			if err := uow.Repo[Account, AccountID](u).Add(ctx, acc); err != nil {
 				return err
 			}
 			mapped, err := OpenAccount(AccountID("m-"+id), id, 10)
 			if err != nil {
 				return err
 			}
-			if err := uow.MappedRepo[*Account](u, table).Add(ctx, mapped); err != nil {
+			if err := uow.MappedRepo[Account, AccountID](u, table).Add(ctx, mapped); err != nil {
 				return err
 			}
 		}
@@ -111,17 +115,17 @@ func TestCommitWritesInOneGlobalOrder(t *testing.T) {
 	log = nil
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
 		for _, id := range []string{"b", "c", "a"} { // tracked in this order
-			l, err := uow.Repo[*Ledger](u).Get(ctx, id)
+			l, err := uow.Repo[Ledger, string](u).Get(ctx, id)
 			if err != nil {
 				return err
 			}
 			l.Note()
-			acc, err := uow.Repo[*Account](u).Get(ctx, id)
+			acc, err := uow.Repo[Account, AccountID](u).Get(ctx, AccountID(id))
 			if err != nil {
 				return err
 			}
 			acc.Credit(1)
-			mapped, err := uow.MappedRepo[*Account](u, table).Get(ctx, "m-"+id)
+			mapped, err := uow.MappedRepo[Account, AccountID](u, table).Get(ctx, AccountID("m-"+id))
 			if err != nil {
 				return err
 			}
@@ -147,30 +151,26 @@ func TestCommitWritesInOneGlobalOrder(t *testing.T) {
 }
 
 // getOrAdd returns the account id, adding it with the given owner when it does not exist.
-func getOrAdd(ctx context.Context, repo *uow.Repository[*Account], id AccountID, owner string) (*Account, error) {
-	acc, err := repo.Get(ctx, string(id))
-	if err == nil {
-		return acc, nil
-	}
-	if acc, err = OpenAccount(id, owner, 0); err != nil {
-		return nil, err
-	}
-	return acc, repo.Add(ctx, acc)
+func getOrAdd(ctx context.Context, repo *uow.Repository[Account, AccountID, *Account], id AccountID, owner string) (*Account, error) {
+	return repo.GetOrAdd(ctx, id, func(id AccountID) (*Account, error) { return OpenAccount(id, owner, 0) })
 }
 
 // TestConcurrentFirstAddIsAConflict: two units that both find an ID free and add it race; the
 // one that commits second gets a conflict (wrapping ErrDuplicate too), which Do retries, so
-// "get or add" code converges on the one aggregate instead of failing. Add of an ID the unit
-// itself finds stored stays ErrDuplicate, not retried. On documents and through a Mapper.
+// GetOrAdd converges on the one aggregate, with every racer's change applied, instead of
+// failing. Add of an ID the unit itself finds stored stays ErrDuplicate, not retried. On
+// documents and through a Mapper.
 func TestConcurrentFirstAddIsAConflict(t *testing.T) {
 	ctx := context.Background()
 	for _, repoOf := range []struct {
 		name string
-		repo func(u *uow.Unit, table *accountTable) *uow.Repository[*Account]
+		repo func(u *uow.Unit, table *accountTable) *uow.Repository[Account, AccountID, *Account]
 	}{
-		{"documents", func(u *uow.Unit, _ *accountTable) *uow.Repository[*Account] { return uow.Repo[*Account](u) }},
-		{"mapped", func(u *uow.Unit, table *accountTable) *uow.Repository[*Account] {
-			return uow.MappedRepo[*Account](u, table)
+		{"documents", func(u *uow.Unit, _ *accountTable) *uow.Repository[Account, AccountID, *Account] {
+			return uow.Repo[Account, AccountID](u)
+		}},
+		{"mapped", func(u *uow.Unit, table *accountTable) *uow.Repository[Account, AccountID, *Account] {
+			return uow.MappedRepo[Account, AccountID](u, table)
 		}},
 	} {
 		t.Run(repoOf.name, func(t *testing.T) {
@@ -188,7 +188,7 @@ func TestConcurrentFirstAddIsAConflict(t *testing.T) {
 			require.ErrorIs(t, err, uow.ErrConflict, "a lost race is a conflict")
 			require.ErrorIs(t, err, uow.ErrDuplicate, "and says what it lost")
 
-			// Through Do, every racer converges on the one aggregate.
+			// Through Do, every racer converges on the one aggregate and credits it.
 			var wg sync.WaitGroup
 			owners := make([]string, 8)
 			errs := make([]error, 8)
@@ -198,16 +198,26 @@ func TestConcurrentFirstAddIsAConflict(t *testing.T) {
 						acc, err := getOrAdd(ctx, repoOf.repo(u, table), "racy", fmt.Sprint("owner", i))
 						if err == nil {
 							owners[i] = acc.Owner
+							acc.Credit(1)
 						}
 						return err
-					}, nil)
+					}, &uow.DoOptions{MaxAttempts: 100, MinBackoff: time.Microsecond, MaxBackoff: time.Millisecond})
 				})
 			}
 			wg.Wait()
 			for i := range owners {
 				require.NoError(t, errs[i], "racer %d", i)
-				require.Equal(t, owners[0], owners[i], "every racer got the one aggregate")
 			}
+			u := begin(t, s)
+			racy, err := repoOf.repo(u, table).Get(ctx, "racy")
+			require.NoError(t, err)
+			require.Contains(t, owners, racy.Owner)
+			for i := range owners {
+				require.Equal(t, racy.Owner, owners[i], "racer %d got the one aggregate", i)
+			}
+			require.Equal(t, int64(len(owners)), racy.Balance, "every racer's credit is applied")
+			require.Equal(t, int64(len(owners)), racy.Version(), "one insert, then one update per other racer")
+			require.NoError(t, u.Rollback(ctx))
 
 			// Add of an ID the unit finds stored is a duplicate, and Do does not retry it.
 			attempts := 0

@@ -3,8 +3,8 @@ package uow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -13,38 +13,52 @@ import (
 	"github.com/dddkit/ddd/uow/driver"
 )
 
-// Repository loads and stores aggregates of type T (a pointer to a struct embedding
-// [aggregate.Root]) in a unit of work. [Repo] keeps each aggregate as one JSON document, with no
-// SQL to write; [MappedRepo] keeps it in tables of the user's own through a [Mapper]. A Repository
-// is a light view of its unit: make one where needed, use it with the unit's goroutine.
-type Repository[T aggregate.Aggregate] struct {
+// Aggregate is the constraint of a repository's type arguments: T is *A, where A embeds
+// [aggregate.Root] with ID type K and declares its AggregateType, so T is an
+// [aggregate.Aggregate] whose ID method returns K. Write the first two and let the compiler
+// infer T:
+//
+//	accounts := uow.Repo[Account, AccountID](u) // a *Repository[Account, AccountID, *Account]
+//
+// A non-pointer type, a type that does not embed Root[K] or lacks AggregateType, and an ID of
+// another type do not compile.
+type Aggregate[A any, K ~string] interface {
+	*A
+	aggregate.Aggregate
+	ID() K
+}
+
+// Repository loads and stores aggregates of type T (*A, with IDs of type K) in a unit of work.
+// [Repo] keeps each aggregate as one JSON document, with no SQL to write; [MappedRepo] keeps it
+// in tables of the user's own through a [Mapper]. Its methods take the aggregate's own ID type,
+// so an ID of another aggregate does not compile. A Repository is a light view of its unit:
+// make one where needed, use it with the unit's goroutine.
+type Repository[A any, K ~string, T Aggregate[A, K]] struct {
 	u      *Unit
 	kind   string
-	newT   func() T
 	mapper Mapper[T]
 	err    error // a misuse found when the repository was made
 }
 
-// Repo returns the repository of T in unit u, storing each aggregate as a JSON document of kind
-// aggregate.TypeName. T must be a pointer to a struct that embeds aggregate.Root; otherwise every
-// method returns an error wrapping [ErrInvalid].
-func Repo[T aggregate.Aggregate](u *Unit) *Repository[T] {
-	r := &Repository[T]{u: u}
-	t := reflect.TypeFor[T]()
-	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
-		r.err = fmt.Errorf("%w: %v: %w", ErrInvalid, t, errNotPointer)
-		return r
+// Repo returns the repository of A (used as *A) with IDs of type K in unit u, storing each
+// aggregate as a JSON document of kind AggregateType:
+//
+//	acc, err := uow.Repo[Account, AccountID](u).Get(ctx, id)
+//
+// New aggregates are decoded into new(A). An AggregateType that returns "" makes every method
+// return an error wrapping [ErrInvalid].
+func Repo[A any, K ~string, T Aggregate[A, K]](u *Unit) *Repository[A, K, T] {
+	r := &Repository[A, K, T]{u: u, kind: T(new(A)).AggregateType()}
+	if r.kind == "" {
+		r.err = fmt.Errorf("%w: %T has an empty AggregateType", ErrInvalid, T(nil))
 	}
-	elem := t.Elem()
-	r.newT = func() T { return reflect.New(elem).Interface().(T) }
-	r.kind = aggregate.TypeName(r.newT())
 	return r
 }
 
-// Kind returns the name the aggregates are stored under, the aggregate type name.
-func (r *Repository[T]) Kind() string { return r.kind }
+// Kind returns the name the aggregates are stored under: their AggregateType.
+func (r *Repository[A, K, T]) Kind() string { return r.kind }
 
-func (r *Repository[T]) ready() error {
+func (r *Repository[A, K, T]) ready() error {
 	if r.err != nil {
 		return r.err
 	}
@@ -54,19 +68,19 @@ func (r *Repository[T]) ready() error {
 // Get returns the aggregate with the given ID, without locking it: a concurrent change is caught
 // at commit (optimistic concurrency). Loading an ID the unit already tracks returns the same
 // value. A missing ID (or one removed in this unit) is an error wrapping [ErrNotFound].
-func (r *Repository[T]) Get(ctx context.Context, id string) (T, error) {
-	return r.get(ctx, id, Optimistic)
+func (r *Repository[A, K, T]) Get(ctx context.Context, id K) (T, error) {
+	return r.get(ctx, string(id), Optimistic)
 }
 
 // GetForUpdate is Get that also locks the aggregate's row until the unit ends (pessimistic
 // concurrency, SELECT ... FOR UPDATE): other units' GetForUpdate and writes of it wait. If the
 // unit already loaded the aggregate without the lock, GetForUpdate takes the lock and returns an
 // error wrapping [ErrConflict] when the stored version moved on since.
-func (r *Repository[T]) GetForUpdate(ctx context.Context, id string) (T, error) {
-	return r.get(ctx, id, ForUpdate)
+func (r *Repository[A, K, T]) GetForUpdate(ctx context.Context, id K) (T, error) {
+	return r.get(ctx, string(id), ForUpdate)
 }
 
-func (r *Repository[T]) get(ctx context.Context, id string, lock Lock) (T, error) {
+func (r *Repository[A, K, T]) get(ctx context.Context, id string, lock Lock) (T, error) {
 	var zero T
 	if err := r.ready(); err != nil {
 		return zero, err
@@ -83,11 +97,15 @@ func (r *Repository[T]) get(ctx context.Context, id string, lock Lock) (T, error
 
 // GetMany returns the aggregates with the given IDs, in that order, loading the ones the unit
 // does not track in one read. If any is missing the error wraps [ErrNotFound] and names them.
-func (r *Repository[T]) GetMany(ctx context.Context, ids ...string) ([]T, error) {
+func (r *Repository[A, K, T]) GetMany(ctx context.Context, ids ...K) ([]T, error) {
 	if err := r.ready(); err != nil {
 		return nil, err
 	}
-	found, err := r.load(ctx, ids, Optimistic)
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = string(id)
+	}
+	found, err := r.load(ctx, keys, Optimistic)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +115,7 @@ func (r *Repository[T]) GetMany(ctx context.Context, ids ...string) ([]T, error)
 	}
 	out := make([]T, 0, len(ids))
 	var missing []string
-	for _, id := range ids {
+	for _, id := range keys {
 		a, ok := byID[id]
 		if !ok {
 			missing = append(missing, id)
@@ -113,7 +131,7 @@ func (r *Repository[T]) GetMany(ctx context.Context, ids ...string) ([]T, error)
 
 // load returns the aggregates with the given IDs that exist, tracked ones from the identity map
 // and the others read in one call, and tracks what it read.
-func (r *Repository[T]) load(ctx context.Context, ids []string, lock Lock) ([]T, error) {
+func (r *Repository[A, K, T]) load(ctx context.Context, ids []string, lock Lock) ([]T, error) {
 	var out []T
 	var read []string
 	for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
@@ -171,7 +189,7 @@ func (r *Repository[T]) load(ctx context.Context, ids []string, lock Lock) ([]T,
 }
 
 // read loads aggregates from storage: through the mapper, or by decoding documents.
-func (r *Repository[T]) read(ctx context.Context, ids []string, lock Lock) ([]T, []int64, error) {
+func (r *Repository[A, K, T]) read(ctx context.Context, ids []string, lock Lock) ([]T, []int64, error) {
 	if r.mapper != nil {
 		got, err := r.mapper.Load(ctx, r.u, ids, lock)
 		if err != nil {
@@ -190,11 +208,11 @@ func (r *Repository[T]) read(ctx context.Context, ids []string, lock Lock) ([]T,
 	return r.decode(recs)
 }
 
-func (r *Repository[T]) decode(recs []driver.Record) ([]T, []int64, error) {
+func (r *Repository[A, K, T]) decode(recs []driver.Record) ([]T, []int64, error) {
 	out := make([]T, len(recs))
 	versions := make([]int64, len(recs))
 	for i, rec := range recs {
-		a := r.newT()
+		a := T(new(A))
 		if err := json.Unmarshal(rec.Data, a); err != nil {
 			return nil, nil, fmt.Errorf("uow: decoding %s %s: %w", r.kind, rec.ID, err)
 		}
@@ -212,7 +230,7 @@ func (r *Repository[T]) decode(recs []driver.Record) ([]T, []int64, error) {
 // the unit holds it (even if its changes no longer match), one removed in the unit is left out,
 // and one added in the unit is not found until committed. A driver without queries, or a mapped
 // repository, returns an error wrapping [ErrUnsupported].
-func (r *Repository[T]) Find(ctx context.Context, where ...Field) ([]T, error) {
+func (r *Repository[A, K, T]) Find(ctx context.Context, where ...Field) ([]T, error) {
 	if err := r.ready(); err != nil {
 		return nil, err
 	}
@@ -251,10 +269,10 @@ func (r *Repository[T]) Find(ctx context.Context, where ...Field) ([]T, error) {
 	return out, nil
 }
 
-// FindFunc returns the aggregates for which match returns true, in ID order (seed 001's
-// findAll(query)): it reads every aggregate of the kind, so keep it for small collections or
-// narrow the read with Find's fields first. Tracking is as for Find.
-func (r *Repository[T]) FindFunc(ctx context.Context, match func(T) bool) ([]T, error) {
+// FindFunc returns the aggregates for which match returns true, in ID order: it reads every
+// aggregate of the kind, so keep it for small collections or narrow the read with Find's fields
+// first. Tracking is as for Find.
+func (r *Repository[A, K, T]) FindFunc(ctx context.Context, match func(T) bool) ([]T, error) {
 	all, err := r.Find(ctx)
 	if err != nil {
 		return nil, err
@@ -265,16 +283,16 @@ func (r *Repository[T]) FindFunc(ctx context.Context, match func(T) bool) ([]T, 
 // Add tracks a new aggregate (version 0, with an ID) for insertion at commit. An ID that the
 // unit tracks (even one it removed: a unit does not delete and re-insert one ID) or the store
 // holds is an error wrapping [ErrDuplicate]. Add reads the store to tell, unless a load of this
-// unit already found the ID missing (an idempotency check: Get, then Add when not found), which
-// saves that round trip. An ID another unit inserts after that check makes the commit fail with
+// unit already found the ID missing (an idempotency check: Get, then Add when not found, as
+// [Repository.GetOrAdd] does), which saves that round trip. An ID another unit inserts after that check makes the commit fail with
 // an error wrapping [ErrConflict] (and ErrDuplicate): a lost race, which [Do] retries, so that
 // "get, or add if missing" code run by two units at once converges on one aggregate. A nil
 // aggregate, an empty ID or a stored version is an error wrapping [ErrInvalid].
-func (r *Repository[T]) Add(ctx context.Context, a T) error {
+func (r *Repository[A, K, T]) Add(ctx context.Context, a T) error {
 	if err := r.ready(); err != nil {
 		return err
 	}
-	if any(a) == nil || reflect.ValueOf(a).IsNil() {
+	if a == nil {
 		return fmt.Errorf("%w: nil %s", ErrInvalid, r.kind)
 	}
 	id := a.AggregateID()
@@ -305,14 +323,49 @@ func (r *Repository[T]) Add(ctx context.Context, a T) error {
 	return nil
 }
 
+// GetOrAdd returns the aggregate with the given ID as Get does (the one the unit tracks, or the
+// stored one), or, when there is none, adds the new one create(id) returns, as Add does, and
+// returns it. It is the get-or-create of a document that holds a read model, or of an aggregate
+// named by an idempotency key:
+//
+//	v, err := uow.Repo[View, ViewID](u).GetOrAdd(ctx, id, NewView)
+//
+// create is called only when the ID is missing, and its error is returned as it is. The
+// aggregate it returns must have that ID, else the error wraps [ErrInvalid]; Add's rules apply
+// to it (an ID removed in this unit is missing for Get, but Add refuses it with [ErrDuplicate]).
+// Two units that GetOrAdd one missing ID at once both add it; the second to commit fails with an
+// error wrapping [ErrConflict] (a lost race, see Add), and [Do] runs that unit again, whose
+// GetOrAdd then returns the first unit's aggregate: both units' changes end up in one
+// aggregate. Other errors are Get's, and a nil create is an error wrapping ErrInvalid.
+func (r *Repository[A, K, T]) GetOrAdd(ctx context.Context, id K, create func(id K) (T, error)) (T, error) {
+	var zero T
+	if create == nil {
+		return zero, fmt.Errorf("%w: GetOrAdd of %s %s without a create function", ErrInvalid, r.kind, id)
+	}
+	a, err := r.Get(ctx, id)
+	if !errors.Is(err, ErrNotFound) {
+		return a, err
+	}
+	if a, err = create(id); err != nil {
+		return zero, err
+	}
+	if a != nil && a.ID() != id {
+		return zero, fmt.Errorf("%w: create for %s %s returned %s %s", ErrInvalid, r.kind, id, r.kind, a.ID())
+	}
+	if err := r.Add(ctx, a); err != nil {
+		return zero, err
+	}
+	return a, nil
+}
+
 // Remove deletes the aggregate at commit, if its stored version is still the one loaded. It must
 // have been loaded or added through this unit (else the error wraps [ErrInvalid]); removing one
 // added in this unit just forgets it.
-func (r *Repository[T]) Remove(ctx context.Context, a T) error {
+func (r *Repository[A, K, T]) Remove(ctx context.Context, a T) error {
 	if err := r.ready(); err != nil {
 		return err
 	}
-	if any(a) == nil || reflect.ValueOf(a).IsNil() {
+	if a == nil {
 		return fmt.Errorf("%w: nil %s", ErrInvalid, r.kind)
 	}
 	e, ok := r.u.tracked[key{r.kind, a.AggregateID()}]

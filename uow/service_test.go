@@ -176,7 +176,7 @@ func TestClockOption(t *testing.T) {
 			return err
 		}
 		acc.Credit(5)
-		if err := uow.Repo[*Account](u).Add(ctx, acc); err != nil {
+		if err := uow.Repo[Account, AccountID](u).Add(ctx, acc); err != nil {
 			return err
 		}
 		if _, err := u.MarkProcessed(ctx, "consumer", "message-1"); err != nil {

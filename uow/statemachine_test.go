@@ -33,6 +33,8 @@ type smItem struct {
 	N int `json:"n"`
 }
 
+func (*smItem) AggregateType() string { return "smItem" }
+
 type smBumped struct {
 	ID smID `json:"id"`
 	N  int  `json:"n"`
@@ -197,7 +199,7 @@ func checkEvents(t *rapid.T, what, id string, a *smItem, want []smBumped) {
 func (m *smMachine) load(t *rapid.T, su *smUnit, id string) *smEntry {
 	t.Helper()
 	what := fmt.Sprintf("unit %s: Get(%s)", su.name, id)
-	got, err := uow.Repo[*smItem](su.u).Get(m.ctx, id)
+	got, err := uow.Repo[smItem, smID](su.u).Get(m.ctx, smID(id))
 	e, tracked := su.entries[id]
 	rec, stored := m.committed[id]
 	switch {
@@ -259,7 +261,11 @@ func (m *smMachine) getMany(t *rapid.T) {
 	su := m.drawUnit(t)
 	ids := rapid.SliceOfN(rapid.SampledFrom(smIDs), 1, 3).Draw(t, "ids")
 	what := fmt.Sprintf("unit %s: GetMany(%v)", su.name, ids)
-	got, err := uow.Repo[*smItem](su.u).GetMany(m.ctx, ids...)
+	typed := make([]smID, len(ids))
+	for i, id := range ids {
+		typed[i] = smID(id)
+	}
+	got, err := uow.Repo[smItem, smID](su.u).GetMany(m.ctx, typed...)
 
 	missing := false
 	for _, id := range ids {
@@ -312,7 +318,7 @@ func (m *smMachine) getMany(t *rapid.T) {
 // must hit the identity map.
 func (m *smMachine) learn(t *rapid.T, what string, su *smUnit, id string, e *smEntry) {
 	t.Helper()
-	a, err := uow.Repo[*smItem](su.u).Get(m.ctx, id)
+	a, err := uow.Repo[smItem, smID](su.u).Get(m.ctx, smID(id))
 	if err != nil {
 		t.Fatalf("%s: %s was read, so it must be tracked, but Get: %v", what, id, err)
 	}
@@ -332,7 +338,7 @@ func (m *smMachine) find(t *rapid.T) {
 		where = []uow.Field{{Name: "n", Value: v}}
 		what = fmt.Sprintf("unit %s: Find(n == %d)", su.name, v)
 	}
-	got, err := uow.Repo[*smItem](su.u).Find(m.ctx, where...)
+	got, err := uow.Repo[smItem, smID](su.u).Find(m.ctx, where...)
 	wantErr(t, what, err, nil)
 
 	var want []string
@@ -375,7 +381,7 @@ func (m *smMachine) add(t *rapid.T) {
 	id := drawID(t)
 	n := rapid.IntRange(0, 3).Draw(t, "n")
 	a := newSMItem(id, n)
-	err := uow.Repo[*smItem](su.u).Add(m.ctx, a)
+	err := uow.Repo[smItem, smID](su.u).Add(m.ctx, a)
 	what := fmt.Sprintf("unit %s: Add(%s)", su.name, id)
 	_, tracked := su.entries[id]
 	_, stored := m.committed[id]
@@ -424,7 +430,7 @@ func (m *smMachine) remove(t *rapid.T) {
 	i := rapid.IntRange(0, 1).Draw(t, "unit")
 	su := m.unit(t, i)
 	id := drawID(t)
-	repo := uow.Repo[*smItem](su.u)
+	repo := uow.Repo[smItem, smID](su.u)
 	if other := m.units[1-i]; other != nil && rapid.Bool().Draw(t, "foreign") {
 		if oe, ok := other.entries[id]; ok {
 			err := repo.Remove(m.ctx, oe.ptr)
@@ -579,9 +585,9 @@ func (m *smMachine) end(t *rapid.T) {
 func (m *smMachine) checkDone(t *rapid.T, su *smUnit) {
 	t.Helper()
 	what := fmt.Sprintf("unit %s after its end", su.name)
-	_, err := uow.Repo[*smItem](su.u).Get(m.ctx, smIDs[0])
+	_, err := uow.Repo[smItem, smID](su.u).Get(m.ctx, smID(smIDs[0]))
 	wantErr(t, what+": Get", err, uow.ErrUnitDone)
-	wantErr(t, what+": Add", uow.Repo[*smItem](su.u).Add(m.ctx, newSMItem("z", 0)), uow.ErrUnitDone)
+	wantErr(t, what+": Add", uow.Repo[smItem, smID](su.u).Add(m.ctx, newSMItem("z", 0)), uow.ErrUnitDone)
 	wantErr(t, what+": Commit", su.u.Commit(m.ctx), uow.ErrUnitDone)
 	wantErr(t, what+": Rollback", su.u.Rollback(m.ctx), nil)
 }
@@ -657,7 +663,7 @@ func TestStateMachine(t *testing.T) {
 			ctx:       context.Background(),
 			driver:    driver,
 			store:     uow.NewStore(driver, nil),
-			kind:      aggregate.TypeName(&smItem{}),
+			kind:      (*smItem).AggregateType(nil),
 			committed: map[string]smRecord{},
 			stats:     stats,
 		}
@@ -679,7 +685,7 @@ func TestStateMachine(t *testing.T) {
 		}
 		err := uow.Do(m.ctx, m.store, func(ctx context.Context, u *uow.Unit) error {
 			for id, rec := range m.committed {
-				if err := uow.Repo[*smItem](u).Add(ctx, newSMItem(id, rec.n)); err != nil {
+				if err := uow.Repo[smItem, smID](u).Add(ctx, newSMItem(id, rec.n)); err != nil {
 					return err
 				}
 			}

@@ -27,7 +27,8 @@ type Options struct {
 	// them here. A command declares the ones it needs ([Requirer]) and [NewExecutor] checks
 	// that the store has them. They must be safe for concurrent use.
 	Services []any
-	// Topic returns the outbox topic of an aggregate event; nil means the aggregate type name.
+	// Topic returns the outbox topic of an aggregate event; nil means the aggregate's stable
+	// name, Envelope.AggregateType (from aggregate.Aggregate.AggregateType).
 	Topic func(aggregate.Envelope) string
 	// Decorate, if set, is called at commit for every message the unit writes, with the
 	// commit's context, before it is stored: to add headers such as trace context (the

@@ -419,5 +419,3 @@ func (u *Unit) untrack(e *entry) {
 	delete(u.tracked, e.key)
 	u.order = slices.DeleteFunc(u.order, func(o *entry) bool { return o == e })
 }
-
-var errNotPointer = errors.New("uow: aggregate type must be a pointer to a struct embedding aggregate.Root")

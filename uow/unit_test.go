@@ -37,20 +37,38 @@ func begin(t *testing.T, s *uow.Store) *uow.Unit {
 	return u
 }
 
-func TestRepoOfNonPointerType(t *testing.T) {
+// nameless is an aggregate whose AggregateType is empty: it has no kind to be stored under.
+type nameless struct {
+	aggregate.Root[AccountID]
+}
+
+func (*nameless) AggregateType() string { return "" }
+
+func TestRepoOfEmptyAggregateType(t *testing.T) {
+	ctx := context.Background()
 	s, _ := newStore(t)
 	u := begin(t, s)
-	r := uow.Repo[aggregate.Aggregate](u)
-	_, err := r.Get(context.Background(), "alice")
+	r := uow.Repo[nameless, AccountID](u)
+	_, err := r.Get(ctx, "alice")
 	require.ErrorIs(t, err, uow.ErrInvalid)
-	require.ErrorIs(t, r.Add(context.Background(), nil), uow.ErrInvalid)
+	require.ErrorContains(t, err, "*uow_test.nameless has an empty AggregateType")
+	_, err = r.GetForUpdate(ctx, "alice")
+	require.ErrorIs(t, err, uow.ErrInvalid)
+	_, err = r.GetMany(ctx, "alice")
+	require.ErrorIs(t, err, uow.ErrInvalid)
+	_, err = r.Find(ctx)
+	require.ErrorIs(t, err, uow.ErrInvalid)
+	root, err := aggregate.NewRoot[AccountID]("carol")
+	require.NoError(t, err)
+	require.ErrorIs(t, r.Add(ctx, &nameless{Root: root}), uow.ErrInvalid)
+	require.NoError(t, u.Commit(ctx), "nothing was tracked")
 }
 
 func TestAddValidation(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	u := begin(t, s)
-	accounts := uow.Repo[*Account](u)
+	accounts := uow.Repo[Account, AccountID](u)
 
 	require.ErrorIs(t, accounts.Add(ctx, nil), uow.ErrInvalid)
 	require.ErrorIs(t, accounts.Add(ctx, &Account{}), uow.ErrInvalid, "no ID")
@@ -65,6 +83,106 @@ func TestAddValidation(t *testing.T) {
 	impostor, _ := OpenAccount("alice", "Alice", 100)
 	require.ErrorIs(t, accounts.Remove(ctx, impostor), uow.ErrInvalid, "another value with a tracked ID")
 	require.NoError(t, accounts.Remove(ctx, alice))
+}
+
+func TestGetOrAdd(t *testing.T) {
+	ctx := context.Background()
+	s, d := newStore(t)
+	calls := 0
+	open := func(owner string) func(AccountID) (*Account, error) {
+		return func(id AccountID) (*Account, error) {
+			calls++
+			return OpenAccount(id, owner, 7)
+		}
+	}
+
+	u := begin(t, s)
+	accounts := uow.Repo[Account, AccountID](u)
+	alice, err := accounts.GetOrAdd(ctx, "alice", open("nobody"))
+	require.NoError(t, err)
+	require.Equal(t, "Alice", alice.Owner, "the stored aggregate")
+	require.Equal(t, int64(1), alice.Version())
+	require.Zero(t, calls, "create is not called for a stored ID")
+	again, err := accounts.Get(ctx, "alice")
+	require.NoError(t, err)
+	require.Same(t, alice, again, "GetOrAdd tracks what it loads")
+
+	carol, err := accounts.GetOrAdd(ctx, "carol", open("Carol"))
+	require.NoError(t, err)
+	require.Equal(t, 1, calls)
+	require.Equal(t, AccountID("carol"), carol.ID())
+	require.Zero(t, carol.Version(), "new until committed")
+	tracked, err := accounts.GetOrAdd(ctx, "carol", open("someone else"))
+	require.NoError(t, err)
+	require.Same(t, carol, tracked, "an ID the unit added is tracked: create is not called again")
+	require.Equal(t, 1, calls)
+	carol.Credit(3)
+	require.NoError(t, u.Commit(ctx))
+	require.Equal(t, int64(1), carol.Version())
+	rec, ok := d.Get("Account", "carol")
+	require.True(t, ok, "carol is stored")
+	require.JSONEq(t, `{"owner":"Carol","balance":10}`, string(rec.Data))
+	require.Len(t, d.Messages(), 1, "carol's event")
+}
+
+func TestGetOrAddErrors(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	errCreate := aggregate.NewRule("no_account", "cannot open the account")
+	for _, c := range []struct {
+		name   string
+		id     AccountID
+		create func(AccountID) (*Account, error)
+		want   error
+	}{
+		{"create fails", "dave", func(AccountID) (*Account, error) { return nil, errCreate }, errCreate},
+		{"create returns another ID", "dave", func(AccountID) (*Account, error) { return OpenAccount("erin", "Erin", 0) }, uow.ErrInvalid},
+		{"create returns nil", "dave", func(AccountID) (*Account, error) { return nil, nil }, uow.ErrInvalid},
+		{"create returns a stored version", "dave", func(id AccountID) (*Account, error) {
+			root, err := aggregate.RestoreRoot(id, 2)
+			return &Account{Root: root}, err
+		}, uow.ErrInvalid},
+		{"no create", "dave", nil, uow.ErrInvalid},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := begin(t, s)
+			accounts := uow.Repo[Account, AccountID](u)
+			got, err := accounts.GetOrAdd(ctx, c.id, c.create)
+			require.ErrorIs(t, err, c.want)
+			require.Nil(t, got)
+			_, err = accounts.Get(ctx, c.id)
+			require.ErrorIs(t, err, uow.ErrNotFound, "nothing was added")
+			require.NoError(t, u.Commit(ctx))
+		})
+	}
+
+	t.Run("create error as it is", func(t *testing.T) {
+		u := begin(t, s)
+		_, err := uow.Repo[Account, AccountID](u).GetOrAdd(ctx, "dave", func(AccountID) (*Account, error) { return nil, errCreate })
+		require.Same(t, errCreate, err)
+	})
+
+	t.Run("an ID removed in the unit", func(t *testing.T) {
+		u := begin(t, s)
+		accounts := uow.Repo[Account, AccountID](u)
+		bob, err := accounts.Get(ctx, "bob")
+		require.NoError(t, err)
+		require.NoError(t, accounts.Remove(ctx, bob))
+		_, err = accounts.GetOrAdd(ctx, "bob", func(id AccountID) (*Account, error) { return OpenAccount(id, "Bob again", 0) })
+		require.ErrorIs(t, err, uow.ErrDuplicate, "a unit does not delete and re-insert one ID")
+	})
+
+	t.Run("unit done", func(t *testing.T) {
+		u := begin(t, s)
+		require.NoError(t, u.Rollback(ctx))
+		called := false
+		_, err := uow.Repo[Account, AccountID](u).GetOrAdd(ctx, "dave", func(id AccountID) (*Account, error) {
+			called = true
+			return OpenAccount(id, "Dave", 0)
+		})
+		require.ErrorIs(t, err, uow.ErrUnitDone)
+		require.False(t, called)
+	})
 }
 
 func TestEmitValidationAndDefaults(t *testing.T) {
@@ -99,10 +217,10 @@ func TestUnitDone(t *testing.T) {
 	u := begin(t, s)
 	require.NoError(t, u.Commit(ctx))
 
-	_, err := uow.Repo[*Account](u).Get(ctx, "alice")
+	_, err := uow.Repo[Account, AccountID](u).Get(ctx, "alice")
 	require.ErrorIs(t, err, uow.ErrUnitDone)
 	acc, _ := OpenAccount("erin", "Erin", 0)
-	require.ErrorIs(t, uow.Repo[*Account](u).Add(ctx, acc), uow.ErrUnitDone)
+	require.ErrorIs(t, uow.Repo[Account, AccountID](u).Add(ctx, acc), uow.ErrUnitDone)
 	require.ErrorIs(t, u.Emit(uow.Message{Topic: "t", Name: "n"}), uow.ErrUnitDone)
 	require.ErrorIs(t, u.Lock(ctx, "k"), uow.ErrUnitDone)
 	_, err = u.MarkProcessed(ctx, "c", "m")
@@ -138,7 +256,7 @@ func TestOptionalCapabilitiesMissing(t *testing.T) {
 	s := uow.NewStore(bareDriver{d: memuow.New(nil)}, nil)
 	u := begin(t, s)
 
-	_, err := uow.Repo[*Account](u).Find(ctx)
+	_, err := uow.Repo[Account, AccountID](u).Find(ctx)
 	require.ErrorIs(t, err, uow.ErrUnsupported)
 	require.ErrorIs(t, u.Lock(ctx, "k"), uow.ErrUnsupported)
 	_, err = u.MarkProcessed(ctx, "c", "m")
@@ -148,7 +266,7 @@ func TestOptionalCapabilitiesMissing(t *testing.T) {
 
 	// The core works without them.
 	acc, _ := OpenAccount("frank", "Frank", 3)
-	require.NoError(t, uow.Repo[*Account](u).Add(ctx, acc))
+	require.NoError(t, uow.Repo[Account, AccountID](u).Add(ctx, acc))
 	require.NoError(t, u.Commit(ctx))
 }
 
@@ -156,12 +274,12 @@ func TestGetForUpdateAfterStaleGet(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	u := begin(t, s)
-	alice, err := uow.Repo[*Account](u).Get(ctx, "alice")
+	alice, err := uow.Repo[Account, AccountID](u).Get(ctx, "alice")
 	require.NoError(t, err)
 
 	require.NoError(t, Transfer(ctx, s, "alice", "bob", 1)) // another unit moves alice on
 
-	_, err = uow.Repo[*Account](u).GetForUpdate(ctx, "alice")
+	_, err = uow.Repo[Account, AccountID](u).GetForUpdate(ctx, "alice")
 	require.ErrorIs(t, err, uow.ErrConflict)
 	require.Equal(t, int64(100), alice.Balance)
 }
@@ -170,16 +288,16 @@ func TestGetForUpdateUpgradesTrackedAggregate(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	u := begin(t, s)
-	a1, err := uow.Repo[*Account](u).Get(ctx, "alice")
+	a1, err := uow.Repo[Account, AccountID](u).Get(ctx, "alice")
 	require.NoError(t, err)
-	a2, err := uow.Repo[*Account](u).GetForUpdate(ctx, "alice")
+	a2, err := uow.Repo[Account, AccountID](u).GetForUpdate(ctx, "alice")
 	require.NoError(t, err)
 	require.Same(t, a1, a2)
 
 	other := begin(t, s)
 	blocked := make(chan error, 1)
 	go func() {
-		_, err := uow.Repo[*Account](other).GetForUpdate(ctx, "alice")
+		_, err := uow.Repo[Account, AccountID](other).GetForUpdate(ctx, "alice")
 		blocked <- err
 	}()
 	select {
@@ -210,9 +328,9 @@ func TestCommitEncodingFailureStoresNothing(t *testing.T) {
 	s := uow.NewStore(d, nil)
 	u := begin(t, s)
 	root, _ := aggregate.NewRoot[AccountID]("bad")
-	require.NoError(t, uow.Repo[*unencodable](u).Add(ctx, &unencodable{Root: root, C: make(chan int)}))
+	require.NoError(t, uow.Repo[unencodable, AccountID](u).Add(ctx, &unencodable{Root: root, C: make(chan int)}))
 	good, _ := OpenAccount("good", "Good", 1)
-	require.NoError(t, uow.Repo[*Account](u).Add(ctx, good))
+	require.NoError(t, uow.Repo[Account, AccountID](u).Add(ctx, good))
 
 	err := u.Commit(ctx)
 	require.Error(t, err)
@@ -225,6 +343,8 @@ type unencodable struct {
 	aggregate.Root[AccountID]
 	C chan int `json:"c"`
 }
+
+func (*unencodable) AggregateType() string { return "unencodable" }
 
 func TestExecutorLogsAndObserves(t *testing.T) {
 	ctx := context.Background()
@@ -259,14 +379,14 @@ func TestExecutorLogsAndObserves(t *testing.T) {
 }
 
 type transferCmd struct {
-	from, to string
+	from, to AccountID
 	amount   int64
 }
 
 func (transferCmd) CommandName() string { return "transfer" }
 
 func (c transferCmd) Handle(ctx context.Context, u *uow.Unit) error {
-	src, err := uow.Repo[*Account](u).Get(ctx, c.from)
+	src, err := uow.Repo[Account, AccountID](u).Get(ctx, c.from)
 	if err != nil {
 		return err
 	}
@@ -320,10 +440,10 @@ func (m *accountTable) Insert(_ context.Context, _ *uow.Unit, a *Account) error 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.log("insert %s", a.ID())
-	if _, ok := m.rows[string(a.ID())]; ok {
+	if _, ok := m.rows[a.AggregateID()]; ok {
 		return uow.ErrDuplicate
 	}
-	m.rows[string(a.ID())] = accountRow{version: 1, owner: a.Owner, balance: a.Balance}
+	m.rows[a.AggregateID()] = accountRow{version: 1, owner: a.Owner, balance: a.Balance}
 	return nil
 }
 
@@ -331,11 +451,11 @@ func (m *accountTable) Update(_ context.Context, _ *uow.Unit, a *Account, expect
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.log("update %s expected=%d", a.ID(), expected)
-	row, ok := m.rows[string(a.ID())]
+	row, ok := m.rows[a.AggregateID()]
 	if !ok || row.version != expected {
 		return uow.ErrConflict
 	}
-	m.rows[string(a.ID())] = accountRow{version: expected + 1, owner: a.Owner, balance: a.Balance}
+	m.rows[a.AggregateID()] = accountRow{version: expected + 1, owner: a.Owner, balance: a.Balance}
 	return nil
 }
 
@@ -343,11 +463,11 @@ func (m *accountTable) Delete(_ context.Context, _ *uow.Unit, a *Account, expect
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.log("delete %s expected=%d", a.ID(), expected)
-	row, ok := m.rows[string(a.ID())]
+	row, ok := m.rows[a.AggregateID()]
 	if !ok || row.version != expected {
 		return uow.ErrConflict
 	}
-	delete(m.rows, string(a.ID()))
+	delete(m.rows, a.AggregateID())
 	return nil
 }
 
@@ -360,7 +480,7 @@ func TestMappedRepository(t *testing.T) {
 	// Add: inserted at commit, version 1.
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
 		a, _ := OpenAccount("acc-1", "Ann", 10)
-		return uow.MappedRepo[*Account](u, table).Add(ctx, a)
+		return uow.MappedRepo[Account, AccountID](u, table).Add(ctx, a)
 	}, nil))
 	require.Equal(t, accountRow{version: 1, owner: "Ann", balance: 10}, table.rows["acc-1"])
 	require.Equal(t, []string{"load acc-1 lock=0", "insert acc-1"}, table.calls, "Add checks for a duplicate first")
@@ -369,7 +489,7 @@ func TestMappedRepository(t *testing.T) {
 	// Loaded twice: one load; unchanged: no update.
 	table.calls = nil
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		r := uow.MappedRepo[*Account](u, table)
+		r := uow.MappedRepo[Account, AccountID](u, table)
 		a1, err := r.Get(ctx, "acc-1")
 		if err != nil {
 			return err
@@ -383,7 +503,7 @@ func TestMappedRepository(t *testing.T) {
 	// Changed (an event recorded): update with the loaded version, and the event in the outbox.
 	table.calls = nil
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		a, err := uow.MappedRepo[*Account](u, table).GetForUpdate(ctx, "acc-1")
+		a, err := uow.MappedRepo[Account, AccountID](u, table).GetForUpdate(ctx, "acc-1")
 		if err != nil {
 			return err
 		}
@@ -400,7 +520,7 @@ func TestMappedRepository(t *testing.T) {
 	// A conflicting update fails the commit; no message is written.
 	table.calls = nil
 	u := begin(t, s)
-	a, err := uow.MappedRepo[*Account](u, table).Get(ctx, "acc-1")
+	a, err := uow.MappedRepo[Account, AccountID](u, table).Get(ctx, "acc-1")
 	require.NoError(t, err)
 	a.Credit(1)
 	table.rows["acc-1"] = accountRow{version: 3, owner: "Ann", balance: 99} // someone else wrote
@@ -410,7 +530,7 @@ func TestMappedRepository(t *testing.T) {
 	// Remove deletes with the loaded version; queries are not offered.
 	table.calls = nil
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		r := uow.MappedRepo[*Account](u, table)
+		r := uow.MappedRepo[Account, AccountID](u, table)
 		_, err := r.Find(ctx)
 		require.ErrorIs(t, err, uow.ErrUnsupported)
 		a, err := r.Get(ctx, "acc-1")
@@ -445,7 +565,7 @@ func TestRemovedAggregateEventsAreCommitted(t *testing.T) {
 	ctx := context.Background()
 	s, d := newStore(t)
 	u := begin(t, s)
-	accounts := uow.Repo[*Account](u)
+	accounts := uow.Repo[Account, AccountID](u)
 	bob, err := accounts.Get(ctx, "bob")
 	require.NoError(t, err)
 	bob.Credit(1)
@@ -473,7 +593,7 @@ func TestLostCommitAcknowledgementWithInbox(t *testing.T) {
 			if err != nil || already {
 				return err
 			}
-			bob, err := uow.Repo[*Account](u).Get(ctx, "bob")
+			bob, err := uow.Repo[Account, AccountID](u).Get(ctx, "bob")
 			if err != nil {
 				return err
 			}

@@ -24,6 +24,8 @@ type Account struct {
 	Balance int64 `json:"balance"`
 }
 
+func (*Account) AggregateType() string { return "Account" }
+
 var (
 	ErrInsufficientFunds = aggregate.NewRule("insufficient_funds", "insufficient funds")
 	ErrInvalidAmount     = aggregate.NewRule("invalid_amount", "the amount must be positive")

@@ -17,6 +17,9 @@ type Stock struct {
 	Units int `json:"units"`
 }
 
+// AggregateType is Stock's stable name.
+func (*Stock) AggregateType() string { return "Stock" }
+
 var ErrOutOfStock = aggregate.NewRule("out_of_stock", "not enough units in stock")
 
 type Received struct {

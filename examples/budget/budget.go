@@ -57,6 +57,9 @@ type Budget struct {
 	closed     bool
 }
 
+// AggregateType is Budget's stable name: its storage kind and the topic of its events.
+func (*Budget) AggregateType() string { return "Budget" }
+
 type pot struct {
 	name       string
 	allocation money.Money

@@ -137,7 +137,7 @@ func assertPotsEqual(t *testing.T, want, got []budget.PotView) {
 		for j, we := range w.Expenses {
 			ge := g.Expenses[j]
 			assert.Equal(t, we.ID, ge.ID)
-			assertAmount(t, we.Amount, ge.Amount, string(we.ID)+" amount")
+			assertAmount(t, we.Amount, ge.Amount, fmt.Sprintf("%s amount", we.ID))
 			assert.True(t, we.Date == ge.Date, "%s date: want %s, got %s", we.ID, we.Date, ge.Date)
 			assert.Equal(t, we.Description, ge.Description)
 			assert.Equal(t, we.Reversed, ge.Reversed)

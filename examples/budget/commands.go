@@ -36,7 +36,7 @@ func (c OpenBudget) Handle(ctx context.Context, u *uow.Unit) error {
 	if err != nil {
 		return err
 	}
-	return uow.Repo[*Budget](u).Add(ctx, b)
+	return uow.Repo[Budget, BudgetID](u).Add(ctx, b)
 }
 
 // AllocatePot adds a pot to a budget.
@@ -103,7 +103,7 @@ func (c CloseBudget) Handle(ctx context.Context, u *uow.Unit) error {
 
 // change loads the budget, applies fn, and leaves the commit to the unit.
 func change(ctx context.Context, u *uow.Unit, id BudgetID, fn func(*Budget) error) error {
-	b, err := uow.Repo[*Budget](u).Get(ctx, string(id))
+	b, err := uow.Repo[Budget, BudgetID](u).Get(ctx, id)
 	if errors.Is(err, uow.ErrNotFound) {
 		return fmt.Errorf("%w: %s", ErrUnknownBudget, id)
 	}

@@ -141,7 +141,7 @@ func TestFlowOnEveryDriver(t *testing.T) {
 
 			var b *budget.Budget
 			require.NoError(t, uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-				b, err = uow.Repo[*budget.Budget](u).Get(ctx, string(id))
+				b, err = uow.Repo[budget.Budget, budget.BudgetID](u).Get(ctx, id)
 				return err
 			}, nil))
 			assert.True(t, b.Closed())

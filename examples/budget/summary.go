@@ -57,7 +57,7 @@ func Summarise(store *uow.Store) outbox.Handler {
 }
 
 func project(ctx context.Context, u *uow.Unit, m uow.Message) error {
-	repo := uow.Repo[*Summary](u)
+	repo := uow.Repo[Summary, BudgetID](u)
 	decode := func(v any) error {
 		if err := json.Unmarshal(m.Payload, v); err != nil {
 			return fmt.Errorf("%w: %s %s: %w", ErrInvalid, m.Name, m.ID, err)
@@ -90,7 +90,7 @@ func project(ctx context.Context, u *uow.Unit, m uow.Message) error {
 	if err := decode(&head); err != nil {
 		return err
 	}
-	s, err := repo.Get(ctx, string(head.Budget))
+	s, err := repo.Get(ctx, head.Budget)
 	if err != nil {
 		return fmt.Errorf("budget summary of %s: %w", head.Budget, err)
 	}
@@ -159,7 +159,7 @@ func SummaryOf(ctx context.Context, store *uow.Store, id BudgetID) (*Summary, er
 	var s *Summary
 	err := uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
 		var err error
-		s, err = uow.Repo[*Summary](u).Get(ctx, string(id))
+		s, err = uow.Repo[Summary, BudgetID](u).Get(ctx, id)
 		if errors.Is(err, uow.ErrNotFound) {
 			return fmt.Errorf("%w: %s has no summary", ErrUnknownBudget, id)
 		}

@@ -61,7 +61,7 @@ func TestRegressionRejectedOperationStaysRejected(t *testing.T) {
 		assert.Equal(t, campaigns.Failed, e.campaign(t, "c1").Donations["k1"].Status)
 		assert.Equal(t, "failed", e.view(t, "carol").Donations["c1/k1"].Status)
 		assert.Nil(t, e.ops(t)["donation/c1/k1"], "a failed donation was transferred")
-		assert.Equal(t, map[string]int64{"bob": 0, "carol": 5000}, e.balances(t))
+		assert.Equal(t, map[accounting.AccountID]int64{"bob": 0, "carol": 5000}, e.balances(t))
 	})
 
 	t.Run("withdrawal", func(t *testing.T) {

@@ -35,8 +35,8 @@ func Example() {
 		}
 	}
 
-	for _, a := range []accounting.AccountID{"alice", "bob", "carol"} {
-		must(accounting.OpenAccount(ctx, sys.Accounting, a, string(a), money.MustLookup("USD")))
+	for _, owner := range []string{"alice", "bob", "carol"} {
+		must(accounting.OpenAccount(ctx, sys.Accounting, accounting.AccountID(owner), owner, money.MustLookup("USD")))
 	}
 	must(accounting.Deposit(ctx, sys.Accounting, "topup-1", "alice", usd("100.00")))
 	must(campaigns.Create(ctx, sys.Campaigns, "node", "bob", "Bob's lightning node", usd("500.00")))
@@ -57,7 +57,7 @@ func Example() {
 	}
 	fmt.Println("paid out by the provider:", provider.Paid())
 
-	for _, a := range []string{"alice", "bob", "carol"} {
+	for _, a := range []dashboard.ViewID{"alice", "bob", "carol"} {
 		v, err := dashboard.Get(ctx, sys.Dashboard, a)
 		if err != nil {
 			panic(err)

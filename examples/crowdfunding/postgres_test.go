@@ -154,23 +154,23 @@ func TestPostgres(t *testing.T) {
 			assert.Equal(t, []string{"w1", "w4"}, slices.Sorted(maps.Keys(paid)))
 			accs, err := accounting.Accounts(ctx, sys.Accounting)
 			require.NoError(t, err)
-			bal := map[string]int64{}
+			bal := map[accounting.AccountID]int64{}
 			for _, a := range accs {
-				bal[string(a.ID())] = cents(t, a.Balance)
+				bal[a.ID()] = cents(t, a.Balance)
 			}
-			assert.Equal(t, map[string]int64{"alice": 7000, "bob": 2000, "carol": 0}, bal)
+			assert.Equal(t, map[accounting.AccountID]int64{"alice": 7000, "bob": 2000, "carol": 0}, bal)
 			ops, err := accounting.Operations(ctx, sys.Accounting)
 			require.NoError(t, err)
-			var keys []string
+			var keys []accounting.OperationKey
 			for _, o := range ops {
-				keys = append(keys, string(o.ID()))
+				keys = append(keys, o.ID())
 			}
-			assert.ElementsMatch(t, []string{"deposit/d1", "donation/c1/k1", "withdrawal/w1", "withdrawal/w2", "withdrawal/w3",
+			assert.ElementsMatch(t, []accounting.OperationKey{"deposit/d1", "donation/c1/k1", "withdrawal/w1", "withdrawal/w2", "withdrawal/w3",
 				"withdrawal/w4", "refund/w2", "refund/w3"}, keys)
 
 			// The dashboard, from the same events.
 			for who, b := range bal {
-				v, err := dashboard.Get(ctx, sys.Dashboard, who)
+				v, err := dashboard.Get(ctx, sys.Dashboard, dashboard.ViewID(who))
 				require.NoError(t, err)
 				assert.Equal(t, b, cents(t, v.Balance), who)
 			}

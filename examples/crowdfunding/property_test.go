@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -150,9 +149,9 @@ func (c *chaosNet) flush(ctx context.Context) {
 
 // chaosModel is what the scenario asked for, to check the system against once it is quiet.
 type chaosModel struct {
-	accounts    []string              // opened accounts
-	deposits    map[string]depositRec // by key
-	campaigns   map[string]string     // campaign -> owner
+	accounts    []string                        // opened accounts
+	deposits    map[string]depositRec           // by key
+	campaigns   map[campaigns.CampaignID]string // campaign -> owner
 	donations   map[donationRef]donationRec
 	withdrawals map[string]withdrawalRec // by ID
 }
@@ -162,7 +161,10 @@ type depositRec struct {
 	cents int64
 }
 
-type donationRef struct{ campaign, key string }
+type donationRef struct {
+	campaign campaigns.CampaignID
+	key      string
+}
 
 type donationRec struct {
 	donor string
@@ -206,7 +208,7 @@ func TestChaos(t *testing.T) {
 					MaxAttempts: 1_000_000, Logger: slog.New(slog.DiscardHandler)},
 			})
 		require.NoError(t, err)
-		m := &chaosModel{deposits: map[string]depositRec{}, campaigns: map[string]string{},
+		m := &chaosModel{deposits: map[string]depositRec{}, campaigns: map[campaigns.CampaignID]string{},
 			donations: map[donationRef]donationRec{}, withdrawals: map[string]withdrawalRec{}}
 		var (
 			depositKeys, withdrawalIDs []string
@@ -220,8 +222,8 @@ func TestChaos(t *testing.T) {
 			m.deposits[k] = depositRec{to: to, cents: amount * 100}
 		}
 		create := func(owner string) {
-			id := fmt.Sprintf("c%d", len(m.campaigns))
-			require.NoError(t, campaigns.Create(ctx, sys.Campaigns, campaigns.CampaignID(id), owner, "Campaign "+id, usdOf(500)))
+			id := campaigns.CampaignID(fmt.Sprintf("c%d", len(m.campaigns)))
+			require.NoError(t, campaigns.Create(ctx, sys.Campaigns, id, owner, fmt.Sprintf("Campaign %s", id), usdOf(500)))
 			m.campaigns[id] = owner
 		}
 
@@ -300,13 +302,13 @@ func TestChaos(t *testing.T) {
 					donor, amount = d.donor, d.cents/100
 				} else {
 					dk = donationRef{
-						campaign: fmt.Sprintf("c%d", rapid.IntRange(0, len(m.campaigns)-1).Draw(t, "campaign")),
+						campaign: campaigns.CampaignID(fmt.Sprintf("c%d", rapid.IntRange(0, len(m.campaigns)-1).Draw(t, "campaign"))),
 						key:      fmt.Sprintf("k%d", rapid.IntRange(0, 3).Draw(t, "key")),
 					}
 					donor = rapid.SampledFrom(people).Draw(t, "donor")
 					amount = rapid.Int64Range(1, 60).Draw(t, "amount")
 				}
-				err := campaigns.Donate(ctx, sys.Campaigns, campaigns.CampaignID(dk.campaign), dk.key, donor, usdOf(amount))
+				err := campaigns.Donate(ctx, sys.Campaigns, dk.campaign, dk.key, donor, usdOf(amount))
 				if d, ok := m.donations[dk]; ok {
 					if d.donor == donor && d.cents == amount*100 {
 						require.NoError(t, err, "a retried pledge")
@@ -384,37 +386,46 @@ func checkQuiet(t require.TestingT, ctx context.Context, sys *crowdfunding.Syste
 	// Accounting: balances, and the ledger they come from.
 	accs, err := accounting.Accounts(ctx, sys.Accounting)
 	require.NoError(t, err)
-	balances := map[string]int64{}
+	balances := map[accounting.AccountID]int64{}
 	for _, a := range accs {
-		balances[string(a.ID())] = cents(t, a.Balance)
-		require.GreaterOrEqual(t, balances[string(a.ID())], int64(0), "account %s", a.ID())
+		balances[a.ID()] = cents(t, a.Balance)
+		require.GreaterOrEqual(t, balances[a.ID()], int64(0), "account %s", a.ID())
 	}
 	require.Len(t, balances, len(m.accounts))
 	ops, err := accounting.Operations(ctx, sys.Accounting)
 	require.NoError(t, err)
-	opsByKey := map[string]*accounting.Operation{}
-	fromLedger := map[string]int64{}
+	opsByKey := map[accounting.OperationKey]*accounting.Operation{}
+	fromLedger := map[accounting.AccountID]int64{}
 	for _, o := range ops {
-		opsByKey[string(o.ID())] = o
+		opsByKey[o.ID()] = o
 		c := cents(t, o.Amount)
 		if o.Debit != "" {
-			fromLedger[string(o.Debit)] -= c
+			fromLedger[o.Debit] -= c
 		}
 		if o.Credit != "" {
-			fromLedger[string(o.Credit)] += c
+			fromLedger[o.Credit] += c
 		}
 	}
 	for _, a := range m.accounts {
-		require.Equal(t, fromLedger[a], balances[a], "account %s: balance and ledger disagree", a)
+		id := accounting.AccountID(a)
+		require.Equal(t, fromLedger[id], balances[id], "account %s: balance and ledger disagree", a)
+	}
+	// op returns the operation with the given key, nil if there is none, and notes that the
+	// scenario accounts for that key: the ledger may hold no other.
+	accounted := map[accounting.OperationKey]bool{}
+	op := func(format string, args ...any) *accounting.Operation {
+		k := accounting.OperationKey(fmt.Sprintf(format, args...))
+		accounted[k] = true
+		return opsByKey[k]
 	}
 
 	// Deposits: each once.
 	var deposited int64
 	for k, d := range m.deposits {
-		o := opsByKey["deposit/"+k]
+		o := op("deposit/%s", k)
 		require.NotNil(t, o, "deposit %s", k)
 		require.Equal(t, accounting.KindDeposit, o.Kind)
-		require.Equal(t, d.to, string(o.Credit))
+		require.Equal(t, accounting.AccountID(d.to), o.Credit)
 		require.Equal(t, d.cents, cents(t, o.Amount))
 		deposited += d.cents
 	}
@@ -436,9 +447,9 @@ func checkQuiet(t require.TestingT, ctx context.Context, sys *crowdfunding.Syste
 	cs, err := campaigns.Campaigns(ctx, sys.Campaigns)
 	require.NoError(t, err)
 	require.Len(t, cs, len(m.campaigns))
-	byCampaign := map[string]*campaigns.Campaign{}
+	byCampaign := map[campaigns.CampaignID]*campaigns.Campaign{}
 	for _, c := range cs {
-		id := string(c.ID())
+		id := c.ID()
 		byCampaign[id] = c
 		require.Equal(t, m.campaigns[id], c.Owner, "campaign %s", id)
 		var confirmed, transferred int64
@@ -447,15 +458,15 @@ func checkQuiet(t require.TestingT, ctx context.Context, sys *crowdfunding.Syste
 			require.True(t, ok, "campaign %s has a donation %s nobody made", id, key)
 			require.Equal(t, want.donor, d.Donor)
 			require.Equal(t, want.cents, cents(t, d.Amount))
-			o := opsByKey["donation/"+id+"/"+key]
+			o := op("donation/%s/%s", id, key)
 			outcomes["donation "+string(d.Status)]++
 			switch d.Status {
 			case campaigns.Confirmed:
 				confirmed += want.cents
 				require.NotNil(t, o, "confirmed donation %s/%s has no transfer", id, key)
 				require.Equal(t, accounting.KindTransfer, o.Kind)
-				require.Equal(t, want.donor, string(o.Debit))
-				require.Equal(t, c.Owner, string(o.Credit))
+				require.Equal(t, accounting.AccountID(want.donor), o.Debit)
+				require.Equal(t, accounting.AccountID(c.Owner), o.Credit)
 				require.Equal(t, want.cents, cents(t, o.Amount))
 			case campaigns.Failed:
 				require.Nil(t, o, "failed donation %s/%s was transferred", id, key)
@@ -468,7 +479,7 @@ func checkQuiet(t require.TestingT, ctx context.Context, sys *crowdfunding.Syste
 			}
 		}
 		for _, o := range ops {
-			if o.Kind == accounting.KindTransfer && o.Ref.Campaign == id {
+			if o.Kind == accounting.KindTransfer && campaigns.CampaignID(o.Ref.Campaign) == id {
 				transferred += cents(t, o.Amount)
 			}
 		}
@@ -489,7 +500,7 @@ func checkQuiet(t require.TestingT, ctx context.Context, sys *crowdfunding.Syste
 		require.True(t, ok, "a withdrawal %s nobody asked for", info.Key)
 		states[info.Key] = string(info.State)
 		require.True(t, info.Status.Terminal(), "withdrawal %s is %s/%s on a quiet system", info.Key, info.State, info.Status)
-		debit, refund := opsByKey["withdrawal/"+info.Key], opsByKey["refund/"+info.Key]
+		debit, refund := op("withdrawal/%s", info.Key), op("refund/%s", info.Key)
 		p, wasPaid := paid[info.Key]
 		outcomes["withdrawal "+string(info.State)]++
 		switch info.State {
@@ -510,11 +521,11 @@ func checkQuiet(t require.TestingT, ctx context.Context, sys *crowdfunding.Syste
 			require.Failf(t, "withdrawal in a wrong state", "%s is %s", info.Key, info.State)
 		}
 		if debit != nil {
-			require.Equal(t, w.account, string(debit.Debit))
+			require.Equal(t, accounting.AccountID(w.account), debit.Debit)
 			require.Equal(t, w.cents, cents(t, debit.Amount))
 		}
 		if refund != nil {
-			require.Equal(t, w.account, string(refund.Credit))
+			require.Equal(t, accounting.AccountID(w.account), refund.Credit)
 			require.Equal(t, w.cents, cents(t, refund.Amount))
 		}
 		if w.behaviour == payouts.Declines || w.behaviour == payouts.Hangs {
@@ -528,41 +539,28 @@ func checkQuiet(t require.TestingT, ctx context.Context, sys *crowdfunding.Syste
 		require.Equal(t, string(payouts.Paid), states[k], "the provider paid %s", k)
 	}
 
-	// The ledger holds nothing else.
+	// The ledger holds nothing else: every operation is one of the deposits, confirmed
+	// donations, withdrawals' debits and refunds checked above.
 	for k := range opsByKey {
-		switch {
-		case strings.HasPrefix(k, "deposit/"):
-			_, ok := m.deposits[strings.TrimPrefix(k, "deposit/")]
-			require.True(t, ok, "operation %s", k)
-		case strings.HasPrefix(k, "donation/"):
-			c, key, _ := strings.Cut(strings.TrimPrefix(k, "donation/"), "/")
-			d := byCampaign[c].Donations[key]
-			require.True(t, d != nil && d.Status == campaigns.Confirmed, "operation %s for no confirmed donation", k)
-		case strings.HasPrefix(k, "withdrawal/"), strings.HasPrefix(k, "refund/"):
-			_, id, _ := strings.Cut(k, "/")
-			_, ok := m.withdrawals[id]
-			require.True(t, ok, "operation %s", k)
-		default:
-			require.Failf(t, "unknown operation", "%s", k)
-		}
+		require.True(t, accounted[k], "operation %s nobody asked for", k)
 	}
 
 	// The dashboard agrees, view by view, and no view shows another account's things.
 	for _, who := range append(slices.Clone(m.accounts), chaosGhost) {
-		v, err := dashboard.Get(ctx, sys.Dashboard, who)
+		v, err := dashboard.Get(ctx, sys.Dashboard, dashboard.ViewID(who))
 		require.NoError(t, err)
-		require.Equal(t, balances[who], cents(t, v.Balance), "dashboard of %s: balance", who)
-		owned := map[string]int64{}
+		require.Equal(t, balances[accounting.AccountID(who)], cents(t, v.Balance), "dashboard of %s: balance", who)
+		owned := map[campaigns.CampaignID]int64{}
 		for _, c := range cs {
 			if c.Owner == who {
-				owned[string(c.ID())] = cents(t, c.Raised)
+				owned[c.ID()] = cents(t, c.Raised)
 			}
 		}
-		shown := map[string]int64{}
+		shown := map[campaigns.CampaignID]int64{}
 		for id, c := range v.Campaigns {
 			require.Equal(t, "Campaign "+id, c.Title, "dashboard of %s: the title of %s", who, id)
 			require.Equal(t, int64(50000), cents(t, c.Goal), "dashboard of %s: the goal of %s", who, id)
-			shown[id] = cents(t, c.Raised)
+			shown[campaigns.CampaignID(id)] = cents(t, c.Raised)
 		}
 		require.Equal(t, owned, shown, "dashboard of %s: campaigns and their totals", who)
 		type status struct{ Status, Reason string }
@@ -570,7 +568,7 @@ func checkQuiet(t require.TestingT, ctx context.Context, sys *crowdfunding.Syste
 		for _, c := range cs {
 			for key, d := range c.Donations {
 				if d.Donor == who {
-					made[string(c.ID())+"/"+key] = status{string(d.Status), d.Reason}
+					made[fmt.Sprintf("%s/%s", c.ID(), key)] = status{string(d.Status), d.Reason}
 				}
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,35 +146,35 @@ func (e *regEnv) outboxLen() int {
 }
 
 // balances returns every account's balance in cents.
-func (e *regEnv) balances(t *testing.T) map[string]int64 {
+func (e *regEnv) balances(t *testing.T) map[accounting.AccountID]int64 {
 	t.Helper()
 	accs, err := accounting.Accounts(e.ctx, e.sys.Accounting)
 	require.NoError(t, err)
-	out := map[string]int64{}
+	out := map[accounting.AccountID]int64{}
 	for _, a := range accs {
-		out[string(a.ID())] = cents(t, a.Balance)
+		out[a.ID()] = cents(t, a.Balance)
 	}
 	return out
 }
 
 // ops returns accounting's operations by key.
-func (e *regEnv) ops(t *testing.T) map[string]*accounting.Operation {
+func (e *regEnv) ops(t *testing.T) map[accounting.OperationKey]*accounting.Operation {
 	t.Helper()
 	ops, err := accounting.Operations(e.ctx, e.sys.Accounting)
 	require.NoError(t, err)
-	out := map[string]*accounting.Operation{}
+	out := map[accounting.OperationKey]*accounting.Operation{}
 	for _, o := range ops {
-		out[string(o.ID())] = o
+		out[o.ID()] = o
 	}
 	return out
 }
 
-func (e *regEnv) campaign(t *testing.T, id string) *campaigns.Campaign {
+func (e *regEnv) campaign(t *testing.T, id campaigns.CampaignID) *campaigns.Campaign {
 	t.Helper()
 	cs, err := campaigns.Campaigns(e.ctx, e.sys.Campaigns)
 	require.NoError(t, err)
 	for _, c := range cs {
-		if string(c.ID()) == id {
+		if c.ID() == id {
 			return c
 		}
 	}
@@ -183,7 +182,7 @@ func (e *regEnv) campaign(t *testing.T, id string) *campaigns.Campaign {
 	return nil
 }
 
-func (e *regEnv) view(t *testing.T, account string) *dashboard.View {
+func (e *regEnv) view(t *testing.T, account dashboard.ViewID) *dashboard.View {
 	t.Helper()
 	v, err := dashboard.Get(e.ctx, e.sys.Dashboard, account)
 	require.NoError(t, err)
@@ -215,7 +214,7 @@ func (e *regEnv) observe(t *testing.T, topic string) func() []uow.Message {
 	}
 }
 
-func sum(m map[string]int64) int64 {
+func sum(m map[accounting.AccountID]int64) int64 {
 	var s int64
 	for _, v := range m {
 		s += v
@@ -245,10 +244,10 @@ func TestRegressionDonationKeyScopedToTheOperation(t *testing.T) {
 	assert.Len(t, e.mem[1].Messages(), before, "a replayed pledge publishes nothing")
 	e.quiet(t)
 
-	assert.Equal(t, map[string]int64{"alice": 4000, "bob": 3000, "carol": 3000}, e.balances(t), "two donations, two debits")
+	assert.Equal(t, map[accounting.AccountID]int64{"alice": 4000, "bob": 3000, "carol": 3000}, e.balances(t), "two donations, two debits")
 	ops := e.ops(t)
-	for _, c := range []string{"c1", "c2"} {
-		o := ops["donation/"+c+"/k1"]
+	for c, key := range map[campaigns.CampaignID]accounting.OperationKey{"c1": "donation/c1/k1", "c2": "donation/c2/k1"} {
+		o := ops[key]
 		require.NotNil(t, o, c)
 		assert.Equal(t, accounting.AccountID("alice"), o.Debit, c)
 		assert.Equal(t, int64(3000), cents(t, o.Amount), c)
@@ -261,7 +260,7 @@ func TestRegressionDonationKeyScopedToTheOperation(t *testing.T) {
 	// A replay after the fact changes nothing either.
 	require.NoError(t, campaigns.Donate(e.ctx, e.sys.Campaigns, "c1", "k1", "alice", usdOf(30)))
 	e.quiet(t)
-	assert.Equal(t, map[string]int64{"alice": 4000, "bob": 3000, "carol": 3000}, e.balances(t))
+	assert.Equal(t, map[accounting.AccountID]int64{"alice": 4000, "bob": 3000, "carol": 3000}, e.balances(t))
 
 	// Accounting keeps the key to the operation whatever asks: a pledge reusing c1's key for
 	// another credit (a buggy or forged publisher) is rejected, and credits nobody.
@@ -272,7 +271,7 @@ func TestRegressionDonationKeyScopedToTheOperation(t *testing.T) {
 	require.NoError(t, e.sys.Bus.Publish(e.ctx, []uow.Message{{ID: "forged-1", Topic: campaigns.Topic, Key: "c1",
 		Name: accounting.DonationPledged, Payload: forged}}))
 	e.quiet(t)
-	assert.Equal(t, map[string]int64{"alice": 4000, "bob": 3000, "carol": 3000}, e.balances(t), "the forged pledge moved money")
+	assert.Equal(t, map[accounting.AccountID]int64{"alice": 4000, "bob": 3000, "carol": 3000}, e.balances(t), "the forged pledge moved money")
 	var reasons []string
 	for _, m := range rejected() {
 		if m.Name == "accounting.OperationRejected" {
@@ -305,7 +304,7 @@ func TestRegressionFailedMessagesAreRetried(t *testing.T) {
 	once := func(t *testing.T, e *regEnv) {
 		t.Helper()
 		e.quiet(t)
-		assert.Equal(t, map[string]int64{"alice": 7000, "bob": 3000}, e.balances(t))
+		assert.Equal(t, map[accounting.AccountID]int64{"alice": 7000, "bob": 3000}, e.balances(t))
 		assert.Equal(t, campaigns.Confirmed, e.campaign(t, "c1").Donations["k1"].Status)
 		assert.Equal(t, int64(3000), cents(t, e.campaign(t, "c1").Raised))
 		assert.Equal(t, int64(3000), cents(t, e.view(t, "bob").Campaigns["c1"].Raised))
@@ -523,9 +522,9 @@ func TestRegressionBouncedDonationIsExplicit(t *testing.T) {
 	assert.Equal(t, "failed", e.view(t, "nobody").Donations["c1/k2"].Status)
 	assert.Zero(t, cents(t, e.view(t, "bob").Campaigns["c1"].Raised))
 
-	assert.Equal(t, map[string]int64{"bob": 0, "carol": 200}, e.balances(t), "nothing moved")
-	for k := range e.ops(t) {
-		assert.False(t, strings.HasPrefix(k, "donation/"), "operation %s for a bounced donation", k)
+	assert.Equal(t, map[accounting.AccountID]int64{"bob": 0, "carol": 200}, e.balances(t), "nothing moved")
+	for k, o := range e.ops(t) {
+		assert.NotEqual(t, accounting.KindTransfer, o.Kind, "operation %s for a bounced donation", k)
 	}
 }
 
@@ -576,8 +575,8 @@ func TestRegressionDashboardJoinsOnTheRightKeys(t *testing.T) {
 				Campaigns map[string]campaignView
 				Donations map[string]string // campaign/key -> status
 			}
-			got := map[string]board{}
-			for _, a := range []string{"alice", "bob", "carol", "dave"} {
+			got := map[dashboard.ViewID]board{}
+			for _, a := range []dashboard.ViewID{"alice", "bob", "carol", "dave"} {
 				v := e.view(t, a)
 				b := board{Balance: cents(t, v.Balance), Campaigns: map[string]campaignView{}, Donations: map[string]string{}}
 				for id, c := range v.Campaigns {
@@ -588,7 +587,7 @@ func TestRegressionDashboardJoinsOnTheRightKeys(t *testing.T) {
 				}
 				got[a] = b
 			}
-			assert.Equal(t, map[string]board{
+			assert.Equal(t, map[dashboard.ViewID]board{
 				"alice": {Balance: 10000 - 1000 + 2000 + 500,
 					Campaigns: map[string]campaignView{"c1": {"Alice's node", 50000, 2500}},
 					Donations: map[string]string{"c2/k1": "confirmed"}},

@@ -26,6 +26,9 @@ type Wallet struct {
 	Balance money.Money `json:"balance"`
 }
 
+// AggregateType is Wallet's stable name: its storage kind and the topic of its events.
+func (*Wallet) AggregateType() string { return "Wallet" }
+
 // ErrInsufficientFunds is the wallet's business rule.
 var ErrInsufficientFunds = aggregate.NewRule("insufficient_funds", "insufficient funds")
 

@@ -16,15 +16,24 @@ type AccountNumber string
 // ParseAccountNumber returns s as an AccountNumber, or an error wrapping ErrInvalidInput unless
 // it is exactly 12 ASCII digits.
 func ParseAccountNumber(s string) (AccountNumber, error) {
-	if len(s) != 12 {
-		return "", fmt.Errorf("%w: account number %q: want 12 digits", ErrInvalidInput, s)
+	n := AccountNumber(s)
+	if err := n.Validate(); err != nil {
+		return "", err
 	}
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return "", fmt.Errorf("%w: account number %q: want 12 digits", ErrInvalidInput, s)
+	return n, nil
+}
+
+// Validate returns an error wrapping ErrInvalidInput unless n is exactly 12 ASCII digits.
+func (n AccountNumber) Validate() error {
+	if len(n) != 12 {
+		return fmt.Errorf("%w: account number %q: want 12 digits", ErrInvalidInput, n)
+	}
+	for i := range len(n) {
+		if n[i] < '0' || n[i] > '9' {
+			return fmt.Errorf("%w: account number %q: want 12 digits", ErrInvalidInput, n)
 		}
 	}
-	return AccountNumber(s), nil
+	return nil
 }
 
 // Account is a bank account: its number, a balance in one currency that the strong strategies
@@ -45,10 +54,13 @@ type Account struct {
 	openedAt                     time.Time
 }
 
+// AggregateType is Account's stable name: its storage kind and the topic of its events.
+func (*Account) AggregateType() string { return "Account" }
+
 // OpenAccount returns a new, empty account in currency c, recording AccountOpened. A malformed
 // number wraps ErrInvalidInput.
 func OpenAccount(number AccountNumber, c money.Currency, at time.Time) (*Account, error) {
-	if _, err := ParseAccountNumber(string(number)); err != nil {
+	if err := number.Validate(); err != nil {
 		return nil, err
 	}
 	if c.IsZero() {
@@ -104,7 +116,7 @@ func (a *Account) ledger() LedgerLine {
 // returns the deposit to store. Errors wrap ErrInvalidInput or ErrCurrencyMismatch; the account
 // is then unchanged.
 func (a *Account) Deposit(id DepositID, amount money.Money, at time.Time) (*Deposit, error) {
-	if _, err := ParseDepositID(string(id)); err != nil {
+	if err := id.Validate(); err != nil {
 		return nil, err
 	}
 	if err := a.accepts(amount); err != nil {

@@ -176,16 +176,16 @@ type DepositOutcome struct {
 // returns the first outcome. Errors wrap ErrInvalidInput, ErrUnknownAccount,
 // ErrCurrencyMismatch or ErrDuplicateDeposit; technical ones are the store's.
 func (b *Bank) Deposit(ctx context.Context, r DepositRequest) (DepositOutcome, error) {
-	if _, err := ParseDepositID(string(r.ID)); err != nil {
+	if err := r.ID.Validate(); err != nil {
 		return DepositOutcome{}, err
 	}
-	if _, err := ParseAccountNumber(string(r.Account)); err != nil {
+	if err := r.Account.Validate(); err != nil {
 		return DepositOutcome{}, err
 	}
 	var out DepositOutcome
 	err := uow.Do(ctx, b.store, func(ctx context.Context, u *uow.Unit) error {
 		out = DepositOutcome{}
-		if d, err := b.st.deposits(u).Get(ctx, string(r.ID)); err == nil {
+		if d, err := b.st.deposits(u).Get(ctx, r.ID); err == nil {
 			if !d.Matches(r) {
 				return fmt.Errorf("%w: %s", ErrDuplicateDeposit, r.ID)
 			}
@@ -194,7 +194,7 @@ func (b *Bank) Deposit(ctx context.Context, r DepositRequest) (DepositOutcome, e
 		} else if !errors.Is(err, uow.ErrNotFound) {
 			return err
 		}
-		a, err := b.st.accounts(u).Get(ctx, string(r.Account))
+		a, err := b.st.accounts(u).Get(ctx, r.Account)
 		if err != nil {
 			return unknownAccount(r.Account, err)
 		}
@@ -264,7 +264,7 @@ func (b *Bank) Transfer(ctx context.Context, r Request, s Strategy) (Outcome, er
 // replay looks for the transfer r's number posted: found, it sets out to its outcome when it is
 // r's (a retry), or returns ErrDuplicateTransfer.
 func (b *Bank) replay(ctx context.Context, u *uow.Unit, r Request, out *Outcome) (bool, error) {
-	t, err := b.st.transfers(u).Get(ctx, string(TransferIDOf(r.Number)))
+	t, err := b.st.transfers(u).Get(ctx, TransferIDOf(r.Number))
 	switch {
 	case errors.Is(err, uow.ErrNotFound):
 		return false, nil
@@ -287,12 +287,12 @@ func (b *Bank) post(ctx context.Context, u *uow.Unit, r Request, s Strategy) (*T
 			first, second = second, first
 		}
 		for _, n := range []AccountNumber{first, second} {
-			if _, err := repo.GetForUpdate(ctx, string(n)); err != nil {
+			if _, err := repo.GetForUpdate(ctx, n); err != nil {
 				return nil, unknownAccount(n, err)
 			}
 		}
 	case Keyed:
-		if err := u.Lock(ctx, "bank-account:"+string(r.From), "bank-account:"+string(r.To)); err != nil {
+		if err := u.Lock(ctx, fmt.Sprintf("bank-account:%s", r.From), fmt.Sprintf("bank-account:%s", r.To)); err != nil {
 			return nil, err
 		}
 	}
@@ -316,19 +316,19 @@ func (b *Bank) post(ctx context.Context, u *uow.Unit, r Request, s Strategy) (*T
 		return nil, err
 	}
 	o := t.Outcome()
-	if err := emit(u, r.From, o.Debited); err != nil {
+	if err := emit(u, accs[0], o.Debited); err != nil {
 		return nil, err
 	}
-	return t, emit(u, r.To, o.Credited)
+	return t, emit(u, accs[1], o.Credited)
 }
 
 // emit writes an account's event to the outbox as the account would have recorded it: the
 // eventual strategy changes balances in the database, not through the aggregate.
-func emit(u *uow.Unit, n AccountNumber, e aggregate.Event) error {
+func emit(u *uow.Unit, a *Account, e aggregate.Event) error {
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	return u.Emit(uow.Message{Topic: aggregate.TypeName(&Account{}), Key: string(n), Name: e.EventName(), Payload: payload,
-		Headers: map[string]string{uow.HeaderAggregateType: aggregate.TypeName(&Account{}), uow.HeaderAggregateID: string(n)}})
+	return u.Emit(uow.Message{Topic: a.AggregateType(), Key: a.AggregateID(), Name: e.EventName(), Payload: payload,
+		Headers: map[string]string{uow.HeaderAggregateType: a.AggregateType(), uow.HeaderAggregateID: a.AggregateID()}})
 }

@@ -23,7 +23,10 @@ func usdOf(t testing.TB, s string) money.Money {
 	return m
 }
 
-func acct(i int) transfer.AccountNumber { return transfer.AccountNumber(fmt.Sprintf("%012d", i)) }
+func acct(i int) transfer.AccountNumber { return transfer.AccountNumber(acctText(i)) }
+
+// acctText is the text of acct(i), for the messages that name it.
+func acctText(i int) string { return fmt.Sprintf("%012d", i) }
 
 // TestConcurrentTransfersKeepMoney runs many concurrent transfers among few accounts with each
 // strategy on each driver: money is conserved, the ledger reconciles, and no balance is negative

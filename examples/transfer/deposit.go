@@ -17,11 +17,15 @@ type DepositID string
 // ParseDepositID returns s as a DepositID, with ParseTransferNumber's syntax (errors wrap
 // ErrInvalidInput).
 func ParseDepositID(s string) (DepositID, error) {
-	if err := checkReference("deposit ID", s); err != nil {
+	id := DepositID(s)
+	if err := id.Validate(); err != nil {
 		return "", err
 	}
-	return DepositID(s), nil
+	return id, nil
 }
+
+// Validate returns an error wrapping ErrInvalidInput unless id has ParseDepositID's syntax.
+func (id DepositID) Validate() error { return checkReference("deposit ID", id) }
 
 // DepositRequest asks for a deposit of Amount into Account.
 type DepositRequest struct {
@@ -39,6 +43,9 @@ type Deposit struct {
 	balance money.Money
 	at      time.Time
 }
+
+// AggregateType is Deposit's stable name: its storage kind and the topic of its events.
+func (*Deposit) AggregateType() string { return "Deposit" }
 
 // Account returns the credited account's number.
 func (d *Deposit) Account() AccountNumber { return d.account }

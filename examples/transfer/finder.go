@@ -71,11 +71,15 @@ type Statement struct {
 type StatementLine struct {
 	At           time.Time     `json:"at"`
 	Kind         string        `json:"kind"`                   // "deposit", "debit" or "credit"
-	Reference    string        `json:"reference"`              // the deposit ID or transfer number
+	Reference    Reference     `json:"reference"`              // the deposit ID or transfer number
 	Counterparty AccountNumber `json:"counterparty,omitempty"` // the other account of a transfer
 	Amount       money.Money   `json:"amount"`
 	Balance      money.Money   `json:"balance"`
 }
+
+// Reference is what a statement line names its movement by: the deposit ID of a deposit, the
+// transfer number of a transfer.
+type Reference string
 
 // LedgerLine is an account's balance beside its lifetime sums, the deposits, credits and
 // debits it ever had: for a reconciled account, Balance = Deposited + Credited - Debited. The
@@ -169,7 +173,7 @@ func (f *Finder) TransfersOver(ctx context.Context, m money.Money, limit int) ([
 // Statement returns the account's balance and its latest movements, at most limit of them
 // (limit <= 0 means 100), oldest first. An unknown account wraps ErrUnknownAccount.
 func (f *Finder) Statement(ctx context.Context, n AccountNumber, limit int) (Statement, error) {
-	if _, err := ParseAccountNumber(string(n)); err != nil {
+	if err := n.Validate(); err != nil {
 		return Statement{}, err
 	}
 	s, err := f.q.statement(ctx, n, limitOr100(limit))
@@ -325,7 +329,7 @@ func (t *tables) transfersOver(ctx context.Context, m money.Money, limit int) ([
 func (t *tables) statement(ctx context.Context, n AccountNumber, limit int) (Statement, error) {
 	s := Statement{Account: n}
 	found := false
-	err := t.read.query(ctx, t.sql("SELECT currency, balance FROM "+t.account+" WHERE number = ?"), []any{string(n)},
+	err := t.read.query(ctx, t.sql("SELECT currency, balance FROM "+t.account+" WHERE number = ?"), []any{n},
 		func(scan func(...any) error) error {
 			var currency string
 			var balance int64
@@ -348,7 +352,7 @@ func (t *tables) statement(ctx context.Context, n AccountNumber, limit int) (Sta
 		" UNION ALL SELECT created_at, 'credit', number, debited, amount, currency, credit_balance FROM " + t.transfer + " WHERE credited = ?" +
 		" UNION ALL SELECT made_at, 'deposit', id, '', amount, currency, balance FROM " + t.deposit + " WHERE account = ?" +
 		") movements ORDER BY moved_at DESC, ref DESC LIMIT ?")
-	err = t.read.query(ctx, q, []any{string(n), string(n), string(n), limit}, func(scan func(...any) error) error {
+	err = t.read.query(ctx, q, []any{n, n, n, limit}, func(scan func(...any) error) error {
 		var (
 			kind, ref, other, currency string
 			at, amount, balance        int64
@@ -356,7 +360,7 @@ func (t *tables) statement(ctx context.Context, n AccountNumber, limit int) (Sta
 		if err := scan(&at, &kind, &ref, &other, &amount, &currency, &balance); err != nil {
 			return err
 		}
-		l := StatementLine{At: fromMicros(at), Kind: kind, Reference: ref, Counterparty: AccountNumber(strings.TrimSpace(other))}
+		l := StatementLine{At: fromMicros(at), Kind: kind, Reference: Reference(ref), Counterparty: AccountNumber(strings.TrimSpace(other))}
 		err := setMoney(currency, []*money.Money{&l.Amount, &l.Balance}, amount, balance)
 		s.Lines = append(s.Lines, l)
 		return err
@@ -402,24 +406,28 @@ func (t *tables) movements(ctx context.Context, c conn, withKept bool) (kept, mo
 		" LEFT JOIN " + halves(t.transfer, "debited") + " b ON b.n = a.number ORDER BY a.number"
 	err = c.query(ctx, q, nil, func(scan func(...any) error) error {
 		var (
-			number, currency string
-			balance          int64
-			sums             [6]int64 // hi and lo of the deposits, credits and debits
-			k                LedgerLine
-			err              error
+			currency string
+			balance  int64
+			sums     [6]int64 // hi and lo of the deposits, credits and debits
+			m        LedgerLine
 		)
 		dst := []any{&sums[0], &sums[1], &sums[2], &sums[3], &sums[4], &sums[5]}
 		if withKept {
-			if k, err = scanLedger(scan, dst...); err != nil {
+			k, err := scanLedger(scan, dst...)
+			if err != nil {
 				return err
 			}
-			number, currency = string(k.Account), k.Balance.Currency().Code()
+			m.Account, currency = k.Account, k.Balance.Currency().Code()
 			balance, _ = k.Balance.MinorUnits()
 			kept = append(kept, k)
-		} else if err := scan(append([]any{&number, &currency, &balance}, dst...)...); err != nil {
-			return err
+		} else {
+			var number string
+			if err := scan(append([]any{&number, &currency, &balance}, dst...)...); err != nil {
+				return err
+			}
+			m.Account = AccountNumber(strings.TrimSpace(number))
 		}
-		m := LedgerLine{Account: AccountNumber(strings.TrimSpace(number))}
+		var err error
 		if m.Balance, err = fromMinor(balance, currency); err != nil {
 			return err
 		}
@@ -477,7 +485,7 @@ func (s documents) transfersOver(ctx context.Context, m money.Money, limit int) 
 		return err
 	})
 	slices.SortFunc(out, func(a, b TransferView) int {
-		return cmp.Or(b.Amount.Amount().Cmp(a.Amount.Amount()), strings.Compare(string(a.Number), string(b.Number)))
+		return cmp.Or(b.Amount.Amount().Cmp(a.Amount.Amount()), cmp.Compare(a.Number, b.Number))
 	})
 	return out[:min(limit, len(out))], err
 }
@@ -485,7 +493,7 @@ func (s documents) transfersOver(ctx context.Context, m money.Money, limit int) 
 func (s documents) statement(ctx context.Context, n AccountNumber, limit int) (Statement, error) {
 	st := Statement{Account: n}
 	err := s.read(ctx, func(u *uow.Unit) error {
-		a, err := s.accounts(u).Get(ctx, string(n))
+		a, err := s.accounts(u).Get(ctx, n)
 		if err != nil {
 			return unknownAccount(n, err)
 		}
@@ -496,22 +504,22 @@ func (s documents) statement(ctx context.Context, n AccountNumber, limit int) (S
 		}
 		for _, t := range ts {
 			if t.debited == n {
-				st.Lines = append(st.Lines, StatementLine{At: t.createdAt, Kind: "debit", Reference: string(t.number),
+				st.Lines = append(st.Lines, StatementLine{At: t.createdAt, Kind: "debit", Reference: Reference(t.number),
 					Counterparty: t.credited, Amount: t.amount.Neg(), Balance: t.debitBalance})
 			} else {
-				st.Lines = append(st.Lines, StatementLine{At: t.createdAt, Kind: "credit", Reference: string(t.number),
+				st.Lines = append(st.Lines, StatementLine{At: t.createdAt, Kind: "credit", Reference: Reference(t.number),
 					Counterparty: t.debited, Amount: t.amount, Balance: t.creditBalance})
 			}
 		}
 		ds, err := s.deposits(u).FindFunc(ctx, func(d *Deposit) bool { return d.account == n })
 		for _, d := range ds {
-			st.Lines = append(st.Lines, StatementLine{At: d.at, Kind: "deposit", Reference: string(d.ID()),
+			st.Lines = append(st.Lines, StatementLine{At: d.at, Kind: "deposit", Reference: Reference(d.ID()),
 				Amount: d.amount, Balance: d.balance})
 		}
 		return err
 	})
 	slices.SortFunc(st.Lines, func(a, b StatementLine) int {
-		return cmp.Or(b.At.Compare(a.At), strings.Compare(b.Reference, a.Reference))
+		return cmp.Or(b.At.Compare(a.At), cmp.Compare(b.Reference, a.Reference))
 	})
 	st.Lines = st.Lines[:min(limit, len(st.Lines))]
 	return st, err
@@ -527,7 +535,7 @@ func (s documents) ledger(ctx context.Context) ([]LedgerLine, error) {
 		}
 		return err
 	})
-	slices.SortFunc(out, func(a, b LedgerLine) int { return strings.Compare(string(a.Account), string(b.Account)) })
+	slices.SortFunc(out, func(a, b LedgerLine) int { return cmp.Compare(a.Account, b.Account) })
 	return out, err
 }
 
@@ -572,7 +580,7 @@ func (s documents) auditOnce(ctx context.Context) (kept, moved []LedgerLine, con
 		for _, a := range accs {
 			consistent = consistent && again[a.Number()] == a.Version()
 		}
-		slices.SortFunc(accs, func(a, b *Account) int { return strings.Compare(string(a.Number()), string(b.Number())) })
+		slices.SortFunc(accs, func(a, b *Account) int { return cmp.Compare(a.Number(), b.Number()) })
 		index := map[AccountNumber]int{}
 		for i, a := range accs {
 			index[a.Number()] = i

@@ -95,7 +95,7 @@ type jpHistory struct {
 	Ledger          []transfer.LedgerLine
 	Audit           transfer.Audit
 	Transfers       []transfer.TransferView
-	Debits, Credits map[string]int
+	Debits, Credits map[transfer.Reference]int
 }
 
 // jpVerdict is the checker's judgement: the problems found (none for a valid history) and the
@@ -377,7 +377,7 @@ func jpFinish(t testing.TB, f *transfer.Finder, h *jpHistory) {
 	require.NoError(t, err)
 	h.Transfers, err = f.TransfersOver(ctx, money.Zero(jpUSD), 1_000_000) // every transfer: amounts are positive
 	require.NoError(t, err)
-	h.Debits, h.Credits = map[string]int{}, map[string]int{}
+	h.Debits, h.Credits = map[transfer.Reference]int{}, map[transfer.Reference]int{}
 	for _, n := range h.Accounts {
 		st, err := f.Statement(ctx, n, 1_000_000)
 		require.NoError(t, err)
@@ -622,8 +622,8 @@ func TestJepsenChecker(t *testing.T) {
 			Ledger:    ledger(),
 			Audit:     transfer.Audit{Ledger: ledger()},
 			Transfers: []transfer.TransferView{{ID: transfer.TransferIDOf("p0-w0-0"), Number: "p0-w0-0", Debited: a, Credited: b, Amount: usd(30)}},
-			Debits:    map[string]int{"p0-w0-0": 1},
-			Credits:   map[string]int{"p0-w0-0": 1},
+			Debits:    map[transfer.Reference]int{"p0-w0-0": 1},
+			Credits:   map[transfer.Reference]int{"p0-w0-0": 1},
 		}
 	}
 	for _, c := range []struct {
@@ -667,9 +667,9 @@ func TestJepsenChecker(t *testing.T) {
 			h.Writers = append(h.Writers, h.Writers[0])
 			h.Debits["p0-w0-1"], h.Credits["p0-w0-1"] = 1, 1
 		}, want: "transfer p0-w0-0: stored 2 times"},
-		{name: "a transfer moved other money", change: func(h *jpHistory) { h.Transfers[0].Amount = usd(31) }, want: "transfers of " + string(a)},
-		{name: "ledger moved other money", change: func(h *jpHistory) { h.Ledger[0].Debited = usd(31) }, want: "ledger of " + string(a)},
-		{name: "audit summed other money", change: func(h *jpHistory) { h.Audit.Ledger[1].Credited = usd(29) }, want: "audit of " + string(b)},
+		{name: "a transfer moved other money", change: func(h *jpHistory) { h.Transfers[0].Amount = usd(31) }, want: fmt.Sprintf("transfers of %s", a)},
+		{name: "ledger moved other money", change: func(h *jpHistory) { h.Ledger[0].Debited = usd(31) }, want: fmt.Sprintf("ledger of %s", a)},
+		{name: "audit summed other money", change: func(h *jpHistory) { h.Audit.Ledger[1].Credited = usd(29) }, want: fmt.Sprintf("audit of %s", b)},
 		{name: "audit mismatch", change: func(h *jpHistory) {
 			h.Audit.Mismatches = []transfer.AuditMismatch{{Kept: h.Ledger[0], Moved: h.Audit.Ledger[0]}}
 		}, want: "audit: accounts disagree"},

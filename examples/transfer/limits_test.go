@@ -50,7 +50,7 @@ func TestEventualStorageGuard(t *testing.T) {
 			// A credit past the top.
 			_, err = transfer.Apply(ctx, b, []transfer.Change{{Account: acct(1), Delta: usdUnits(t, -1)}, {Account: acct(2), Delta: usdUnits(t, 1)}})
 			require.ErrorIs(t, err, transfer.ErrInvalidInput)
-			assert.Contains(t, err.Error(), string(acct(2)))
+			assert.Contains(t, err.Error(), acctText(2))
 			assertBalances(t, b, map[transfer.AccountNumber]string{acct(1): "0.01 USD", acct(2): "92233720368547758.07 USD",
 				acct(3): "0.00 USD", acct(4): "0.00 USD"})
 
@@ -60,7 +60,7 @@ func TestEventualStorageGuard(t *testing.T) {
 			require.NoError(t, err)
 			_, err = transfer.Apply(ctx, b, []transfer.Change{{Account: acct(1), Delta: max.Neg()}, {Account: acct(4), Delta: max}})
 			require.ErrorIs(t, err, transfer.ErrInvalidInput)
-			assert.Contains(t, err.Error(), string(acct(1)))
+			assert.Contains(t, err.Error(), acctText(1))
 			assertBalances(t, b, map[transfer.AccountNumber]string{acct(1): "-92233720368547758.06 USD",
 				acct(2): "92233720368547758.07 USD", acct(3): "92233720368547758.07 USD", acct(4): "0.00 USD"})
 
@@ -93,7 +93,7 @@ func TestAuditFindsWhatReconcileTrusts(t *testing.T) {
 			require.NoError(t, err)
 
 			// The credit lost: account 2 back to before it, consistent with itself.
-			rawExec(t, d, "UPDATE {account} SET balance = 0, credited = '0' WHERE number = ?", string(acct(2)))
+			rawExec(t, d, "UPDATE {account} SET balance = 0, credited = '0' WHERE number = ?", acct(2))
 			rec, err := b.Finder().Reconcile(ctx)
 			require.NoError(t, err)
 			assert.Empty(t, rec.Mismatches, "each row is consistent with itself")
@@ -194,12 +194,12 @@ func oldBank(t *testing.T, d driver.Driver) {
 	const max = math.MaxInt64
 	for i, balance := range []int64{250, max, 750} {
 		rawExec(t, d, "INSERT INTO {account} (number, currency, balance, opened_at, version) VALUES (?, 'USD', ?, 0, 5)",
-			string(acct(i+1)), balance)
+			acct(i+1), balance)
 	}
 	rawExec(t, d, "INSERT INTO {deposit} (id, account, amount, currency, made_at, balance) VALUES ('d-1', ?, ?, 'USD', 1, ?)",
-		string(acct(1)), int64(max), int64(max))
+		acct(1), int64(max), int64(max))
 	rawExec(t, d, "INSERT INTO {deposit} (id, account, amount, currency, made_at, balance) VALUES ('d-3', ?, 1000, 'USD', 2, 1000)",
-		string(acct(3)))
+		acct(3))
 	for i, tr := range []struct {
 		from, to      int
 		amount        int64
@@ -207,8 +207,8 @@ func oldBank(t *testing.T, d driver.Driver) {
 	}{{1, 2, max, 0, max}, {2, 1, max, 0, max}, {1, 2, max, 0, max}, {3, 1, 250, 750, 250}} {
 		number := fmt.Sprintf("t-%d", i+1)
 		rawExec(t, d, "INSERT INTO {transfer} (id, number, debited, credited, amount, currency, created_at, debit_balance, credit_balance)"+
-			" VALUES (?, ?, ?, ?, ?, 'USD', ?, ?, ?)", string(transfer.TransferIDOf(transfer.TransferNumber(number))), number,
-			string(acct(tr.from)), string(acct(tr.to)), tr.amount, int64(10+i), tr.debit, tr.credit)
+			" VALUES (?, ?, ?, ?, ?, 'USD', ?, ?, ?)", transfer.TransferIDOf(transfer.TransferNumber(number)), number,
+			acct(tr.from), acct(tr.to), tr.amount, int64(10+i), tr.debit, tr.credit)
 	}
 }
 
@@ -242,9 +242,9 @@ func TestMigrateAddsLifetimeSums(t *testing.T) {
 			require.NoError(t, err)
 			const max, twice = "92233720368547758.07", "184467440737095516.14"
 			want := []string{
-				string(acct(1)) + " 2.50 USD: deposited " + max + " USD, credited " + "92233720368547760.57 USD, debited " + twice + " USD",
-				string(acct(2)) + " " + max + " USD: deposited 0.00 USD, credited " + twice + " USD, debited " + max + " USD",
-				string(acct(3)) + " 7.50 USD: deposited 10.00 USD, credited 0.00 USD, debited 2.50 USD",
+				acctText(1) + " 2.50 USD: deposited " + max + " USD, credited " + "92233720368547760.57 USD, debited " + twice + " USD",
+				acctText(2) + " " + max + " USD: deposited 0.00 USD, credited " + twice + " USD, debited " + max + " USD",
+				acctText(3) + " 7.50 USD: deposited 10.00 USD, credited 0.00 USD, debited 2.50 USD",
 			}
 			ledger, err := b.Finder().Ledger(ctx)
 			require.NoError(t, err)
@@ -265,7 +265,7 @@ func TestMigrateAddsLifetimeSums(t *testing.T) {
 			}
 			ledger, err = b.Finder().Ledger(ctx)
 			require.NoError(t, err)
-			assert.Equal(t, string(acct(3))+" 3.50 USD: deposited 10.00 USD, credited 0.00 USD, debited 6.50 USD", ledgerText(ledger)[2])
+			assert.Equal(t, acctText(3)+" 3.50 USD: deposited 10.00 USD, credited 0.00 USD, debited 6.50 USD", ledgerText(ledger)[2])
 			audit, err = b.Finder().Audit(ctx)
 			require.NoError(t, err)
 			assert.True(t, audit.Clean(), "%+v", audit)

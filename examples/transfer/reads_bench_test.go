@@ -167,9 +167,9 @@ func newHistory(t testing.TB, d driver.Driver, accounts int) *history {
 		h.books = append(h.books, [4]int64{start, start, 0, 0})
 		h.total += start
 		rows = append(rows, "(?, 'USD', ?, ?, '0', '0', 0, 1)")
-		args = append(args, string(n), int64(start), strconv.Itoa(start))
+		args = append(args, n, int64(start), strconv.Itoa(start))
 		deps = append(deps, "(?, ?, ?, 'USD', 0, ?)")
-		depArgs = append(depArgs, "open-"+string(n), string(n), int64(start), int64(start))
+		depArgs = append(depArgs, fmt.Sprintf("open-%s", n), n, int64(start), int64(start))
 	}
 	rawExec(t, d, "INSERT INTO {account} (number, currency, balance, deposited, credited, debited, opened_at, version) VALUES "+
 		strings.Join(rows, ", "), args...)
@@ -196,7 +196,7 @@ func (h *history) grow(t testing.TB, n int) {
 			number := transfer.TransferNumber("bench-" + strconv.Itoa(h.transfers))
 			h.transfers++
 			rows = append(rows, "(?, ?, ?, ?, ?, 'USD', ?, ?, ?)")
-			args = append(args, string(transfer.TransferIDOf(number)), string(number), string(h.accounts[from]), string(h.accounts[to]),
+			args = append(args, transfer.TransferIDOf(number), number, h.accounts[from], h.accounts[to],
 				amount, int64(h.transfers), h.books[from][0], h.books[to][0])
 		}
 		rawExec(t, h.d, "INSERT INTO {transfer} (id, number, debited, credited, amount, currency, created_at, debit_balance, credit_balance)"+
@@ -205,7 +205,7 @@ func (h *history) grow(t testing.TB, n int) {
 	for i, n := range h.accounts {
 		k := h.books[i]
 		rawExec(t, h.d, "UPDATE {account} SET balance = ?, deposited = ?, credited = ?, debited = ? WHERE number = ?",
-			k[0], strconv.FormatInt(k[1], 10), strconv.FormatInt(k[2], 10), strconv.FormatInt(k[3], 10), string(n))
+			k[0], strconv.FormatInt(k[1], 10), strconv.FormatInt(k[2], 10), strconv.FormatInt(k[3], 10), n)
 	}
 }
 

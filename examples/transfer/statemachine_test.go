@@ -84,7 +84,7 @@ var _ smT = (*rapid.T)(nil)
 // smLine is a statement line as the model expects it (amounts in minor units, signed).
 type smLine struct {
 	Kind         string
-	Reference    string
+	Reference    transfer.Reference
 	Counterparty transfer.AccountNumber
 	Amount       int64
 	Balance      int64
@@ -129,7 +129,7 @@ func smMoney(t smT, units int64, c money.Currency) money.Money {
 	return m
 }
 
-func smValidReference(s string) bool {
+func smValidReference[S ~string](s S) bool {
 	if s == "" || len(s) > 64 {
 		return false
 	}
@@ -169,7 +169,7 @@ func (m *smModel) open(n transfer.AccountNumber, c money.Currency) error {
 // deposit predicts Deposit: the rule broken, or the first deposit when it is a replay, or
 // (nil, nil) when it is made now, which the caller then records with made.
 func (m *smModel) deposit(r transfer.DepositRequest) (*smDeposit, error) {
-	if !smValidReference(string(r.ID)) || !smValidAccount(r.Account) {
+	if !smValidReference(r.ID) || !smValidAccount(r.Account) {
 		return nil, transfer.ErrInvalidInput
 	}
 	if d := m.deposits[r.ID]; d != nil {
@@ -195,7 +195,7 @@ func (m *smModel) made(t smT, r transfer.DepositRequest, first transfer.MoneyDep
 	a, u := m.accounts[r.Account], smUnits(t, r.Amount)
 	a.balance += u
 	a.deposited += u
-	a.lines = append(a.lines, smLine{Kind: "deposit", Reference: string(r.ID), Amount: u, Balance: a.balance})
+	a.lines = append(a.lines, smLine{Kind: "deposit", Reference: transfer.Reference(r.ID), Amount: u, Balance: a.balance})
 	m.deposited[a.currency.Code()] += u
 	m.deposits[r.ID] = &smDeposit{req: r, first: first}
 }
@@ -204,7 +204,7 @@ func (m *smModel) made(t smT, r transfer.DepositRequest, first transfer.MoneyDep
 func (m *smModel) transfer(t smT, r transfer.Request) (*smTransfer, error) {
 	t.Helper()
 	switch {
-	case !smValidReference(string(r.Number)) || !smValidAccount(r.From) || !smValidAccount(r.To):
+	case !smValidReference(r.Number) || !smValidAccount(r.From) || !smValidAccount(r.To):
 		return nil, transfer.ErrInvalidInput
 	case r.From == r.To:
 		return nil, transfer.ErrSameAccount
@@ -236,8 +236,8 @@ func (m *smModel) posted(t smT, r transfer.Request, first transfer.TransferCompl
 	from.debited += u
 	to.balance += u
 	to.credited += u
-	from.lines = append(from.lines, smLine{Kind: "debit", Reference: string(r.Number), Counterparty: r.To, Amount: -u, Balance: from.balance})
-	to.lines = append(to.lines, smLine{Kind: "credit", Reference: string(r.Number), Counterparty: r.From, Amount: u, Balance: to.balance})
+	from.lines = append(from.lines, smLine{Kind: "debit", Reference: transfer.Reference(r.Number), Counterparty: r.To, Amount: -u, Balance: from.balance})
+	to.lines = append(to.lines, smLine{Kind: "credit", Reference: transfer.Reference(r.Number), Counterparty: r.From, Amount: u, Balance: to.balance})
 	m.transfers[r.Number] = &smTransfer{req: r, first: first}
 }
 
@@ -579,10 +579,10 @@ func (s *smMachine) check(t smT, full bool) {
 	sums := map[string]int64{}
 	for _, n := range opened {
 		a := s.model.accounts[n]
-		want = append(want, string(n)+" "+smMoney(t, a.balance, a.currency).String())
+		want = append(want, fmt.Sprintf("%s %s", n, smMoney(t, a.balance, a.currency)))
 	}
 	for _, b := range balances {
-		got = append(got, string(b.Account)+" "+b.Balance.String())
+		got = append(got, fmt.Sprintf("%s %s", b.Account, b.Balance))
 		require.False(t, b.Balance.IsNegative(), "negative balance %v", b)
 		sums[b.Balance.Currency().Code()] += smUnits(t, b.Balance)
 	}

@@ -13,12 +13,19 @@ import (
 	"github.com/dddkit/ddd/uow/sqliteuow"
 )
 
+// The bank's repositories: each takes its aggregate's own ID type.
+type (
+	accountRepo  = uow.Repository[Account, AccountNumber, *Account]
+	transferRepo = uow.Repository[Transfer, TransferID, *Transfer]
+	depositRepo  = uow.Repository[Deposit, DepositID, *Deposit]
+)
+
 // storage keeps the bank's aggregates on one kind of store: the account, transfer and deposit
 // tables on the SQL drivers, JSON documents on any other (memuow).
 type storage interface {
-	accounts(u *uow.Unit) *uow.Repository[*Account]
-	transfers(u *uow.Unit) *uow.Repository[*Transfer]
-	deposits(u *uow.Unit) *uow.Repository[*Deposit]
+	accounts(u *uow.Unit) *accountRepo
+	transfers(u *uow.Unit) *transferRepo
+	deposits(u *uow.Unit) *depositRepo
 	// apply adds each change's delta to its account's stored balance, and its size to the
 	// account's credits or debits, in the unit's transaction, atomically and without reading
 	// the balance first where the store can (the eventual strategy), and returns the balances
@@ -48,9 +55,9 @@ func storageFor(s *uow.Store) storage {
 // documents keeps every aggregate as a JSON document through uow.Repo: any driver, no SQL.
 type documents struct{ store *uow.Store }
 
-func (documents) accounts(u *uow.Unit) *uow.Repository[*Account]   { return uow.Repo[*Account](u) }
-func (documents) transfers(u *uow.Unit) *uow.Repository[*Transfer] { return uow.Repo[*Transfer](u) }
-func (documents) deposits(u *uow.Unit) *uow.Repository[*Deposit]   { return uow.Repo[*Deposit](u) }
+func (documents) accounts(u *uow.Unit) *accountRepo   { return uow.Repo[Account, AccountNumber](u) }
+func (documents) transfers(u *uow.Unit) *transferRepo { return uow.Repo[Transfer, TransferID](u) }
+func (documents) deposits(u *uow.Unit) *depositRepo   { return uow.Repo[Deposit, DepositID](u) }
 
 // apply changes the accounts' documents. A document store has no "add to a column": the
 // balances are read and written back under the version compare-and-set, so a concurrent change
@@ -63,7 +70,7 @@ func (s documents) apply(ctx context.Context, u *uow.Unit, changes []Change) ([]
 	moved := make([]LedgerLine, len(changes))
 	accs := make([]*Account, len(changes))
 	for i, c := range changes { // every change checked before any is made
-		a, err := repo.Get(ctx, string(c.Account))
+		a, err := repo.Get(ctx, c.Account)
 		if err != nil {
 			return nil, err
 		}
@@ -82,21 +89,21 @@ func (s documents) apply(ctx context.Context, u *uow.Unit, changes []Change) ([]
 
 // loadAccounts loads two accounts in number order (so units write them in that order) and
 // returns them in the order asked; a missing one wraps ErrUnknownAccount.
-func loadAccounts(ctx context.Context, repo *uow.Repository[*Account], a, b AccountNumber) ([2]*Account, error) {
-	ids := []string{string(a), string(b)}
+func loadAccounts(ctx context.Context, repo *accountRepo, a, b AccountNumber) ([2]*Account, error) {
+	ids := []AccountNumber{a, b}
 	slices.Sort(ids)
 	got, err := repo.GetMany(ctx, ids...)
 	if errors.Is(err, uow.ErrNotFound) {
 		for _, id := range ids { // name the missing one
 			if _, err := repo.Get(ctx, id); err != nil {
-				return [2]*Account{}, unknownAccount(AccountNumber(id), err)
+				return [2]*Account{}, unknownAccount(id, err)
 			}
 		}
 	}
 	if err != nil {
 		return [2]*Account{}, err
 	}
-	if string(a) != ids[0] {
+	if a != ids[0] {
 		got[0], got[1] = got[1], got[0]
 	}
 	return [2]*Account{got[0], got[1]}, nil

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -258,7 +259,7 @@ func (t *tables) backfill(ctx context.Context, c conn) error {
 	}
 	q := t.sql("UPDATE " + t.account + " SET deposited = ?, credited = ?, debited = ? WHERE number = ?")
 	for _, l := range lines {
-		if _, err := c.exec(ctx, q, minorText(l.Deposited), minorText(l.Credited), minorText(l.Debited), string(l.Account)); err != nil {
+		if _, err := c.exec(ctx, q, minorText(l.Deposited), minorText(l.Credited), minorText(l.Debited), l.Account); err != nil {
 			return err
 		}
 	}
@@ -283,16 +284,16 @@ func (t *tables) forUpdate(lock uow.Lock) string {
 	return ""
 }
 
-func (t *tables) accounts(u *uow.Unit) *uow.Repository[*Account] {
-	return uow.MappedRepo[*Account](u, accountRows{t})
+func (t *tables) accounts(u *uow.Unit) *accountRepo {
+	return uow.MappedRepo[Account, AccountNumber](u, accountRows{t})
 }
 
-func (t *tables) transfers(u *uow.Unit) *uow.Repository[*Transfer] {
-	return uow.MappedRepo[*Transfer](u, transferRows{t})
+func (t *tables) transfers(u *uow.Unit) *transferRepo {
+	return uow.MappedRepo[Transfer, TransferID](u, transferRows{t})
 }
 
-func (t *tables) deposits(u *uow.Unit) *uow.Repository[*Deposit] {
-	return uow.MappedRepo[*Deposit](u, depositRows{t})
+func (t *tables) deposits(u *uow.Unit) *depositRepo {
+	return uow.MappedRepo[Deposit, DepositID](u, depositRows{t})
 }
 
 // apply adds the deltas in the database, one statement per account in number order (see add),
@@ -306,7 +307,7 @@ func (t *tables) apply(ctx context.Context, u *uow.Unit, changes []Change) ([]mo
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(string(changes[a].Account), string(changes[b].Account)) })
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(changes[a].Account, changes[b].Account) })
 	out := make([]money.Money, len(changes))
 	for _, i := range order {
 		if out[i], err = t.add(ctx, c, changes[i]); err != nil {
@@ -328,7 +329,7 @@ func (t *tables) add(ctx context.Context, c conn, ch Change) (money.Money, error
 	if err != nil {
 		return money.Money{}, err
 	}
-	number, code := string(ch.Account), ch.Delta.Currency().Code()
+	number, code := ch.Account, ch.Delta.Currency().Code()
 	sum, guard, bound, size := "credited", "balance <= ?", math.MaxInt64-delta, delta
 	if delta < 0 { // a debit; an amount is at most MaxInt64, so -delta is too
 		sum, guard, bound, size = "debited", "balance >= ?", math.MinInt64-delta, -delta
@@ -542,7 +543,7 @@ func (m accountRows) Insert(ctx context.Context, u *uow.Unit, a *Account) error 
 	}
 	_, err = c.exec(ctx, m.t.sql("INSERT INTO "+m.t.account+" (number, currency, balance, deposited, credited, debited, opened_at, version)"+
 		" VALUES (?, ?, ?, ?, ?, ?, ?, 1)"),
-		string(a.ID()), a.Currency().Code(), balance, minorText(a.deposited), minorText(a.credited), minorText(a.debited), micros(a.openedAt))
+		a.ID(), a.Currency().Code(), balance, minorText(a.deposited), minorText(a.credited), minorText(a.debited), micros(a.openedAt))
 	return duplicate(err)
 }
 
@@ -557,7 +558,7 @@ func (m accountRows) Update(ctx context.Context, u *uow.Unit, a *Account, expect
 	}
 	n, err := c.exec(ctx, m.t.sql("UPDATE "+m.t.account+" SET balance = ?, deposited = ?, credited = ?, debited = ?, version = version + 1"+
 		" WHERE number = ? AND version = ?"),
-		balance, minorText(a.deposited), minorText(a.credited), minorText(a.debited), string(a.ID()), expected)
+		balance, minorText(a.deposited), minorText(a.credited), minorText(a.debited), a.ID(), expected)
 	if err != nil {
 		return err
 	}
@@ -572,7 +573,7 @@ func (m accountRows) Delete(ctx context.Context, u *uow.Unit, a *Account, expect
 	if err != nil {
 		return err
 	}
-	n, err := c.exec(ctx, m.t.sql("DELETE FROM "+m.t.account+" WHERE number = ? AND version = ?"), string(a.ID()), expected)
+	n, err := c.exec(ctx, m.t.sql("DELETE FROM "+m.t.account+" WHERE number = ? AND version = ?"), a.ID(), expected)
 	if err != nil {
 		return err
 	}
@@ -645,7 +646,7 @@ func (m transferRows) Insert(ctx context.Context, u *uow.Unit, t *Transfer) erro
 	}
 	_, err = c.exec(ctx, m.t.sql("INSERT INTO "+m.t.transfer+" (id, number, debited, credited, amount, currency, created_at, "+
 		"debit_balance, credit_balance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-		string(t.ID()), string(t.number), string(t.debited), string(t.credited), n[0], t.amount.Currency().Code(),
+		t.ID(), t.number, t.debited, t.credited, n[0], t.amount.Currency().Code(),
 		micros(t.createdAt), n[1], n[2])
 	return duplicate(err)
 }
@@ -695,7 +696,7 @@ func (m depositRows) Insert(ctx context.Context, u *uow.Unit, d *Deposit) error 
 		return err
 	}
 	_, err = c.exec(ctx, m.t.sql("INSERT INTO "+m.t.deposit+" (id, account, amount, currency, made_at, balance) VALUES (?, ?, ?, ?, ?, ?)"),
-		string(d.ID()), string(d.account), n[0], d.amount.Currency().Code(), micros(d.at), n[1])
+		d.ID(), d.account, n[0], d.amount.Currency().Code(), micros(d.at), n[1])
 	return duplicate(err)
 }
 

@@ -19,14 +19,18 @@ type TransferNumber string
 // ParseTransferNumber returns s as a TransferNumber, or an error wrapping ErrInvalidInput unless
 // it is 1 to 64 ASCII letters, digits, '-', '_' and '.', starting with a letter or digit.
 func ParseTransferNumber(s string) (TransferNumber, error) {
-	if err := checkReference("transfer number", s); err != nil {
+	n := TransferNumber(s)
+	if err := n.Validate(); err != nil {
 		return "", err
 	}
-	return TransferNumber(s), nil
+	return n, nil
 }
 
+// Validate returns an error wrapping ErrInvalidInput unless n has ParseTransferNumber's syntax.
+func (n TransferNumber) Validate() error { return checkReference("transfer number", n) }
+
 // checkReference checks a client-chosen reference (a transfer number, a deposit ID).
-func checkReference(what, s string) error {
+func checkReference[S ~string](what string, s S) error {
 	if s == "" || len(s) > 64 {
 		return fmt.Errorf("%w: %s %q: want 1 to 64 characters", ErrInvalidInput, what, s)
 	}
@@ -65,13 +69,13 @@ type Request struct {
 // Validate checks what can be checked without the accounts: the numbers are well formed, the
 // accounts differ and the amount is positive. Errors wrap ErrInvalidInput or ErrSameAccount.
 func (r Request) Validate() error {
-	if _, err := ParseTransferNumber(string(r.Number)); err != nil {
+	if err := r.Number.Validate(); err != nil {
 		return err
 	}
-	if _, err := ParseAccountNumber(string(r.From)); err != nil {
+	if err := r.From.Validate(); err != nil {
 		return err
 	}
-	if _, err := ParseAccountNumber(string(r.To)); err != nil {
+	if err := r.To.Validate(); err != nil {
 		return err
 	}
 	if r.From == r.To {
@@ -96,6 +100,9 @@ type Transfer struct {
 	debitBalance  money.Money
 	creditBalance money.Money
 }
+
+// AggregateType is Transfer's stable name: its storage kind and the topic of its events.
+func (*Transfer) AggregateType() string { return "Transfer" }
 
 // Number returns the transfer number.
 func (t *Transfer) Number() TransferNumber { return t.number }

@@ -21,6 +21,8 @@ type account struct {
 	Balance int64  `json:"balance"`
 }
 
+func (*account) AggregateType() string { return "account" }
+
 // transferred is the one event of a transfer, recorded on the debited account.
 type transferred struct {
 	From   accountID `json:"from"`
@@ -42,7 +44,7 @@ func seed(ctx context.Context, store *uow.Store, rows int) error {
 				if err != nil {
 					return err
 				}
-				if err := uow.Repo[*account](u).Add(ctx, &account{Root: root, Owner: "owner", Balance: 1_000_000}); err != nil {
+				if err := uow.Repo[account, accountID](u).Add(ctx, &account{Root: root, Owner: "owner", Balance: 1_000_000}); err != nil {
 					return err
 				}
 			}
@@ -60,7 +62,7 @@ func libraryTransfer(store *uow.Store) func(ctx context.Context, from, to int, a
 	opts := &uow.DoOptions{MaxAttempts: 100, MinBackoff: 100 * time.Microsecond, MaxBackoff: 5 * time.Millisecond}
 	return func(ctx context.Context, from, to int, amount int64) error {
 		return uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-			accs, err := uow.Repo[*account](u).GetMany(ctx, idOf(from), idOf(to))
+			accs, err := uow.Repo[account, accountID](u).GetMany(ctx, accountID(idOf(from)), accountID(idOf(to)))
 			if err != nil {
 				return err
 			}

@@ -146,6 +146,8 @@ type counter struct {
 	Seen map[string]int `json:"seen"`
 }
 
+func (*counter) AggregateType() string { return "counter" }
+
 func newConsumerStore(t *testing.T) *uow.Store {
 	t.Helper()
 	store := uow.NewStore(memuow.New(nil), nil)
@@ -154,7 +156,7 @@ func newConsumerStore(t *testing.T) *uow.Store {
 		if err != nil {
 			return err
 		}
-		return uow.Repo[*counter](u).Add(ctx, &counter{Root: root, Seen: map[string]int{}})
+		return uow.Repo[counter, counterID](u).Add(ctx, &counter{Root: root, Seen: map[string]int{}})
 	}, nil))
 	return store
 }
@@ -163,7 +165,7 @@ func seen(t *testing.T, store *uow.Store) map[string]int {
 	t.Helper()
 	var out map[string]int
 	require.NoError(t, uow.Do(context.Background(), store, func(ctx context.Context, u *uow.Unit) error {
-		c, err := uow.Repo[*counter](u).Get(ctx, "c")
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, "c")
 		out = c.Seen
 		return err
 	}, nil))
@@ -226,7 +228,7 @@ func TestRelayToConsumerHasOneEffectPerMessage(t *testing.T) {
 	calls := map[string]int{}
 	failOnce := outboxed[7].ID
 	h := outbox.Idempotent(store, "counting", func(ctx context.Context, u *uow.Unit, m uow.Message) error {
-		c, err := uow.Repo[*counter](u).Get(ctx, "c")
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, "c")
 		if err != nil {
 			return err
 		}

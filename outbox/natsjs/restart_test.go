@@ -89,6 +89,8 @@ type ledger struct {
 	Order map[string][]string `json:"order"`
 }
 
+func (*ledger) AggregateType() string { return "ledger" }
+
 // TestRelayRecoversAfterNATSRestart: a producer commits messages steadily, a relay publishes
 // them to a file-backed stream, a durable consumer applies them through an Idempotent unit;
 // meanwhile the NATS server is killed and started again. Afterwards the outbox drains and every
@@ -139,12 +141,12 @@ func TestRelayRecoversAfterNATSRestart(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return uow.Repo[*ledger](u).Add(ctx, &ledger{Root: root, Seen: map[string]int{}, Order: map[string][]string{}})
+		return uow.Repo[ledger, ledgerID](u).Add(ctx, &ledger{Root: root, Seen: map[string]int{}, Order: map[string][]string{}})
 	}, nil))
 	var handled, absorbed atomic.Int64 // handler calls; deliveries the inbox absorbed
 	effect := func(ctx context.Context, u *uow.Unit, m uow.Message) error {
 		handled.Add(1)
-		l, err := uow.Repo[*ledger](u).Get(ctx, "l")
+		l, err := uow.Repo[ledger, ledgerID](u).Get(ctx, "l")
 		if err != nil {
 			return err
 		}
@@ -254,7 +256,7 @@ func TestRelayRecoversAfterNATSRestart(t *testing.T) {
 		var l *ledger
 		require.NoError(t, uow.Do(ctx, consumerStore, func(ctx context.Context, u *uow.Unit) error {
 			var err error
-			l, err = uow.Repo[*ledger](u).Get(ctx, "l")
+			l, err = uow.Repo[ledger, ledgerID](u).Get(ctx, "l")
 			return err
 		}, nil))
 		return l

@@ -369,6 +369,8 @@ type counter struct {
 	N int `json:"n"`
 }
 
+func (*counter) AggregateType() string { return "counter" }
+
 // TestRouterDrivesAnIdempotentHandler: a watermill router runs an outbox.Idempotent handler; a
 // failing handler nacks (the message comes again), a redelivered message has no second effect.
 func TestRouterDrivesAnIdempotentHandler(t *testing.T) {
@@ -376,7 +378,7 @@ func TestRouterDrivesAnIdempotentHandler(t *testing.T) {
 	consumer := uow.NewStore(memuow.New(nil), nil)
 	require.NoError(t, uow.Do(ctx, consumer, func(ctx context.Context, u *uow.Unit) error {
 		root, _ := aggregate.NewRoot[counterID]("c")
-		return uow.Repo[*counter](u).Add(ctx, &counter{Root: root})
+		return uow.Repo[counter, counterID](u).Add(ctx, &counter{Root: root})
 	}, nil))
 
 	var mu sync.Mutex
@@ -390,7 +392,7 @@ func TestRouterDrivesAnIdempotentHandler(t *testing.T) {
 			failOnce = false
 			return errors.New("database hiccup")
 		}
-		c, err := uow.Repo[*counter](u).Get(ctx, "c")
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, "c")
 		if err != nil {
 			return err
 		}
@@ -420,7 +422,7 @@ func TestRouterDrivesAnIdempotentHandler(t *testing.T) {
 	require.Equal(t, []string{"t/first", "t/first", "t/second"}, calls, "nacked once, then acked; the redelivery is absorbed")
 	mu.Unlock()
 	require.NoError(t, uow.Do(ctx, consumer, func(ctx context.Context, u *uow.Unit) error {
-		c, err := uow.Repo[*counter](u).Get(ctx, "c")
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, "c")
 		require.NoError(t, err)
 		require.Equal(t, 2, c.N, "each message counted once")
 		return nil

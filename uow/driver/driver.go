@@ -109,7 +109,7 @@ const (
 	ForUpdate
 )
 
-// Record is a stored aggregate: its kind (the aggregate type name), ID, version and JSON
+// Record is a stored aggregate: its kind (the aggregate's AggregateType), ID, version and JSON
 // document.
 type Record struct {
 	Kind    string

@@ -17,7 +17,7 @@
 //	}
 //	store := uow.NewStore(d, nil)
 //	err = uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-//		acc, err := uow.Repo[*Account](u).Get(ctx, "acc-1") // a JSON document, no SQL to write
+//		acc, err := uow.Repo[Account, AccountID](u).Get(ctx, "acc-1") // a JSON document, no SQL to write
 //		if err != nil {
 //			return err
 //		}
@@ -37,7 +37,7 @@
 //		}
 //		res, err := tx.ExecContext(ctx,
 //			"UPDATE account SET balance = ?, version = version + 1 WHERE id = ? AND version = ?",
-//			a.Balance, string(a.ID()), expected)
+//			a.Balance, a.ID(), expected)
 //		if err != nil {
 //			return err
 //		}
@@ -48,7 +48,7 @@
 //	}
 //	// ... Load (SELECT ... [FOR UPDATE], aggregate.RestoreRoot), Insert, Delete alike.
 //
-//	acc, err := uow.MappedRepo[*Account](u, accountTable{}).Get(ctx, "acc-1")
+//	acc, err := uow.MappedRepo[Account, AccountID](u, accountTable{}).Get(ctx, "acc-1")
 //
 // # Schema
 //

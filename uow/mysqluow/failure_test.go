@@ -27,6 +27,8 @@ type counter struct {
 	N int `json:"n"`
 }
 
+func (*counter) AggregateType() string { return "counter" }
+
 type incremented struct {
 	N int `json:"n"`
 }
@@ -45,17 +47,17 @@ func seedCounter(t *testing.T, s *uow.Store, id string) {
 		if err != nil {
 			return err
 		}
-		return uow.Repo[*counter](u).Add(ctx, &counter{Root: root})
+		return uow.Repo[counter, counterID](u).Add(ctx, &counter{Root: root})
 	}, nil))
 }
 
 // counterState reads a counter's N and version in a fresh unit.
-func counterState(t *testing.T, s *uow.Store, id string) (int, int64) {
+func counterState(t *testing.T, s *uow.Store, id counterID) (int, int64) {
 	t.Helper()
 	var n int
 	var v int64
 	require.NoError(t, uow.Do(t.Context(), s, func(ctx context.Context, u *uow.Unit) error {
-		c, err := uow.Repo[*counter](u).Get(ctx, id)
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -65,9 +67,9 @@ func counterState(t *testing.T, s *uow.Store, id string) (int, int64) {
 	return n, v
 }
 
-func increment(ctx context.Context, s *uow.Store, id string) error {
+func increment(ctx context.Context, s *uow.Store, id counterID) error {
 	return uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		c, err := uow.Repo[*counter](u).Get(ctx, id)
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -88,7 +90,7 @@ func TestKilledConnection(t *testing.T) {
 	u, err := s.Begin(ctx)
 	require.NoError(t, err)
 	defer func() { _ = u.Rollback(context.Background()) }()
-	c, err := uow.Repo[*counter](u).Get(ctx, "x")
+	c, err := uow.Repo[counter, counterID](u).Get(ctx, "x")
 	require.NoError(t, err)
 	c.Inc()
 	require.NoError(t, u.Emit(uow.Message{Topic: "t", Name: "side-effect"}))
@@ -149,11 +151,11 @@ func TestCancelDuringCommit(t *testing.T) {
 	before := len(uowtest.Messages(t, d))
 
 	holder := begin(t, s)
-	held, err := uow.Repo[*counter](holder).GetForUpdate(ctx, "x")
+	held, err := uow.Repo[counter, counterID](holder).GetForUpdate(ctx, "x")
 	require.NoError(t, err)
 
 	u := begin(t, s)
-	c, err := uow.Repo[*counter](u).Get(ctx, "x")
+	c, err := uow.Repo[counter, counterID](u).Get(ctx, "x")
 	require.NoError(t, err)
 	c.Inc()
 	require.NoError(t, u.Emit(uow.Message{Topic: "t", Name: "cancelled"}))

@@ -25,6 +25,8 @@ type odd struct {
 	Status string `json:"status"`
 }
 
+func (*odd) AggregateType() string { return "odd" }
+
 // Find narrows by the string fields in SQL (JSON_EXTRACT) and decides with jsonmatch: field names
 // that need quoting in a JSON path, values with quotes, escapes and non-ASCII characters, and
 // case all compare exactly.
@@ -38,7 +40,7 @@ func TestFindQuoting(t *testing.T) {
 			root, err := aggregate.NewRoot(oddID(string(rune('a' + i))))
 			require.NoError(t, err)
 			o := &odd{Root: root, Lt: v, Amp: v, Dot: v, Space: v, Dollar: v, Accent: v, Status: v}
-			if err := uow.Repo[*odd](u).Add(ctx, o); err != nil {
+			if err := uow.Repo[odd, oddID](u).Add(ctx, o); err != nil {
 				return err
 			}
 		}
@@ -46,7 +48,7 @@ func TestFindQuoting(t *testing.T) {
 	}, nil))
 
 	u := begin(t, s)
-	repo := uow.Repo[*odd](u)
+	repo := uow.Repo[odd, oddID](u)
 	for _, name := range []string{"a<b", "x&y", "p.q", "s p", "$", "é", "status"} {
 		for _, c := range []struct {
 			value, want string
@@ -62,7 +64,7 @@ func TestFindQuoting(t *testing.T) {
 			require.NoError(t, err, "Find(%s=%q)", name, c.value)
 			ids := make([]string, len(got))
 			for i, o := range got {
-				ids[i] = string(o.ID())
+				ids[i] = o.AggregateID()
 			}
 			require.Equal(t, c.want, strings.Join(ids, ","), "Find(%s=%q)", name, c.value)
 		}

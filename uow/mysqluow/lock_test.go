@@ -41,7 +41,7 @@ func TestLocksReleasedWithTheUnit(t *testing.T) {
 		{"empty commit", func(u *uow.Unit) error { return u.Commit(ctx) }},
 		{"rollback", func(u *uow.Unit) error { return u.Rollback(ctx) }},
 		{"failed commit", func(u *uow.Unit) error {
-			c, err := uow.Repo[*counter](u).Get(ctx, "x")
+			c, err := uow.Repo[counter, counterID](u).Get(ctx, "x")
 			require.NoError(t, err)
 			c.Inc()
 			require.NoError(t, increment(ctx, other, "x"))
@@ -88,10 +88,10 @@ func TestLockTimeout(t *testing.T) {
 
 	// Row locks wait as long (innodb_lock_wait_timeout, set by Open).
 	seedCounter(t, s, "x")
-	_, err = uow.Repo[*counter](holder).GetForUpdate(ctx, "x")
+	_, err = uow.Repo[counter, counterID](holder).GetForUpdate(ctx, "x")
 	require.NoError(t, err)
 	err = uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		_, err := uow.Repo[*counter](u).GetForUpdate(ctx, "x")
+		_, err := uow.Repo[counter, counterID](u).GetForUpdate(ctx, "x")
 		return err
 	}, &uow.DoOptions{MaxAttempts: 1})
 	require.ErrorIs(t, err, uow.ErrConflict)

@@ -25,6 +25,8 @@ type account struct {
 	Balance int64  `json:"balance"`
 }
 
+func (*account) AggregateType() string { return "account" }
+
 type deposited struct {
 	Amount int64 `json:"amount"`
 }
@@ -95,7 +97,7 @@ func (accountTable) Insert(ctx context.Context, u *uow.Unit, a *account) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, "INSERT INTO account (id, owner, balance, version) VALUES (?, ?, ?, 1)", string(a.ID()), a.Owner, a.Balance)
+	_, err = tx.ExecContext(ctx, "INSERT INTO account (id, owner, balance, version) VALUES (?, ?, ?, 1)", a.ID(), a.Owner, a.Balance)
 	if me := (*mysql.MySQLError)(nil); errors.As(err, &me) && me.Number == 1062 {
 		return fmt.Errorf("%w: account %s: %w", uow.ErrDuplicate, a.ID(), err)
 	}
@@ -108,7 +110,7 @@ func (accountTable) Update(ctx context.Context, u *uow.Unit, a *account, expecte
 		return err
 	}
 	return casResult(tx.ExecContext(ctx, "UPDATE account SET owner = ?, balance = ?, version = version + 1 WHERE id = ? AND version = ?",
-		a.Owner, a.Balance, string(a.ID()), expected))
+		a.Owner, a.Balance, a.ID(), expected))
 }
 
 func (accountTable) Delete(ctx context.Context, u *uow.Unit, a *account, expected int64) error {
@@ -116,7 +118,7 @@ func (accountTable) Delete(ctx context.Context, u *uow.Unit, a *account, expecte
 	if err != nil {
 		return err
 	}
-	return casResult(tx.ExecContext(ctx, "DELETE FROM account WHERE id = ? AND version = ?", string(a.ID()), expected))
+	return casResult(tx.ExecContext(ctx, "DELETE FROM account WHERE id = ? AND version = ?", a.ID(), expected))
 }
 
 func casResult(res sql.Result, err error) error {
@@ -151,7 +153,9 @@ func TestMapper(t *testing.T) {
 	_, err := db.ExecContext(ctx, accountDDL)
 	require.NoError(t, err)
 	s := uow.NewStore(d, nil)
-	repo := func(u *uow.Unit) *uow.Repository[*account] { return uow.MappedRepo[*account](u, accountTable{}) }
+	repo := func(u *uow.Unit) *uow.Repository[account, accountID, *account] {
+		return uow.MappedRepo[account, accountID](u, accountTable{})
+	}
 
 	// Add: a row at version 1.
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {

@@ -160,7 +160,7 @@ func TestUnmigrated(t *testing.T) {
 	dsn, _ := newDatabase(t)
 	d := open(t, dsn, nil)
 	err := uow.Do(ctx, uow.NewStore(d, nil), func(ctx context.Context, u *uow.Unit) error {
-		_, err := uow.Repo[*account](u).Get(ctx, "a")
+		_, err := uow.Repo[account, accountID](u).Get(ctx, "a")
 		return err
 	}, nil)
 	require.Error(t, err)

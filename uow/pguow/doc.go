@@ -19,7 +19,7 @@
 //	store := uow.NewStore(d, nil)
 //
 //	err = uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-//		src, err := uow.Repo[*Account](u).Get(ctx, "alice") // a JSONB document
+//		src, err := uow.Repo[Account, AccountID](u).Get(ctx, "alice") // a JSONB document
 //		if err != nil {
 //			return err
 //		}
@@ -64,7 +64,7 @@
 //			return err
 //		}
 //		tag, err := tx.Exec(ctx, "UPDATE account SET owner = $1, balance = $2, version = version + 1 "+
-//			"WHERE id = $3 AND version = $4", a.Owner, a.Balance, string(a.ID()), expected)
+//			"WHERE id = $3 AND version = $4", a.Owner, a.Balance, a.ID(), expected)
 //		if err != nil {
 //			return err
 //		}
@@ -76,7 +76,7 @@
 //
 //	// Insert (an existing ID is driver.ErrDuplicate) and Delete (version-checked) alike.
 //
-//	acc, err := uow.MappedRepo[*Account](u, accounts{}).Get(ctx, "alice")
+//	acc, err := uow.MappedRepo[Account, AccountID](u, accounts{}).Get(ctx, "alice")
 //
 // Read models use TxOf the same way to update their tables in the unit's transaction.
 //

@@ -36,7 +36,7 @@ func TestKilledConnection(t *testing.T) {
 	before := len(uowtest.Messages(t, d))
 
 	u := begin(t, s)
-	a, err := uow.Repo[*Account](u).Get(ctx, "a")
+	a, err := uow.Repo[Account, string](u).Get(ctx, "a")
 	require.NoError(t, err)
 	a.Credit(5) // a document update and an outbox message
 	require.NoError(t, u.Emit(uow.Message{Topic: "t", Name: "n"}))
@@ -101,17 +101,17 @@ func TestCancelledCommit(t *testing.T) {
 	before := len(uowtest.Messages(t, d))
 
 	holder := begin(t, s)
-	h, err := uow.Repo[*Account](holder).GetForUpdate(ctx, "a")
+	h, err := uow.Repo[Account, string](holder).GetForUpdate(ctx, "a")
 	require.NoError(t, err)
 	h.Credit(1)
 
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	victim := begin(t, s)
-	v, err := uow.Repo[*Account](victim).Get(cctx, "a")
+	v, err := uow.Repo[Account, string](victim).Get(cctx, "a")
 	require.NoError(t, err)
 	v.Credit(100)
-	require.NoError(t, uow.Repo[*Account](victim).Add(cctx, newAccount(t, "b", "B", 1)))
+	require.NoError(t, uow.Repo[Account, string](victim).Add(cctx, newAccount(t, "b", "B", 1)))
 	pid := backendPID(t, victim)
 	done := make(chan error, 1)
 	go func() { done <- victim.Commit(cctx) }()
@@ -147,7 +147,7 @@ func TestCancelledCommit(t *testing.T) {
 	b, ver := balance(t, s, "a")
 	require.Equal(t, [2]int64{11, 2}, [2]int64{b, ver})
 	u := begin(t, s)
-	_, err = uow.Repo[*Account](u).Get(ctx, "b")
+	_, err = uow.Repo[Account, string](u).Get(ctx, "b")
 	require.ErrorIs(t, err, uow.ErrNotFound, "the cancelled unit's insert is not stored")
 	require.NoError(t, u.Rollback(ctx))
 	require.Len(t, uowtest.Messages(t, d), before+1, "only the holder's event is in the outbox")

@@ -78,6 +78,9 @@ type Account struct {
 	Balance int64  `json:"balance"`
 }
 
+// AggregateType is Account's stable name: its storage kind and the topic of its events.
+func (*Account) AggregateType() string { return "Account" }
+
 type Credited struct {
 	Account string `json:"account"`
 	Amount  int64  `json:"amount"`
@@ -102,7 +105,7 @@ func seed(t testing.TB, s *uow.Store, ids ...string) {
 	t.Helper()
 	require.NoError(t, uow.Do(t.Context(), s, func(ctx context.Context, u *uow.Unit) error {
 		for _, id := range ids {
-			if err := uow.Repo[*Account](u).Add(ctx, newAccount(t, id, "owner-"+id, 10)); err != nil {
+			if err := uow.Repo[Account, string](u).Add(ctx, newAccount(t, id, "owner-"+id, 10)); err != nil {
 				return err
 			}
 		}
@@ -123,7 +126,7 @@ func begin(t testing.TB, s *uow.Store) *uow.Unit {
 // credit is a Do function crediting a document account.
 func credit(id string, amount int64) func(context.Context, *uow.Unit) error {
 	return func(ctx context.Context, u *uow.Unit) error {
-		a, err := uow.Repo[*Account](u).Get(ctx, id)
+		a, err := uow.Repo[Account, string](u).Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -138,7 +141,7 @@ func balance(t testing.TB, s *uow.Store, id string) (int64, int64) {
 	u, err := s.Begin(t.Context())
 	require.NoError(t, err)
 	defer func() { require.NoError(t, u.Rollback(context.Background())) }()
-	a, err := uow.Repo[*Account](u).Get(t.Context(), id)
+	a, err := uow.Repo[Account, string](u).Get(t.Context(), id)
 	require.NoError(t, err)
 	return a.Balance, a.Version()
 }

@@ -122,7 +122,7 @@ func TestMapper(t *testing.T) {
 
 	// Add: a row at version 1, no document.
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		return uow.MappedRepo[*Account](u, m).Add(ctx, newAccount(t, "acc-1", "Ann", 10))
+		return uow.MappedRepo[Account, string](u, m).Add(ctx, newAccount(t, "acc-1", "Ann", 10))
 	}, nil))
 	row, ok := m.row(t, d, "acc-1")
 	require.True(t, ok)
@@ -131,14 +131,14 @@ func TestMapper(t *testing.T) {
 	require.NoError(t, d.Pool().QueryRow(ctx, `SELECT count(*) FROM "`+schemaOf(t, d)+`".ddd_aggregate`).Scan(&docs))
 	require.Zero(t, docs)
 	err := uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		return uow.MappedRepo[*Account](u, &accounts{table: m.table}).Add(ctx, newAccount(t, "acc-1", "Eve", 0))
+		return uow.MappedRepo[Account, string](u, &accounts{table: m.table}).Add(ctx, newAccount(t, "acc-1", "Eve", 0))
 	}, nil)
 	require.ErrorIs(t, err, uow.ErrDuplicate)
 
 	// Identity map: one load, one pointer; unchanged, so not written.
 	m.loads.Store(0)
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		r := uow.MappedRepo[*Account](u, m)
+		r := uow.MappedRepo[Account, string](u, m)
 		a1, err := r.Get(ctx, "acc-1")
 		require.NoError(t, err)
 		a2, err := r.GetForUpdate(ctx, "acc-1")
@@ -152,7 +152,7 @@ func TestMapper(t *testing.T) {
 
 	// Update: the row at version 2 and the event in the outbox, in one transaction.
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		a, err := uow.MappedRepo[*Account](u, m).Get(ctx, "acc-1")
+		a, err := uow.MappedRepo[Account, string](u, m).Get(ctx, "acc-1")
 		if err != nil {
 			return err
 		}
@@ -173,16 +173,16 @@ func TestMapperConflict(t *testing.T) {
 	ctx := t.Context()
 	d, s, m := newMapped(t)
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		return uow.MappedRepo[*Account](u, m).Add(ctx, newAccount(t, "acc-1", "Ann", 10))
+		return uow.MappedRepo[Account, string](u, m).Add(ctx, newAccount(t, "acc-1", "Ann", 10))
 	}, nil))
 
 	// Two units change one account: the second to commit conflicts, and neither its row
 	// change nor its event is stored.
 	u1 := begin(t, s)
 	u2 := begin(t, s)
-	a1, err := uow.MappedRepo[*Account](u1, m).Get(ctx, "acc-1")
+	a1, err := uow.MappedRepo[Account, string](u1, m).Get(ctx, "acc-1")
 	require.NoError(t, err)
-	a2, err := uow.MappedRepo[*Account](u2, m).Get(ctx, "acc-1")
+	a2, err := uow.MappedRepo[Account, string](u2, m).Get(ctx, "acc-1")
 	require.NoError(t, err)
 	a1.Credit(1)
 	a2.Credit(100)
@@ -198,7 +198,7 @@ func TestMapperConflict(t *testing.T) {
 		wg.Go(func() {
 			for range 5 {
 				assertNoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-					a, err := uow.MappedRepo[*Account](u, m).Get(ctx, "acc-1")
+					a, err := uow.MappedRepo[Account, string](u, m).Get(ctx, "acc-1")
 					if err != nil {
 						return err
 					}
@@ -218,24 +218,24 @@ func TestMapperAtomicity(t *testing.T) {
 	ctx := t.Context()
 	d, s, m := newMapped(t)
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		if err := uow.MappedRepo[*Account](u, m).Add(ctx, newAccount(t, "acc-1", "Ann", 10)); err != nil {
+		if err := uow.MappedRepo[Account, string](u, m).Add(ctx, newAccount(t, "acc-1", "Ann", 10)); err != nil {
 			return err
 		}
-		return uow.Repo[*Account](u).Add(ctx, newAccount(t, "doc-1", "Doc", 0))
+		return uow.Repo[Account, string](u).Add(ctx, newAccount(t, "doc-1", "Doc", 0))
 	}, nil))
 	before := len(uowtest.Messages(t, d))
 
 	// The account row is written (by the mapper, during Commit) but a document insert of the
 	// same commit fails: the row change rolls back with it, and no message is stored.
 	u := begin(t, s)
-	a, err := uow.MappedRepo[*Account](u, m).Get(ctx, "acc-1")
+	a, err := uow.MappedRepo[Account, string](u, m).Get(ctx, "acc-1")
 	require.NoError(t, err)
 	a.Credit(5)
 	require.NoError(t, u.Emit(uow.Message{Topic: "t", Name: "n"}))
-	require.NoError(t, uow.Repo[*Account](u).Add(ctx, newAccount(t, "doc-2", "Doc", 0)))
+	require.NoError(t, uow.Repo[Account, string](u).Add(ctx, newAccount(t, "doc-2", "Doc", 0)))
 	// Meanwhile another transaction adds doc-2.
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		return uow.Repo[*Account](u).Add(ctx, newAccount(t, "doc-2", "Other", 0))
+		return uow.Repo[Account, string](u).Add(ctx, newAccount(t, "doc-2", "Other", 0))
 	}, nil))
 	require.ErrorIs(t, u.Commit(ctx), uow.ErrDuplicate)
 	row, _ := m.row(t, d, "acc-1")
@@ -245,10 +245,10 @@ func TestMapperAtomicity(t *testing.T) {
 	// The mapper's update conflicts: the document changes and messages of the unit are not
 	// stored either.
 	u = begin(t, s)
-	a, err = uow.MappedRepo[*Account](u, m).Get(ctx, "acc-1")
+	a, err = uow.MappedRepo[Account, string](u, m).Get(ctx, "acc-1")
 	require.NoError(t, err)
 	a.Credit(5)
-	doc, err := uow.Repo[*Account](u).Get(ctx, "doc-1")
+	doc, err := uow.Repo[Account, string](u).Get(ctx, "doc-1")
 	require.NoError(t, err)
 	doc.Credit(7)
 	_, err = d.Pool().Exec(ctx, "UPDATE "+m.table+" SET version = version + 1 WHERE id = 'acc-1'")
@@ -260,7 +260,7 @@ func TestMapperAtomicity(t *testing.T) {
 
 	// Rollback discards the mapped row change too.
 	u = begin(t, s)
-	_, err = uow.MappedRepo[*Account](u, m).GetForUpdate(ctx, "acc-1")
+	_, err = uow.MappedRepo[Account, string](u, m).GetForUpdate(ctx, "acc-1")
 	require.NoError(t, err)
 	tx, err := uow.TxOf[pgx.Tx](u)
 	require.NoError(t, err)

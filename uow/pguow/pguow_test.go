@@ -179,13 +179,13 @@ func TestLockTimeout(t *testing.T) {
 	var setting string
 	require.NoError(t, tx.QueryRow(ctx, "SHOW lock_timeout").Scan(&setting))
 	require.Equal(t, "150ms", setting)
-	_, err = uow.Repo[*Account](holder).GetForUpdate(ctx, "a")
+	_, err = uow.Repo[Account, string](holder).GetForUpdate(ctx, "a")
 	require.NoError(t, err)
 	require.NoError(t, holder.Lock(ctx, "k"))
 
 	u := begin(t, s)
 	start := time.Now()
-	_, err = uow.Repo[*Account](u).GetForUpdate(ctx, "a")
+	_, err = uow.Repo[Account, string](u).GetForUpdate(ctx, "a")
 	require.ErrorIs(t, err, uow.ErrConflict, "a row lock wait that times out")
 	require.ErrorContains(t, err, "55P03")
 	require.Less(t, time.Since(start), 5*time.Second)
@@ -242,7 +242,7 @@ func TestFind(t *testing.T) {
 	d := newDriver(t, nil)
 	s := uow.NewStore(d, nil)
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
-		r := uow.Repo[*Account](u)
+		r := uow.Repo[Account, string](u)
 		for _, a := range []*Account{
 			newAccount(t, "a", "Ann", 10), newAccount(t, "b", "Ann", 20), newAccount(t, "c", "Bob", 10),
 			newAccount(t, "d", "O'Brien; DROP TABLE x", 10),
@@ -258,7 +258,7 @@ func TestFind(t *testing.T) {
 		u, err := s.Begin(ctx)
 		require.NoError(t, err)
 		defer func() { require.NoError(t, u.Rollback(ctx)) }()
-		got, err := uow.Repo[*Account](u).Find(ctx, where...)
+		got, err := uow.Repo[Account, string](u).Find(ctx, where...)
 		require.NoError(t, err)
 		ids := []string{}
 		for _, a := range got {
@@ -341,7 +341,7 @@ func TestCommitRoundTrips(t *testing.T) {
 		var u *uow.Unit
 		begin = count(func() (err error) { u, err = s.Begin(ctx); return err })
 		var accs []*Account
-		load = count(func() (err error) { accs, err = uow.Repo[*Account](u).GetMany(ctx, "a", "b"); return err })
+		load = count(func() (err error) { accs, err = uow.Repo[Account, string](u).GetMany(ctx, "a", "b"); return err })
 		accs[0].Credit(-1)
 		accs[1].Credit(1)
 		for range n - 2 {

@@ -37,6 +37,8 @@ type keyTally struct {
 	IDs []string `json:"ids"`
 }
 
+func (*keyTally) AggregateType() string { return "keyTally" }
+
 // sink is an idempotent consumer (outbox.Idempotent over a memuow store) appending each
 // message's ID to its key's tally; it logs every delivery, duplicates included. It is safe for
 // concurrent use.
@@ -54,7 +56,7 @@ func newSink(t testing.TB) *sink {
 	s := &sink{drv: memuow.New(nil), bus: &outbox.Bus{}}
 	s.store = uow.NewStore(s.drv, nil)
 	h := outbox.Idempotent(s.store, "tallies", func(ctx context.Context, u *uow.Unit, m uow.Message) error {
-		repo := uow.Repo[*keyTally](u)
+		repo := uow.Repo[keyTally, string](u)
 		tl, err := repo.Get(ctx, m.Key)
 		if errors.Is(err, uow.ErrNotFound) {
 			var root aggregate.Root[string]
@@ -94,7 +96,7 @@ func (s *sink) effects(t testing.TB, keys ...string) map[string][]string {
 	require.NoError(t, err)
 	defer func() { _ = u.Rollback(context.Background()) }()
 	for _, k := range keys {
-		tl, err := uow.Repo[*keyTally](u).Get(context.Background(), k)
+		tl, err := uow.Repo[keyTally, string](u).Get(context.Background(), k)
 		if errors.Is(err, uow.ErrNotFound) {
 			continue
 		}

@@ -19,7 +19,7 @@ var fastRetries = &uow.DoOptions{MaxAttempts: 10000, MinBackoff: 50 * time.Micro
 
 // hammer runs goroutines × each increments of counter id through Do, each goroutine on the
 // store stores[g % len(stores)], and returns the errors Do returned.
-func hammer(t *testing.T, stores []*uow.Store, goroutines, each int, id string) []error {
+func hammer(t *testing.T, stores []*uow.Store, goroutines, each int, id counterID) []error {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines*each)
@@ -91,7 +91,7 @@ func TestTwoDriversOneFile(t *testing.T) {
 		wg.Go(func() {
 			for range 10 {
 				require.NoError(t, uow.Do(t.Context(), s, func(ctx context.Context, u *uow.Unit) error {
-					c, err := uow.Repo[*counter](u).GetForUpdate(ctx, "y")
+					c, err := uow.Repo[counter, counterID](u).GetForUpdate(ctx, "y")
 					if err == nil {
 						c.Inc()
 					}
@@ -173,7 +173,7 @@ func TestContextEndsWaitForWriteLock(t *testing.T) {
 	}{{"same Driver", holder}, {"another Driver", other}} {
 		t.Run(c.name, func(t *testing.T) {
 			s := uow.NewStore(c.d, nil)
-			id := "x-" + c.name
+			id := counterID("x-" + c.name)
 			seed(t, s, id)
 			release := holdWriteLock(t, holder)
 			defer release()
@@ -246,10 +246,10 @@ func TestFailedCommitLeavesNothing(t *testing.T) {
 			u, err := s.Begin(t.Context())
 			require.NoError(t, err)
 			defer u.Rollback(context.Background())
-			for _, id := range []string{"x", "y"} {
+			for _, id := range []counterID{"x", "y"} {
 				require.NoError(t, increment(id)(t.Context(), u))
 			}
-			require.NoError(t, uow.Repo[*counter](u).Add(t.Context(), newCounter(t, "new")))
+			require.NoError(t, uow.Repo[counter, counterID](u).Add(t.Context(), newCounter(t, "new")))
 			require.NoError(t, u.Emit(uow.Message{Topic: "t", Name: "n"}))
 			ctx := c.fails(u) // before TxOf: u's write transaction would make it wait
 			if c.want == uow.ErrConflict {
@@ -268,7 +268,7 @@ func TestFailedCommitLeavesNothing(t *testing.T) {
 			require.Equal(t, []any{ny, vy}, []any{n, v}, "y")
 			un, err := s.Begin(t.Context())
 			require.NoError(t, err)
-			_, err = uow.Repo[*counter](un).Get(t.Context(), "new")
+			_, err = uow.Repo[counter, counterID](un).Get(t.Context(), "new")
 			require.ErrorIs(t, err, uow.ErrNotFound)
 			require.NoError(t, un.Rollback(t.Context()))
 			require.Len(t, uowtest.Messages(t, d), before+map[bool]int{true: 1, false: 0}[c.want == uow.ErrConflict],
@@ -288,7 +288,7 @@ func TestContextErrorsRecognisable(t *testing.T) {
 	u, err := s.Begin(ctx)
 	require.NoError(t, err)
 	cancel()
-	_, err = uow.Repo[*counter](u).Get(ctx, "x")
+	_, err = uow.Repo[counter, counterID](u).Get(ctx, "x")
 	require.True(t, errors.Is(err, context.Canceled), "got %v", err)
 	require.NoError(t, u.Rollback(context.Background()))
 }

@@ -17,7 +17,7 @@
 //	}
 //	store := uow.NewStore(d, nil)
 //	err = uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-//		acc, err := uow.Repo[*Account](u).Get(ctx, "alice")
+//		acc, err := uow.Repo[Account, AccountID](u).Get(ctx, "alice")
 //		if err != nil {
 //			return err
 //		}
@@ -49,7 +49,7 @@
 //	// Load reads the pool for optimistic loads and the unit's transaction for ForUpdate ones;
 //	// Insert and Delete are like Update.
 //
-//	accounts := uow.MappedRepo[*Account](u, accountMapper{d})
+//	accounts := uow.MappedRepo[Account, AccountID](u, accountMapper{d})
 //
 // # Transactions
 //

@@ -73,7 +73,7 @@ func TestPrefix(t *testing.T) {
 	for _, d := range []*sqliteuow.Driver{b, plain} {
 		u, err := uow.NewStore(d, nil).Begin(t.Context())
 		require.NoError(t, err)
-		_, err = uow.Repo[*counter](u).Get(t.Context(), "x")
+		_, err = uow.Repo[counter, counterID](u).Get(t.Context(), "x")
 		require.ErrorIs(t, err, uow.ErrNotFound, "a store with another prefix sees nothing of app_")
 		require.NoError(t, u.Rollback(t.Context()))
 	}
@@ -109,7 +109,7 @@ func TestUnmigrated(t *testing.T) {
 	require.ErrorContains(t, err, "no such table")
 	require.ErrorContains(t, err, "Migrate")
 	err = uow.Do(t.Context(), s, func(ctx context.Context, u *uow.Unit) error {
-		return uow.Repo[*counter](u).Add(ctx, newCounter(t, "x"))
+		return uow.Repo[counter, counterID](u).Add(ctx, newCounter(t, "x"))
 	}, nil)
 	require.ErrorContains(t, err, "Migrate")
 	// Nothing was created on first use.
@@ -184,7 +184,7 @@ func TestReopenKeepsCommittedData(t *testing.T) {
 	// A unit left open when the Driver closes stores nothing.
 	u, err := s.Begin(t.Context())
 	require.NoError(t, err)
-	c, err := uow.Repo[*counter](u).Get(t.Context(), "x")
+	c, err := uow.Repo[counter, counterID](u).Get(t.Context(), "x")
 	require.NoError(t, err)
 	c.Inc()
 	require.NoError(t, d.Close())

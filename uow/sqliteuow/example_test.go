@@ -20,6 +20,9 @@ type Wallet struct {
 	Balance int64 `json:"balance"`
 }
 
+// AggregateType is Wallet's stable name: its storage kind and the topic of its events.
+func (*Wallet) AggregateType() string { return "Wallet" }
+
 type Deposited struct {
 	Amount int64 `json:"amount"`
 }
@@ -64,7 +67,7 @@ func Example() {
 		if err != nil {
 			return err
 		}
-		return uow.Repo[*Wallet](u).Add(ctx, &Wallet{Root: root})
+		return uow.Repo[Wallet, WalletID](u).Add(ctx, &Wallet{Root: root})
 	}, nil)
 	if err != nil {
 		fmt.Println(err)
@@ -72,7 +75,7 @@ func Example() {
 	}
 	deposit := func(amount int64) error {
 		return uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-			w, err := uow.Repo[*Wallet](u).Get(ctx, "alice")
+			w, err := uow.Repo[Wallet, WalletID](u).Get(ctx, "alice")
 			if err != nil {
 				return err
 			}
@@ -83,7 +86,7 @@ func Example() {
 	fmt.Println(errors.Is(deposit(-5), aggregate.ErrRule)) // business rules are not retried
 
 	err = uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-		w, err := uow.Repo[*Wallet](u).Get(ctx, "alice")
+		w, err := uow.Repo[Wallet, WalletID](u).Get(ctx, "alice")
 		if err != nil {
 			return err
 		}

@@ -25,15 +25,17 @@ type counter struct {
 	N int `json:"n"`
 }
 
+func (*counter) AggregateType() string { return "counter" }
+
 type incremented struct {
 	N int `json:"n"`
 }
 
 func (incremented) EventName() string { return "test.incremented" }
 
-func newCounter(t testing.TB, id string) *counter {
+func newCounter(t testing.TB, id counterID) *counter {
 	t.Helper()
-	root, err := aggregate.NewRoot(counterID(id))
+	root, err := aggregate.NewRoot(id)
 	require.NoError(t, err)
 	return &counter{Root: root}
 }
@@ -44,11 +46,11 @@ func (c *counter) Inc() {
 }
 
 // seed commits counters at N = 0.
-func seed(t testing.TB, s *uow.Store, ids ...string) {
+func seed(t testing.TB, s *uow.Store, ids ...counterID) {
 	t.Helper()
 	require.NoError(t, uow.Do(t.Context(), s, func(ctx context.Context, u *uow.Unit) error {
 		for _, id := range ids {
-			if err := uow.Repo[*counter](u).Add(ctx, newCounter(t, id)); err != nil {
+			if err := uow.Repo[counter, counterID](u).Add(ctx, newCounter(t, id)); err != nil {
 				return err
 			}
 		}
@@ -57,20 +59,20 @@ func seed(t testing.TB, s *uow.Store, ids ...string) {
 }
 
 // state returns a counter's committed N and version.
-func state(t testing.TB, s *uow.Store, id string) (int, int64) {
+func state(t testing.TB, s *uow.Store, id counterID) (int, int64) {
 	t.Helper()
 	u, err := s.Begin(t.Context())
 	require.NoError(t, err)
 	defer func() { _ = u.Rollback(context.Background()) }()
-	c, err := uow.Repo[*counter](u).Get(t.Context(), id)
+	c, err := uow.Repo[counter, counterID](u).Get(t.Context(), id)
 	require.NoError(t, err)
 	return c.N, c.Version()
 }
 
 // increment is a Do function adding one to counter id, loaded optimistically.
-func increment(id string) func(context.Context, *uow.Unit) error {
+func increment(id counterID) func(context.Context, *uow.Unit) error {
 	return func(ctx context.Context, u *uow.Unit) error {
-		c, err := uow.Repo[*counter](u).Get(ctx, id)
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, id)
 		if err != nil {
 			return err
 		}

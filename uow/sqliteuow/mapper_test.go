@@ -25,6 +25,8 @@ type account struct {
 	Balance int64
 }
 
+func (*account) AggregateType() string { return "account" }
+
 type deposited struct {
 	Amount int64 `json:"amount"`
 }
@@ -101,7 +103,7 @@ func exec(ctx context.Context, u *uow.Unit, q string, args ...any) (int64, error
 
 func (accountMapper) Insert(ctx context.Context, u *uow.Unit, a *account) error {
 	n, err := exec(ctx, u, "INSERT INTO account (id, owner, balance, version) VALUES (?, ?, ?, 1) ON CONFLICT DO NOTHING",
-		string(a.ID()), a.Owner, a.Balance)
+		a.ID(), a.Owner, a.Balance)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%w: account %s", uow.ErrDuplicate, a.ID())
 	}
@@ -110,7 +112,7 @@ func (accountMapper) Insert(ctx context.Context, u *uow.Unit, a *account) error 
 
 func (accountMapper) Update(ctx context.Context, u *uow.Unit, a *account, expected int64) error {
 	n, err := exec(ctx, u, "UPDATE account SET owner = ?, balance = ?, version = version + 1 WHERE id = ? AND version = ?",
-		a.Owner, a.Balance, string(a.ID()), expected)
+		a.Owner, a.Balance, a.ID(), expected)
 	if err == nil && n != 1 {
 		err = fmt.Errorf("%w: account %s is no longer at version %d", uow.ErrConflict, a.ID(), expected)
 	}
@@ -118,7 +120,7 @@ func (accountMapper) Update(ctx context.Context, u *uow.Unit, a *account, expect
 }
 
 func (accountMapper) Delete(ctx context.Context, u *uow.Unit, a *account, expected int64) error {
-	n, err := exec(ctx, u, "DELETE FROM account WHERE id = ? AND version = ?", string(a.ID()), expected)
+	n, err := exec(ctx, u, "DELETE FROM account WHERE id = ? AND version = ?", a.ID(), expected)
 	if err == nil && n != 1 {
 		err = fmt.Errorf("%w: account %s is no longer at version %d", uow.ErrConflict, a.ID(), expected)
 	}
@@ -154,7 +156,9 @@ func TestMapper(t *testing.T) {
 	require.NoError(t, err)
 	m := accountMapper{d: d}
 	s := uow.NewStore(d, nil)
-	accounts := func(u *uow.Unit) *uow.Repository[*account] { return uow.MappedRepo[*account](u, m) }
+	accounts := func(u *uow.Unit) *uow.Repository[account, accountID, *account] {
+		return uow.MappedRepo[account, accountID](u, m)
+	}
 
 	require.NoError(t, uow.Do(ctx, s, func(ctx context.Context, u *uow.Unit) error {
 		root, err := aggregate.NewRoot[accountID]("alice")

@@ -8,7 +8,7 @@ import (
 	"github.com/dddkit/ddd/aggregate"
 )
 
-// The aggregates the clauses store. Their kinds are their type names, "counter" and "account".
+// The aggregates the clauses store, of kinds (AggregateType) "counter" and "account".
 
 type counterID string
 
@@ -17,6 +17,8 @@ type counter struct {
 	aggregate.Root[counterID]
 	N int `json:"n"`
 }
+
+func (*counter) AggregateType() string { return "counter" }
 
 // incremented is counter's event: N is the value after the increment.
 type incremented struct {
@@ -52,6 +54,8 @@ type account struct {
 	Frozen  bool    `json:"frozen"`
 	Note    *string `json:"note"`
 }
+
+func (*account) AggregateType() string { return "account" }
 
 func newAccount(t testing.TB, id string) *account {
 	t.Helper()

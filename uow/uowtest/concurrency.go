@@ -46,7 +46,7 @@ func (e *env) wantBlocked(ch <-chan error, what string) <-chan error {
 func testConflict(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	inc := func(_ *uow.Unit, c *counter) error { c.Inc(); return nil }
-	del := func(u *uow.Unit, c *counter) error { return uow.Repo[*counter](u).Remove(e.ctx, c) }
+	del := func(u *uow.Unit, c *counter) error { return uow.Repo[counter, counterID](u).Remove(e.ctx, c) }
 	for i, c := range []struct {
 		name          string
 		first, second func(*uow.Unit, *counter) error
@@ -78,7 +78,7 @@ func testConflict(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	b := e.begin()
 	e.get(b, "s").Inc()
 	e.commit(b, "a concurrent change")
-	_, err := uow.Repo[*counter](a).GetForUpdate(e.ctx, "s")
+	_, err := uow.Repo[counter, counterID](a).GetForUpdate(e.ctx, "s")
 	wantErr(t, err, uow.ErrConflict, "GetForUpdate of an aggregate loaded before another unit changed it")
 	e.rollback(a)
 }
@@ -91,7 +91,7 @@ func testUnchangedNotWritten(t testing.TB, newDriver func(testing.TB) driver.Dri
 	e.seed("x", "y", "z")
 
 	a := e.begin()
-	many, err := uow.Repo[*counter](a).GetMany(e.ctx, "x", "y")
+	many, err := uow.Repo[counter, counterID](a).GetMany(e.ctx, "x", "y")
 	if err != nil {
 		t.Fatalf("GetMany(x, y): %v", err)
 	}
@@ -116,7 +116,7 @@ func testUnchangedNotWritten(t testing.TB, newDriver func(testing.TB) driver.Dri
 		return
 	}
 	a = e.begin()
-	if _, err := uow.Repo[*counter](a).Find(e.ctx); err != nil {
+	if _, err := uow.Repo[counter, counterID](a).Find(e.ctx); err != nil {
 		t.Fatalf("Find(): %v", err)
 	}
 	b = e.begin()
@@ -203,7 +203,7 @@ func testPessimistic(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 	getForUpdate := func(ctx context.Context, u *uow.Unit) (*counter, error) {
-		return uow.Repo[*counter](u).GetForUpdate(ctx, "x")
+		return uow.Repo[counter, counterID](u).GetForUpdate(ctx, "x")
 	}
 
 	// A second GetForUpdate waits, then sees the change.
@@ -245,7 +245,7 @@ func testPessimistic(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 			return err
 		}
 		defer func() { _ = u.Rollback(context.Background()) }()
-		_, err = uow.Repo[*counter](u).Get(e.ctx, "x")
+		_, err = uow.Repo[counter, counterID](u).Get(e.ctx, "x")
 		return err
 	})
 	if err, ok := wait(reader, 5*time.Second); !ok {
@@ -258,7 +258,7 @@ func testPessimistic(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	// A write waits for the lock (or gives up with ErrConflict), never overwrites.
 	writer := async(func() error {
 		return e.inUnit(e.ctx, func(u *uow.Unit) error {
-			c, err := uow.Repo[*counter](u).Get(e.ctx, "x")
+			c, err := uow.Repo[counter, counterID](u).Get(e.ctx, "x")
 			if err == nil {
 				c.Inc()
 			}
@@ -321,7 +321,7 @@ func testPessimistic(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	// A deadlock on rows is broken with ErrConflict.
 	e.seed("y")
 	e.wantDeadlockBroken("GetForUpdate", func(u *uow.Unit, id string) error {
-		_, err := uow.Repo[*counter](u).GetForUpdate(e.ctx, id)
+		_, err := uow.Repo[counter, counterID](u).GetForUpdate(e.ctx, counterID(id))
 		return err
 	}, "x", "y")
 
@@ -334,7 +334,7 @@ func testPessimistic(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	second = e.wantBlocked(async(func() error {
 		return e.inUnit(e.ctx, func(u *uow.Unit) error { _, err := getForUpdate(e.ctx, u); return err })
 	}), "GetForUpdate(x) while another unit holds the lock")
-	noErr(t, uow.Repo[*counter](a).Remove(e.ctx, ca), "Remove(x)")
+	noErr(t, uow.Repo[counter, counterID](a).Remove(e.ctx, ca), "Remove(x)")
 	e.commit(a, "the unit holding the lock removing x")
 	wantErr(t, await(t, second, "the waiting GetForUpdate"), uow.ErrNotFound, "GetForUpdate(x) that waited while another unit removed x")
 }

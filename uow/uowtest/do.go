@@ -24,13 +24,13 @@ func testDoRetriesConflicts(t testing.TB, newDriver func(testing.TB) driver.Driv
 	attempts := 0
 	err := uow.Do(e.ctx, e.store, func(ctx context.Context, u *uow.Unit) error {
 		attempts++
-		c, err := uow.Repo[*counter](u).Get(ctx, "x")
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, "x")
 		if err != nil {
 			return err
 		}
 		if attempts == 1 { // another unit changes x between this load and this commit
 			if err := e.inUnit(ctx, func(other *uow.Unit) error {
-				o, err := uow.Repo[*counter](other).Get(ctx, "x")
+				o, err := uow.Repo[counter, counterID](other).Get(ctx, "x")
 				if err == nil {
 					o.Inc()
 				}
@@ -128,12 +128,12 @@ func testDoDoesNotRetry(t testing.TB, newDriver func(testing.TB) driver.Driver) 
 	attempts := 0
 	err := uow.Do(e.ctx, e.store, func(ctx context.Context, u *uow.Unit) error {
 		attempts++
-		if err := uow.Repo[*counter](u).Add(ctx, newCounter(t, "dup")); err != nil {
+		if err := uow.Repo[counter, counterID](u).Add(ctx, newCounter(t, "dup")); err != nil {
 			return err
 		}
 		if attempts == 1 {
 			return e.inUnit(ctx, func(other *uow.Unit) error {
-				return uow.Repo[*counter](other).Add(ctx, newCounter(t, "dup"))
+				return uow.Repo[counter, counterID](other).Add(ctx, newCounter(t, "dup"))
 			})
 		}
 		return nil
@@ -160,7 +160,7 @@ func testDoPanic(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	recovered := func() (p any) {
 		defer func() { p = recover() }()
 		_ = uow.Do(e.ctx, e.store, func(ctx context.Context, u *uow.Unit) error {
-			c, err := uow.Repo[*counter](u).GetForUpdate(ctx, "x")
+			c, err := uow.Repo[counter, counterID](u).GetForUpdate(ctx, "x")
 			if err != nil {
 				return err
 			}
@@ -184,7 +184,7 @@ func testDoPanic(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	// The lock GetForUpdate took was released by the rollback.
 	noErr(t, await(t, async(func() error {
 		return e.inUnit(e.ctx, func(u *uow.Unit) error {
-			_, err := uow.Repo[*counter](u).GetForUpdate(e.ctx, "x")
+			_, err := uow.Repo[counter, counterID](u).GetForUpdate(e.ctx, "x")
 			return err
 		})
 	}), "GetForUpdate(x) after the panic"), "GetForUpdate(x) after a panic in a unit holding its lock")
@@ -197,7 +197,7 @@ func testDoContext(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e.seed("x")
 	before := len(e.messages())
 	change := func(ctx context.Context, u *uow.Unit) error {
-		c, err := uow.Repo[*counter](u).Get(ctx, "x")
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, "x")
 		if err != nil {
 			return err
 		}

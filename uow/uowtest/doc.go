@@ -32,6 +32,10 @@
 //     and fields, an existing inbox mark is a conflict, Rollback after the end returns nil.
 //   - RoundTrip, ReadCommitted, IdentityMap, NotFound, Duplicate, Remove: what a unit stores and
 //     reads back, when others see it, and the identity map (one pointer per ID in a unit).
+//   - GetOrAdd: [uow.Repository.GetOrAdd] returns a stored aggregate and adds a missing one; two
+//     units that add one missing ID converge through Do's retry of the lost race on one
+//     aggregate with both units' changes and events, in version order, and so do goroutines
+//     racing on one ID.
 //   - Conflict, UnchangedNotWritten, CommitAtomicity, Rollback, UnitDone: two units changing one
 //     aggregate conflict; an aggregate only loaded is not written, so it cannot conflict; a
 //     failed commit or a rollback stores nothing (aggregates, messages, inbox marks); an ended

@@ -30,7 +30,7 @@ func testFind(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	for _, s := range seed {
 		a := newAccount(t, s.Owner[:1])
 		a.Owner, a.Status, a.Balance, a.Rate, a.Frozen, a.Note = s.Owner, s.Status, s.Balance, s.Rate, s.Frozen, s.Note
-		if err := uow.Repo[*account](u).Add(e.ctx, a); err != nil {
+		if err := uow.Repo[account, accountID](u).Add(e.ctx, a); err != nil {
 			t.Fatalf("Add account %s: %v", a.ID(), err)
 		}
 	}
@@ -38,7 +38,7 @@ func testFind(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e.commit(u, "seeding accounts")
 
 	u = e.begin()
-	accounts := uow.Repo[*account](u)
+	accounts := uow.Repo[account, accountID](u)
 	f := func(name string, v any) uow.Field { return uow.Field{Name: name, Value: v} }
 	for _, c := range []struct {
 		where []uow.Field
@@ -87,7 +87,7 @@ func testFind(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e.rollback(u)
 
 	u = e.begin()
-	accounts = uow.Repo[*account](u)
+	accounts = uow.Repo[account, accountID](u)
 	b, err := accounts.Get(e.ctx, "b")
 	if err != nil {
 		t.Fatalf("Get(b): %v", err)
@@ -102,7 +102,7 @@ func testFind(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	}
 	e.commit(u, "removing b, adding e")
 	u = e.begin()
-	got, err = uow.Repo[*account](u).Find(e.ctx, f("balance", 100))
+	got, err = uow.Repo[account, accountID](u).Find(e.ctx, f("balance", 100))
 	if noErr(t, err, "Find(balance=100) after the commit") && strings.Join(ids(got), ",") != "a,e" {
 		t.Errorf("Find(balance=100) after committing the removal of b and the insert of e returned [%s], want [a,e]", strings.Join(ids(got), ","))
 	}

@@ -68,7 +68,7 @@ func testInbox(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 		if err != nil || already {
 			return err
 		}
-		c, err := uow.Repo[*counter](u).Get(ctx, "x")
+		c, err := uow.Repo[counter, counterID](u).Get(ctx, "x")
 		if err == nil {
 			c.Inc()
 		}

@@ -87,13 +87,13 @@ func mixedStrategies(e *env) {
 		var done []string
 		err := uow.Do(e.ctx, e.store, func(ctx context.Context, u *uow.Unit) error {
 			done = done[:0]
-			counters := uow.Repo[*counter](u)
+			counters := uow.Repo[counter, counterID](u)
 			var got []*counter
 			switch strategy {
 			case "pessimistic":
-				sorted := make([]string, len(picked))
+				sorted := make([]counterID, len(picked))
 				for i, p := range picked {
-					sorted[i] = mixedID(p)
+					sorted[i] = counterID(mixedID(p))
 				}
 				slices.Sort(sorted)
 				for _, id := range sorted {
@@ -104,9 +104,9 @@ func mixedStrategies(e *env) {
 					got = append(got, c)
 				}
 			case "getmany":
-				some := make([]string, len(picked))
+				some := make([]counterID, len(picked))
 				for i, p := range picked {
-					some[i] = mixedID(p)
+					some[i] = counterID(mixedID(p))
 				}
 				var err error
 				if got, err = counters.GetMany(ctx, some...); err != nil {
@@ -123,7 +123,7 @@ func mixedStrategies(e *env) {
 					}
 				}
 				for _, p := range picked {
-					c, err := counters.Get(ctx, mixedID(p))
+					c, err := counters.Get(ctx, counterID(mixedID(p)))
 					if errors.Is(err, uow.ErrNotFound) && strategy == "add" {
 						c = newCounter(t, mixedID(p))
 						err = counters.Add(ctx, c)

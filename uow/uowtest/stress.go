@@ -34,12 +34,12 @@ func testStress(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 		before := len(e.messages())
 		var attempts atomic.Int64
 		inc := func(ctx context.Context, u *uow.Unit) error {
-			counters := uow.Repo[*counter](u)
+			counters := uow.Repo[counter, counterID](u)
 			get := counters.Get
 			if c.lock == uow.ForUpdate {
 				get = counters.GetForUpdate
 			}
-			x, err := get(ctx, c.id)
+			x, err := get(ctx, counterID(c.id))
 			if err != nil {
 				return err
 			}

@@ -19,7 +19,7 @@ func testRoundTrip(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	note := "a note"
 	a := newAccount(t, "acc")
 	a.Owner, a.Status, a.Balance, a.Rate, a.Frozen, a.Note = "ann", "open", -42, 0.25, true, &note
-	if err := uow.Repo[*account](u).Add(e.ctx, a); err != nil {
+	if err := uow.Repo[account, accountID](u).Add(e.ctx, a); err != nil {
 		t.Fatalf("Add account: %v", err)
 	}
 	e.commit(u, "adding")
@@ -29,7 +29,7 @@ func testRoundTrip(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e.wantState("x", 6, 1, "added counter")
 
 	u = e.begin()
-	got, err := uow.Repo[*account](u).Get(e.ctx, "acc")
+	got, err := uow.Repo[account, accountID](u).Get(e.ctx, "acc")
 	if err != nil {
 		t.Fatalf("Get account: %v", err)
 	}
@@ -50,7 +50,7 @@ func testRoundTrip(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e.wantState("x", 7, 2, "changed counter")
 
 	u = e.begin()
-	got, err = uow.Repo[*account](u).Get(e.ctx, "acc")
+	got, err = uow.Repo[account, accountID](u).Get(e.ctx, "acc")
 	if err != nil {
 		t.Fatalf("Get account: %v", err)
 	}
@@ -76,7 +76,7 @@ func testReadCommitted(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	if c := e.get(b, "x"); c.N != 0 || c.Version() != 1 {
 		t.Errorf("another unit sees counter x at N=%d version %d before the change committed, want N=0 version 1", c.N, c.Version())
 	}
-	_, err := uow.Repo[*counter](b).Get(e.ctx, "new")
+	_, err := uow.Repo[counter, counterID](b).Get(e.ctx, "new")
 	wantErr(t, err, uow.ErrNotFound, "another unit's Get of an aggregate added but not committed")
 	e.rollback(b)
 
@@ -92,13 +92,13 @@ func testIdentityMap(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("a", "b")
 	u := e.begin()
-	if err := uow.Repo[*account](u).Add(e.ctx, newAccount(t, "a")); err != nil {
+	if err := uow.Repo[account, accountID](u).Add(e.ctx, newAccount(t, "a")); err != nil {
 		t.Fatalf("Add account a: %v", err)
 	}
 	e.commit(u, "seeding account a")
 
 	u = e.begin()
-	counters, accounts := uow.Repo[*counter](u), uow.Repo[*account](u)
+	counters, accounts := uow.Repo[counter, counterID](u), uow.Repo[account, accountID](u)
 	a1 := e.get(u, "a")
 	a2 := e.get(u, "a")
 	if a1 != a2 {
@@ -155,14 +155,14 @@ func testNotFound(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 	u := e.begin()
-	counters := uow.Repo[*counter](u)
+	counters := uow.Repo[counter, counterID](u)
 	_, err := counters.Get(e.ctx, "missing")
 	wantErr(t, err, uow.ErrNotFound, "Get of a missing ID")
 	_, err = counters.GetForUpdate(e.ctx, "missing")
 	wantErr(t, err, uow.ErrNotFound, "GetForUpdate of a missing ID")
 	_, err = counters.GetMany(e.ctx, "x", "missing")
 	wantErr(t, err, uow.ErrNotFound, "GetMany with a missing ID")
-	_, err = uow.Repo[*account](u).Get(e.ctx, "x")
+	_, err = uow.Repo[account, accountID](u).Get(e.ctx, "x")
 	wantErr(t, err, uow.ErrNotFound, "Get of an account with the ID of a stored counter")
 	many, err := counters.GetMany(e.ctx, "x")
 	if noErr(t, err, "GetMany of a stored ID") && len(many) != 1 {
@@ -178,7 +178,7 @@ func testDuplicate(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e := start(t, newDriver)
 	e.seed("x")
 	u := e.begin()
-	counters := uow.Repo[*counter](u)
+	counters := uow.Repo[counter, counterID](u)
 	wantErr(t, counters.Add(e.ctx, newCounter(t, "x")), uow.ErrDuplicate, "Add of a stored ID")
 	e.add(u, "y", 1)
 	wantErr(t, counters.Add(e.ctx, newCounter(t, "y")), uow.ErrDuplicate, "Add of an ID added in the same unit")
@@ -201,7 +201,7 @@ func testRemove(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 	e.seed("x", "keep")
 
 	u := e.begin()
-	counters := uow.Repo[*counter](u)
+	counters := uow.Repo[counter, counterID](u)
 	x := e.get(u, "x")
 	noErr(t, counters.Remove(e.ctx, x), "Remove")
 	_, err := counters.Get(e.ctx, "x")
@@ -219,7 +219,7 @@ func testRemove(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 
 	before := len(e.messages())
 	u = e.begin()
-	counters = uow.Repo[*counter](u)
+	counters = uow.Repo[counter, counterID](u)
 	tmp := e.add(u, "tmp", 1)
 	tmp.Inc()
 	noErr(t, counters.Remove(e.ctx, tmp), "Remove of an aggregate added in the unit")
@@ -236,7 +236,7 @@ func testRemove(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 // ErrUnitDone.
 func unitMethods(e *env, u *uow.Unit, state string) {
 	e.t.Helper()
-	counters := uow.Repo[*counter](u)
+	counters := uow.Repo[counter, counterID](u)
 	check := func(err error, method string) {
 		e.t.Helper()
 		wantErr(e.t, err, uow.ErrUnitDone, method+" "+state)
@@ -250,6 +250,11 @@ func unitMethods(e *env, u *uow.Unit, state string) {
 	_, err = counters.Find(e.ctx)
 	check(err, "Find")
 	check(counters.Add(e.ctx, newCounter(e.t, "late")), "Add")
+	_, err = counters.GetOrAdd(e.ctx, "late", func(id counterID) (*counter, error) {
+		e.t.Errorf("GetOrAdd %s called create", state)
+		return newCounter(e.t, "late"), nil
+	})
+	check(err, "GetOrAdd")
 	check(u.Emit(uow.Message{Topic: "t", Name: "n"}), "Emit")
 	_, err = u.MarkProcessed(e.ctx, "c", "m")
 	check(err, "MarkProcessed")
@@ -292,7 +297,7 @@ func testRollback(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 
 	u := e.begin()
 	e.get(u, "x").Inc()
-	noErr(t, uow.Repo[*counter](u).Remove(e.ctx, e.get(u, "y")), "Remove")
+	noErr(t, uow.Repo[counter, counterID](u).Remove(e.ctx, e.get(u, "y")), "Remove")
 	e.add(u, "z", 1).Inc()
 	noErr(t, u.Emit(uow.Message{Topic: "uowtest.commands", Name: "uowtest.rolledBack"}), "Emit")
 	if inbox {

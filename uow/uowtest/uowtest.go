@@ -62,6 +62,7 @@ var clauses = []clause{
 	{"IdentityMap", testIdentityMap},
 	{"NotFound", testNotFound},
 	{"Duplicate", testDuplicate},
+	{"GetOrAdd", testGetOrAdd},
 	{"Remove", testRemove},
 	{"Conflict", testConflict},
 	{"UnchangedNotWritten", testUnchangedNotWritten},
@@ -164,7 +165,7 @@ func (e *env) seed(ids ...string) {
 	e.t.Helper()
 	u := e.begin()
 	for _, id := range ids {
-		if err := uow.Repo[*counter](u).Add(e.ctx, newCounter(e.t, id)); err != nil {
+		if err := uow.Repo[counter, counterID](u).Add(e.ctx, newCounter(e.t, id)); err != nil {
 			e.t.Fatalf("seeding counter %s: Add: %v", id, err)
 		}
 	}
@@ -174,7 +175,7 @@ func (e *env) seed(ids ...string) {
 // get loads a counter in u and fails the test if that fails.
 func (e *env) get(u *uow.Unit, id string) *counter {
 	e.t.Helper()
-	c, err := uow.Repo[*counter](u).Get(e.ctx, id)
+	c, err := uow.Repo[counter, counterID](u).Get(e.ctx, counterID(id))
 	if err != nil {
 		e.t.Fatalf("Get counter %s: %v", id, err)
 	}
@@ -186,7 +187,7 @@ func (e *env) add(u *uow.Unit, id string, n int) *counter {
 	e.t.Helper()
 	c := newCounter(e.t, id)
 	c.N = n
-	if err := uow.Repo[*counter](u).Add(e.ctx, c); err != nil {
+	if err := uow.Repo[counter, counterID](u).Add(e.ctx, c); err != nil {
 		e.t.Fatalf("Add counter %s: %v", id, err)
 	}
 	return c
@@ -197,7 +198,7 @@ func (e *env) state(id string) (n int, version int64, ok bool) {
 	e.t.Helper()
 	u := e.begin()
 	defer e.rollback(u)
-	c, err := uow.Repo[*counter](u).Get(e.ctx, id)
+	c, err := uow.Repo[counter, counterID](u).Get(e.ctx, counterID(id))
 	if errors.Is(err, uow.ErrNotFound) {
 		return 0, 0, false
 	}

@@ -169,11 +169,14 @@ const (
 	oneOwner
 	// pendingUnparked makes Pending leave out the parked messages.
 	pendingUnparked
+	// insertOverwrites makes an insert of a stored ID overwrite it (an upsert) instead of
+	// failing with ErrDuplicate: a lost race to add an ID goes unnoticed.
+	insertOverwrites
 )
 
 func (b breakage) String() string {
 	return [...]string{"intact", "noVersionCheck", "dropMessages", "noRowLocks", "halfCommit",
-		"inboxNoConflict", "findFirstFieldOnly", "claimPastHeads", "halfLease", "oneOwner", "pendingUnparked"}[b]
+		"inboxNoConflict", "findFirstFieldOnly", "claimPastHeads", "halfLease", "oneOwner", "pendingUnparked", "insertOverwrites"}[b]
 }
 
 // brokenDriver is memuow with one breakage.
@@ -289,6 +292,13 @@ func (tx *brokenTx) Commit(ctx context.Context, c *driver.Changes) error {
 				broken.Writes[i].Record.Version = r.Version
 			}
 		}
+	case insertOverwrites:
+		broken.Writes = slices.Clone(c.Writes)
+		for i, w := range broken.Writes {
+			if r, ok := tx.d.Get(w.Record.Kind, w.Record.ID); ok && w.Op == driver.Insert {
+				broken.Writes[i].Op, broken.Writes[i].Record.Version = driver.Update, r.Version
+			}
+		}
 	case dropMessages:
 		broken.Messages = nil
 	case halfCommit:
@@ -330,6 +340,8 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		{oneOwner, "OutboxConcurrentRelays"},
 		{oneOwner, "OutboxLeaseExpiry"},
 		{pendingUnparked, "OutboxPending"},
+		{insertOverwrites, "Duplicate"},
+		{insertOverwrites, "GetOrAdd"},
 	} {
 		t.Run(c.breakage.String()+"/"+c.clause, func(t *testing.T) {
 			t.Parallel()

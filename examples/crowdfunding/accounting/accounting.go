@@ -56,6 +56,9 @@ type Account struct {
 	Balance money.Money `json:"balance"`
 }
 
+// AggregateType is Account's stable name: its storage kind and the topic of its events.
+func (*Account) AggregateType() string { return "Account" }
+
 // Kind is what an operation does.
 type Kind string
 
@@ -89,6 +92,9 @@ type Operation struct {
 	Reason   string `json:"reason,omitempty"`
 }
 
+// AggregateType is Operation's stable name: its storage kind and the topic of its events.
+func (*Operation) AggregateType() string { return "Operation" }
+
 // Ref names what another context asked an operation for, echoed in its events.
 type Ref struct {
 	Campaign   string `json:"campaign,omitempty"`
@@ -110,7 +116,7 @@ func OpenAccount(ctx context.Context, store *uow.Store, id AccountID, owner stri
 		}
 		a := &Account{Root: root, Owner: owner, Balance: money.Zero(c)}
 		a.Record(AccountOpened{Account: id, Owner: owner, Currency: c.Code()})
-		return uow.Repo[*Account](u).Add(ctx, a)
+		return uow.Repo[Account, AccountID](u).Add(ctx, a)
 	}, nil)
 	if errors.Is(err, uow.ErrDuplicate) {
 		return fmt.Errorf("%w: %s", ErrAccountExists, id)
@@ -129,8 +135,8 @@ func Deposit(ctx context.Context, store *uow.Store, key string, to AccountID, am
 // operation does nothing (it was applied); with another, it is ErrKeyReused. The accounts record
 // Debited and Credited with their new balances.
 func apply(ctx context.Context, u *uow.Unit, key OperationKey, kind Kind, debit, credit AccountID, amount money.Money, ref Ref) error {
-	ops := uow.Repo[*Operation](u)
-	if op, err := ops.Get(ctx, string(key)); err == nil {
+	ops := uow.Repo[Operation, OperationKey](u)
+	if op, err := ops.Get(ctx, key); err == nil {
 		switch {
 		case !op.same(kind, debit, credit, amount, ref):
 			return fmt.Errorf("%w: %s", ErrKeyReused, key)
@@ -147,9 +153,9 @@ func apply(ctx context.Context, u *uow.Unit, key OperationKey, kind Kind, debit,
 	if debit != "" && debit == credit {
 		return fmt.Errorf("%w: %s", ErrSameAccount, debit)
 	}
-	accounts := uow.Repo[*Account](u)
+	accounts := uow.Repo[Account, AccountID](u)
 	move := func(id AccountID, sign int) error {
-		a, err := accounts.Get(ctx, string(id))
+		a, err := accounts.Get(ctx, id)
 		if errors.Is(err, uow.ErrNotFound) {
 			return fmt.Errorf("%w: %s", ErrUnknownAccount, id)
 		} else if err != nil {
@@ -196,7 +202,7 @@ func apply(ctx context.Context, u *uow.Unit, key OperationKey, kind Kind, debit,
 func Ledger(ctx context.Context, store *uow.Store, id AccountID) ([]*Operation, error) {
 	var out []*Operation
 	err := read(ctx, store, func(u *uow.Unit) (err error) {
-		out, err = uow.Repo[*Operation](u).FindFunc(ctx, func(o *Operation) bool {
+		out, err = uow.Repo[Operation, OperationKey](u).FindFunc(ctx, func(o *Operation) bool {
 			return o.Rejected == "" && (o.Debit == id || o.Credit == id)
 		})
 		return err
@@ -207,26 +213,18 @@ func Ledger(ctx context.Context, store *uow.Store, id AccountID) ([]*Operation, 
 // reject records, under its key, an operation a rule refused, unless its key holds one already.
 // It returns the operation as stored: the first answer.
 func reject(ctx context.Context, u *uow.Unit, o operation, code, reason string) (*Operation, error) {
-	ops := uow.Repo[*Operation](u)
-	if op, err := ops.Get(ctx, string(o.key)); err == nil {
-		return op, nil
-	} else if !errors.Is(err, uow.ErrNotFound) {
-		return nil, err
-	}
-	root, err := aggregate.NewRoot(o.key)
-	if err != nil {
-		return nil, err
-	}
-	op := &Operation{Root: root, Kind: o.kind, Debit: o.debit, Credit: o.credit, Amount: o.amount, Ref: o.ref,
-		Rejected: code, Reason: reason}
-	return op, ops.Add(ctx, op)
+	return uow.Repo[Operation, OperationKey](u).GetOrAdd(ctx, o.key, func(key OperationKey) (*Operation, error) {
+		root, err := aggregate.NewRoot(key)
+		return &Operation{Root: root, Kind: o.kind, Debit: o.debit, Credit: o.credit, Amount: o.amount, Ref: o.ref,
+			Rejected: code, Reason: reason}, err
+	})
 }
 
 // Accounts returns every account.
 func Accounts(ctx context.Context, store *uow.Store) ([]*Account, error) {
 	var out []*Account
 	err := read(ctx, store, func(u *uow.Unit) (err error) {
-		out, err = uow.Repo[*Account](u).Find(ctx)
+		out, err = uow.Repo[Account, AccountID](u).Find(ctx)
 		return err
 	})
 	return out, err
@@ -236,7 +234,7 @@ func Accounts(ctx context.Context, store *uow.Store) ([]*Account, error) {
 func Operations(ctx context.Context, store *uow.Store) ([]*Operation, error) {
 	var out []*Operation
 	err := read(ctx, store, func(u *uow.Unit) (err error) {
-		out, err = uow.Repo[*Operation](u).FindFunc(ctx, func(o *Operation) bool { return o.Rejected == "" })
+		out, err = uow.Repo[Operation, OperationKey](u).FindFunc(ctx, func(o *Operation) bool { return o.Rejected == "" })
 		return err
 	})
 	return out, err
@@ -246,7 +244,7 @@ func Operations(ctx context.Context, store *uow.Store) ([]*Operation, error) {
 func Rejections(ctx context.Context, store *uow.Store) ([]*Operation, error) {
 	var out []*Operation
 	err := read(ctx, store, func(u *uow.Unit) (err error) {
-		out, err = uow.Repo[*Operation](u).FindFunc(ctx, func(o *Operation) bool { return o.Rejected != "" })
+		out, err = uow.Repo[Operation, OperationKey](u).FindFunc(ctx, func(o *Operation) bool { return o.Rejected != "" })
 		return err
 	})
 	return out, err

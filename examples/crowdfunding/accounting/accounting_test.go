@@ -41,14 +41,14 @@ func balances(t *testing.T, s *uow.Store) map[accounting.AccountID]string {
 }
 
 // rejections returns the OperationRejected events in the driver's outbox, by operation.
-func rejections(t *testing.T, d *memuow.Driver) map[string]string {
+func rejections(t *testing.T, d *memuow.Driver) map[accounting.OperationKey]string {
 	t.Helper()
-	out := map[string]string{}
+	out := map[accounting.OperationKey]string{}
 	for _, m := range d.Messages() {
 		if m.Name == (accounting.OperationRejected{}).EventName() {
 			var e accounting.OperationRejected
 			require.NoError(t, json.Unmarshal(m.Payload, &e))
-			out[string(e.Operation)] = e.Code
+			out[e.Operation] = e.Code
 		}
 	}
 	return out
@@ -58,8 +58,8 @@ func TestOperationsOnceAndScopedKeys(t *testing.T) {
 	ctx := context.Background()
 	d := memuow.New(nil)
 	s := accounting.NewStore(d, nil)
-	for _, a := range []accounting.AccountID{"alice", "bob", "carol"} {
-		require.NoError(t, accounting.OpenAccount(ctx, s, a, string(a), money.MustLookup("USD")))
+	for _, owner := range []string{"alice", "bob", "carol"} {
+		require.NoError(t, accounting.OpenAccount(ctx, s, accounting.AccountID(owner), owner, money.MustLookup("USD")))
 	}
 	require.ErrorIs(t, accounting.OpenAccount(ctx, s, "alice", "alice", money.MustLookup("USD")), accounting.ErrAccountExists)
 	require.NoError(t, accounting.Deposit(ctx, s, "d1", "alice", usd(t, "50.00")))
@@ -82,7 +82,7 @@ func TestOperationsOnceAndScopedKeys(t *testing.T) {
 	assert.Equal(t, map[accounting.AccountID]string{"alice": "10.00 USD", "bob": "20.00 USD", "carol": "20.00 USD"}, balances(t, s))
 	// Insufficient funds: rejected with an explicit event, nothing moved.
 	require.NoError(t, h(ctx, pledge("m4", "c1", "k2", "bob", "10.01")))
-	assert.Equal(t, map[string]string{"donation/c1/k2": "insufficient_funds"}, rejections(t, d))
+	assert.Equal(t, map[accounting.OperationKey]string{"donation/c1/k2": "insufficient_funds"}, rejections(t, d))
 
 	withdraw := func(id, name, w, amount string) uow.Message {
 		return message(t, id, accounting.Commands, name, map[string]any{"withdrawal": w, "account": "bob", "amount": usd(t, amount)})
@@ -96,9 +96,9 @@ func TestOperationsOnceAndScopedKeys(t *testing.T) {
 
 	ledger, err := accounting.Ledger(ctx, s, "bob")
 	require.NoError(t, err)
-	var keys []string
+	var keys []accounting.OperationKey
 	for _, op := range ledger {
-		keys = append(keys, string(op.ID()))
+		keys = append(keys, op.ID())
 	}
-	assert.ElementsMatch(t, []string{"donation/c1/k", "withdrawal/w1", "refund/w1"}, keys)
+	assert.ElementsMatch(t, []accounting.OperationKey{"donation/c1/k", "withdrawal/w1", "refund/w1"}, keys)
 }

@@ -16,8 +16,8 @@ func Example() {
 	ctx := context.Background()
 	store := accounting.NewStore(memuow.New(nil), nil)
 	usd := money.MustLookup("USD")
-	for _, a := range []accounting.AccountID{"alice", "bob"} {
-		if err := accounting.OpenAccount(ctx, store, a, string(a), usd); err != nil {
+	for _, owner := range []string{"alice", "bob"} {
+		if err := accounting.OpenAccount(ctx, store, accounting.AccountID(owner), owner, usd); err != nil {
 			panic(err)
 		}
 	}

@@ -65,6 +65,9 @@ type Campaign struct {
 	Donations map[string]*Donation `json:"donations"`
 }
 
+// AggregateType is Campaign's stable name: its storage kind and the topic of its events.
+func (*Campaign) AggregateType() string { return "Campaign" }
+
 // Create starts a campaign for owner (an accounting account ID) with a positive goal.
 func Create(ctx context.Context, store *uow.Store, id CampaignID, owner, title string, goal money.Money) error {
 	if !goal.IsPositive() {
@@ -78,7 +81,7 @@ func Create(ctx context.Context, store *uow.Store, id CampaignID, owner, title s
 		c := &Campaign{Root: root, Owner: owner, Title: title, Goal: goal, Raised: money.Zero(goal.Currency()),
 			Donations: map[string]*Donation{}}
 		c.Record(CampaignCreated{Campaign: id, Owner: owner, Title: title, Goal: goal})
-		return uow.Repo[*Campaign](u).Add(ctx, c)
+		return uow.Repo[Campaign, CampaignID](u).Add(ctx, c)
 	}, nil)
 	if errors.Is(err, uow.ErrDuplicate) {
 		return fmt.Errorf("%w: %s", ErrCampaignExists, id)
@@ -91,7 +94,7 @@ func Create(ctx context.Context, store *uow.Store, id CampaignID, owner, title s
 // ErrDuplicateKey. Accounting then moves the money and the campaign records the outcome.
 func Donate(ctx context.Context, store *uow.Store, id CampaignID, key, donor string, amount money.Money) error {
 	return uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
-		c, err := uow.Repo[*Campaign](u).Get(ctx, string(id))
+		c, err := uow.Repo[Campaign, CampaignID](u).Get(ctx, id)
 		if errors.Is(err, uow.ErrNotFound) {
 			return fmt.Errorf("%w: %s", ErrUnknownCampaign, id)
 		} else if err != nil {
@@ -205,21 +208,22 @@ const (
 
 type answer struct {
 	Ref struct {
-		Campaign string `json:"campaign"`
-		Donation string `json:"donation"`
+		Campaign CampaignID `json:"campaign"`
+		Donation string     `json:"donation"`
 	} `json:"ref"`
 	Reason string `json:"reason"`
 }
 
 // settleCmd records accounting's answer for a donation.
 type settleCmd struct {
-	campaign, donation, reason string
-	ok                         bool
+	campaign         CampaignID
+	donation, reason string
+	ok               bool
 }
 
 // Handle implements uow.Command.
 func (s settleCmd) Handle(ctx context.Context, u *uow.Unit) error {
-	c, err := uow.Repo[*Campaign](u).Get(ctx, s.campaign)
+	c, err := uow.Repo[Campaign, CampaignID](u).Get(ctx, s.campaign)
 	if err != nil {
 		return err // a campaign accounting names exists: not finding it is a technical error
 	}
@@ -259,5 +263,5 @@ func Campaigns(ctx context.Context, store *uow.Store) ([]*Campaign, error) {
 		return nil, err
 	}
 	defer func() { _ = u.Rollback(context.WithoutCancel(ctx)) }()
-	return uow.Repo[*Campaign](u).Find(ctx)
+	return uow.Repo[Campaign, CampaignID](u).Find(ctx)
 }

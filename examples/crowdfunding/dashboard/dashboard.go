@@ -40,6 +40,9 @@ type View struct {
 	Withdrawals    map[string]*Withdrawal   `json:"withdrawals"` // its withdrawals, by ID
 }
 
+// AggregateType is View's stable name: its storage kind and the topic of its events.
+func (*View) AggregateType() string { return "View" }
+
 // CampaignView is a campaign as its owner sees it.
 type CampaignView struct {
 	Title   string      `json:"title"`
@@ -84,7 +87,7 @@ func Handler(store *uow.Store) outbox.Handler {
 				if id == "" {
 					continue
 				}
-				v, err := view(ctx, u, ViewID(id))
+				v, err := view(ctx, u, id)
 				if err != nil {
 					return err
 				}
@@ -97,16 +100,16 @@ func Handler(store *uow.Store) outbox.Handler {
 
 // event is the union of the fields the dashboard reads from the events it follows.
 type event struct {
-	Account    string      `json:"account"`
+	Account    ViewID      `json:"account"`
 	Currency   string      `json:"currency"`
 	Balance    money.Money `json:"balance"`
 	Version    int64       `json:"version"`
 	Campaign   string      `json:"campaign"`
-	Owner      string      `json:"owner"`
+	Owner      ViewID      `json:"owner"`
 	Title      string      `json:"title"`
 	Goal       money.Money `json:"goal"`
 	Donation   string      `json:"donation"`
-	Donor      string      `json:"donor"`
+	Donor      ViewID      `json:"donor"`
 	Amount     money.Money `json:"amount"`
 	Raised     money.Money `json:"raised"`
 	Reason     string      `json:"reason"`
@@ -115,13 +118,13 @@ type event struct {
 
 // change is how one event changes the views it names.
 type change struct {
-	views func(e event) []string
+	views func(e event) []ViewID
 	apply func(v *View, e event)
 }
 
 var changes = map[string]change{
 	"accounting.AccountOpened": {
-		views: func(e event) []string { return []string{e.Account} },
+		views: func(e event) []ViewID { return []ViewID{e.Account} },
 		apply: func(v *View, e event) {
 			c, err := money.Lookup(e.Currency)
 			if err == nil && v.BalanceVersion < 1 { // the account's first version: empty
@@ -130,7 +133,7 @@ var changes = map[string]change{
 		},
 	},
 	"accounting.BalanceChanged": {
-		views: func(e event) []string { return []string{e.Account} },
+		views: func(e event) []ViewID { return []ViewID{e.Account} },
 		apply: func(v *View, e event) {
 			if e.Version > v.BalanceVersion {
 				v.Balance, v.BalanceVersion = e.Balance, e.Version
@@ -138,7 +141,7 @@ var changes = map[string]change{
 		},
 	},
 	"campaigns.CampaignCreated": {
-		views: func(e event) []string { return []string{e.Owner} },
+		views: func(e event) []ViewID { return []ViewID{e.Owner} },
 		apply: func(v *View, e event) {
 			c := v.Campaigns[e.Campaign]
 			if c == nil {
@@ -149,16 +152,16 @@ var changes = map[string]change{
 		},
 	},
 	"campaigns.DonationPledged": {
-		views: func(e event) []string { return []string{e.Donor} },
+		views: func(e event) []ViewID { return []ViewID{e.Donor} },
 		apply: func(v *View, e event) { donation(v, e, "pledged") },
 	},
 	"campaigns.DonationConfirmed": {
-		views: func(e event) []string { return []string{e.Donor, e.Owner} },
+		views: func(e event) []ViewID { return []ViewID{e.Donor, e.Owner} },
 		apply: func(v *View, e event) {
-			if string(v.ID()) == e.Donor {
+			if v.ID() == e.Donor {
 				donation(v, e, "confirmed")
 			}
-			if string(v.ID()) == e.Owner {
+			if v.ID() == e.Owner {
 				c := v.Campaigns[e.Campaign]
 				if c == nil { // confirmed before created arrived: the title comes later
 					c = &CampaignView{Raised: money.Zero(e.Raised.Currency())}
@@ -171,23 +174,23 @@ var changes = map[string]change{
 		},
 	},
 	"campaigns.DonationFailed": {
-		views: func(e event) []string { return []string{e.Donor} },
+		views: func(e event) []ViewID { return []ViewID{e.Donor} },
 		apply: func(v *View, e event) { donation(v, e, "failed") },
 	},
 	"payouts.WithdrawalStarted": {
-		views: func(e event) []string { return []string{e.Account} },
+		views: func(e event) []ViewID { return []ViewID{e.Account} },
 		apply: func(v *View, e event) { withdrawal(v, e, "requested") },
 	},
 	"payouts.WithdrawalPaid": {
-		views: func(e event) []string { return []string{e.Account} },
+		views: func(e event) []ViewID { return []ViewID{e.Account} },
 		apply: func(v *View, e event) { withdrawal(v, e, "paid") },
 	},
 	"payouts.WithdrawalRejected": {
-		views: func(e event) []string { return []string{e.Account} },
+		views: func(e event) []ViewID { return []ViewID{e.Account} },
 		apply: func(v *View, e event) { withdrawal(v, e, "rejected") },
 	},
 	"payouts.WithdrawalRefunded": {
-		views: func(e event) []string { return []string{e.Account} },
+		views: func(e event) []ViewID { return []ViewID{e.Account} },
 		apply: func(v *View, e event) { withdrawal(v, e, "refunded") },
 	},
 }
@@ -225,21 +228,17 @@ func withdrawal(v *View, e event, status string) {
 
 // view loads the account's view, or starts it.
 func view(ctx context.Context, u *uow.Unit, id ViewID) (*View, error) {
-	repo := uow.Repo[*View](u)
-	v, err := repo.Get(ctx, string(id))
-	if err == nil {
-		return v, nil
-	}
-	if !errors.Is(err, uow.ErrNotFound) {
-		return nil, err
-	}
+	return uow.Repo[View, ViewID](u).GetOrAdd(ctx, id, newView)
+}
+
+// newView returns the empty view of an account nothing happened to yet.
+func newView(id ViewID) (*View, error) {
 	root, err := aggregate.NewRoot(id)
 	if err != nil {
 		return nil, err
 	}
-	v = &View{Root: root, Campaigns: map[string]*CampaignView{}, Donations: map[string]*DonationView{},
-		Withdrawals: map[string]*Withdrawal{}}
-	return v, repo.Add(ctx, v)
+	return &View{Root: root, Campaigns: map[string]*CampaignView{}, Donations: map[string]*DonationView{},
+		Withdrawals: map[string]*Withdrawal{}}, nil
 }
 
 // String renders the view, its maps in key order: the balance, then a line per campaign,
@@ -274,17 +273,15 @@ func why(reason string) string {
 }
 
 // Get returns the account's view; an account nothing happened to has an empty one.
-func Get(ctx context.Context, store *uow.Store, account string) (*View, error) {
+func Get(ctx context.Context, store *uow.Store, account ViewID) (*View, error) {
 	u, err := store.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = u.Rollback(context.WithoutCancel(ctx)) }()
-	v, err := uow.Repo[*View](u).Get(ctx, account)
+	v, err := uow.Repo[View, ViewID](u).Get(ctx, account)
 	if errors.Is(err, uow.ErrNotFound) {
-		root, err := aggregate.NewRoot(ViewID(account))
-		return &View{Root: root, Campaigns: map[string]*CampaignView{}, Donations: map[string]*DonationView{},
-			Withdrawals: map[string]*Withdrawal{}}, err
+		return newView(account)
 	}
 	return v, err
 }

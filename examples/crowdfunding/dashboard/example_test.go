@@ -30,7 +30,7 @@ func Example() {
 			panic(err)
 		}
 	}
-	for _, account := range []string{"alice", "bob"} {
+	for _, account := range []dashboard.ViewID{"alice", "bob"} {
 		v, _ := dashboard.Get(ctx, store, account)
 		fmt.Print(v)
 	}

@@ -209,13 +209,13 @@ func (e *env) deposit(t *testing.T, id, account, amount, currency string) {
 }
 
 // balances returns every account's balance as text, by number.
-func (e *env) balances(t *testing.T) map[string]string {
+func (e *env) balances(t *testing.T) map[transfer.AccountNumber]string {
 	t.Helper()
 	var got struct{ Accounts []transfer.Balance }
 	requireJSON(t, e.get(t, "/accounts"), http.StatusOK, &got)
-	out := map[string]string{}
+	out := map[transfer.AccountNumber]string{}
 	for _, b := range got.Accounts {
-		out[string(b.Account)] = b.Balance.String()
+		out[b.Account] = b.Balance.String()
 	}
 	return out
 }
@@ -263,7 +263,7 @@ func TestCommandsAndQueries(t *testing.T) {
 			requireJSON(t, e.command(t, "transfer", transferBody("tr-2", acct1, acct3, usd("60.00"))), http.StatusOK, &tr)
 
 			// GET /accounts
-			assert.Equal(t, map[string]string{acct1: "10.00 USD", acct2: "30.00 USD", acct3: "60.00 USD"}, e.balances(t))
+			assert.Equal(t, map[transfer.AccountNumber]string{acct1: "10.00 USD", acct2: "30.00 USD", acct3: "60.00 USD"}, e.balances(t))
 			var raw map[string][]map[string]any
 			requireJSON(t, e.get(t, "/accounts"), http.StatusOK, &raw)
 			require.Len(t, raw["accounts"], 3)
@@ -282,35 +282,35 @@ func TestCommandsAndQueries(t *testing.T) {
 			assert.Equal(t, "10.00 USD", st.Balance.String())
 			require.Len(t, st.Lines, 3)
 			assert.Equal(t, []string{"deposit", "debit", "debit"}, []string{st.Lines[0].Kind, st.Lines[1].Kind, st.Lines[2].Kind})
-			assert.Equal(t, "dep-1", st.Lines[0].Reference)
+			assert.Equal(t, transfer.Reference("dep-1"), st.Lines[0].Reference)
 			assert.Equal(t, "100.00 USD", st.Lines[0].Amount.String())
-			assert.Equal(t, "tr-1", st.Lines[1].Reference)
+			assert.Equal(t, transfer.Reference("tr-1"), st.Lines[1].Reference)
 			assert.Equal(t, transfer.AccountNumber(acct2), st.Lines[1].Counterparty)
 			assert.Equal(t, "-30.00 USD", st.Lines[1].Amount.String())
 			assert.Equal(t, "70.00 USD", st.Lines[1].Balance.String())
 			requireJSON(t, e.get(t, "/accounts/"+acct1+"/statement?limit=1"), http.StatusOK, &st)
 			require.Len(t, st.Lines, 1)
-			assert.Equal(t, "tr-2", st.Lines[0].Reference)
+			assert.Equal(t, transfer.Reference("tr-2"), st.Lines[0].Reference)
 			var empty map[string]any
 			requireJSON(t, e.get(t, "/accounts/"+acct3+"/statement?limit=5"), http.StatusOK, &empty)
 			assert.Len(t, empty["lines"], 1)
 
 			// transfers over an amount, largest first.
-			numbers := func(path string) []string {
+			numbers := func(path string) []transfer.TransferNumber {
 				var got struct{ Transfers []transfer.TransferView }
 				requireJSON(t, e.get(t, path), http.StatusOK, &got)
-				out := []string{}
+				out := []transfer.TransferNumber{}
 				for _, v := range got.Transfers {
-					out = append(out, string(v.Number))
+					out = append(out, v.Number)
 				}
 				return out
 			}
-			assert.Equal(t, []string{"tr-2"}, numbers("/transfers?over=50.00&currency=USD"))
-			assert.Equal(t, []string{"tr-2", "tr-1"}, numbers("/transfers?over=10&currency=usd"))
-			assert.Equal(t, []string{"tr-2", "tr-1"}, numbers("/transfers?currency=USD"))
-			assert.Equal(t, []string{"tr-2"}, numbers("/transfers?over=0.00&currency=USD&limit=1"))
-			assert.Equal(t, []string{}, numbers("/transfers?over=60.00&currency=USD"))
-			assert.Equal(t, []string{}, numbers("/transfers?currency=EUR"))
+			assert.Equal(t, []transfer.TransferNumber{"tr-2"}, numbers("/transfers?over=50.00&currency=USD"))
+			assert.Equal(t, []transfer.TransferNumber{"tr-2", "tr-1"}, numbers("/transfers?over=10&currency=usd"))
+			assert.Equal(t, []transfer.TransferNumber{"tr-2", "tr-1"}, numbers("/transfers?currency=USD"))
+			assert.Equal(t, []transfer.TransferNumber{"tr-2"}, numbers("/transfers?over=0.00&currency=USD&limit=1"))
+			assert.Equal(t, []transfer.TransferNumber{}, numbers("/transfers?over=60.00&currency=USD"))
+			assert.Equal(t, []transfer.TransferNumber{}, numbers("/transfers?currency=EUR"))
 			requireJSON(t, e.get(t, "/transfers?currency=EUR"), http.StatusOK, &empty)
 			assert.Equal(t, []any{}, empty["transfers"], "an empty list is [], not null")
 
@@ -371,7 +371,7 @@ func TestTransferRetryReplays(t *testing.T) {
 			_, replayedFirst := a["replayed"]
 			assert.False(t, replayedFirst)
 			assert.JSONEq(t, "true", string(b["replayed"]))
-			assert.Equal(t, map[string]string{acct1: "75.00 USD", acct2: "25.00 USD"}, e.balances(t), "moved once")
+			assert.Equal(t, map[transfer.AccountNumber]string{acct1: "75.00 USD", acct2: "25.00 USD"}, e.balances(t), "moved once")
 
 			// Concurrent retries of another transfer: one posts it, the others replay it.
 			const n = 8
@@ -401,7 +401,7 @@ func TestTransferRetryReplays(t *testing.T) {
 			wg.Wait()
 			assert.Equal(t, []int{200, 200, 200, 200, 200, 200, 200, 200}, statuses)
 			assert.Equal(t, 1, posted, "exactly one request posted it")
-			assert.Equal(t, map[string]string{acct1: "70.00 USD", acct2: "30.00 USD"}, e.balances(t))
+			assert.Equal(t, map[transfer.AccountNumber]string{acct1: "70.00 USD", acct2: "30.00 USD"}, e.balances(t))
 		})
 	}
 }
@@ -495,7 +495,7 @@ func TestBusinessErrors(t *testing.T) {
 			assert.Contains(t, p.Detail, "insufficient funds")
 
 			// Nothing moved, and no account was opened.
-			assert.Equal(t, map[string]string{acct1: "40.00 USD", acct2: "10.00 USD", acct3: "0.00 EUR"}, e.balances(t))
+			assert.Equal(t, map[transfer.AccountNumber]string{acct1: "40.00 USD", acct2: "10.00 USD", acct3: "0.00 EUR"}, e.balances(t))
 			assert.Empty(t, e.logs.String(), "business errors are not logged as technical ones")
 		})
 	}
@@ -550,7 +550,7 @@ func TestMalformedRequests(t *testing.T) {
 	t.Run("trailing whitespace is fine", func(t *testing.T) {
 		requireJSON(t, e.do(t, http.MethodPost, "/commands/deposit", "application/json", valid+"\n \n"), http.StatusOK, nil)
 	})
-	assert.Equal(t, map[string]string{acct1: "1.00 USD"}, e.balances(t), "only the valid deposit was made")
+	assert.Equal(t, map[transfer.AccountNumber]string{acct1: "1.00 USD"}, e.balances(t), "only the valid deposit was made")
 	assert.Empty(t, e.logs.String())
 }
 
@@ -575,7 +575,7 @@ func TestBodyTooLarge(t *testing.T) {
 		// A valid object followed by enough whitespace to pass the limit.
 		requireProblem(t, e.command(t, "deposit", strings.Replace(body, "dep-1", "dep-3", 1)+strings.Repeat(" ", 300)),
 			http.StatusRequestEntityTooLarge, "body_too_large")
-		assert.Equal(t, map[string]string{acct1: "1.00 USD"}, e.balances(t))
+		assert.Equal(t, map[transfer.AccountNumber]string{acct1: "1.00 USD"}, e.balances(t))
 	})
 }
 
@@ -707,7 +707,7 @@ func TestTechnicalErrorsAreHidden(t *testing.T) {
 		logs := e.logs.String()
 		assert.Contains(t, logs, "level=ERROR")
 		assert.Contains(t, logs, "secret_ledger")
-		assert.Equal(t, map[string]string{acct1: "0.00 USD"}, e.balances(t))
+		assert.Equal(t, map[transfer.AccountNumber]string{acct1: "0.00 USD"}, e.balances(t))
 	})
 }
 
@@ -731,7 +731,7 @@ func TestConflictsOutlastingRetriesAre503(t *testing.T) {
 	var out transferResult
 	requireJSON(t, e.command(t, "transfer", body), http.StatusOK, &out)
 	assert.False(t, out.Replayed)
-	assert.Equal(t, map[string]string{acct1: "6.00 USD", acct2: "4.00 USD"}, e.balances(t))
+	assert.Equal(t, map[transfer.AccountNumber]string{acct1: "6.00 USD", acct2: "4.00 USD"}, e.balances(t))
 }
 
 func TestNewDefaults(t *testing.T) {

@@ -48,11 +48,11 @@ func TestBalanceLimits(t *testing.T) {
 				http.StatusUnprocessableEntity, "invalid_input")
 
 			// Nothing was written: the balances, the movements and the books are as before.
-			assert.Equal(t, map[string]string{acct1: "1.00 USD", acct2: maxUSD + " USD"}, e.balances(t))
-			for n, want := range map[string][]string{acct1: {"dep-1"}, acct2: {"dep-max"}} {
+			assert.Equal(t, map[transfer.AccountNumber]string{acct1: "1.00 USD", acct2: maxUSD + " USD"}, e.balances(t))
+			for n, want := range map[string][]transfer.Reference{acct1: {"dep-1"}, acct2: {"dep-max"}} {
 				var st transfer.Statement
 				requireJSON(t, e.get(t, "/accounts/"+n+"/statement"), http.StatusOK, &st)
-				var refs []string
+				var refs []transfer.Reference
 				for _, l := range st.Lines {
 					refs = append(refs, l.Reference)
 				}
@@ -101,7 +101,7 @@ func TestReadsPastInt64Movements(t *testing.T) {
 				requireJSON(t, e.command(t, "transfer", body), http.StatusOK, nil)
 			}
 			// acct1: deposited max, credited 2 max, debited 3 max; acct2: credited 3 max, debited 2 max.
-			assert.Equal(t, map[string]string{acct1: "0.00 USD", acct2: maxUSD + " USD", acct3: maxUSD + " USD"}, e.balances(t))
+			assert.Equal(t, map[transfer.AccountNumber]string{acct1: "0.00 USD", acct2: maxUSD + " USD", acct3: maxUSD + " USD"}, e.balances(t))
 			requireBooks(t, e, twiceMax, twiceMax)
 
 			var totals struct{ Totals []map[string]json.RawMessage }

@@ -166,8 +166,8 @@ func (d *demo) story(paymentTimeout time.Duration) error {
 	ctx, sys := d.ctx, d.sys
 
 	d.printf("1. accounting opens the accounts of alice, bob and carol; alice deposits 100.00 USD\n")
-	for _, a := range []accounting.AccountID{"alice", "bob", "carol"} {
-		d.do(accounting.OpenAccount(ctx, sys.Accounting, a, string(a), money.MustLookup("USD")))
+	for _, owner := range []string{"alice", "bob", "carol"} {
+		d.do(accounting.OpenAccount(ctx, sys.Accounting, accounting.AccountID(owner), owner, money.MustLookup("USD")))
 	}
 	d.do(accounting.Deposit(ctx, sys.Accounting, "topup-1", "alice", usd("100.00")))
 
@@ -207,7 +207,7 @@ func (d *demo) story(paymentTimeout time.Duration) error {
 	}
 
 	d.printf("\ndashboards:\n")
-	for _, a := range []string{"alice", "bob", "carol"} {
+	for _, a := range []dashboard.ViewID{"alice", "bob", "carol"} {
 		v, err := dashboard.Get(ctx, sys.Dashboard, a)
 		if err != nil {
 			return err
@@ -228,7 +228,7 @@ func (d *demo) story(paymentTimeout time.Duration) error {
 }
 
 // donation prints how the donor sees a donation on the dashboard.
-func (d *demo) donation(donor, key string) {
+func (d *demo) donation(donor dashboard.ViewID, key string) {
 	if d.err != nil {
 		return
 	}
@@ -368,15 +368,15 @@ func (d *demo) lag() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	raised := map[string]money.Money{} // by campaign
-	donations := map[string]string{}   // by campaign/key
+	raised := map[campaigns.CampaignID]money.Money{}
+	donations := map[string]string{} // by campaign/key
 	for _, c := range cs {
-		raised[string(c.ID())] = c.Raised
+		raised[c.ID()] = c.Raised
 		for k, dn := range c.Donations {
 			if dn.Status == campaigns.Pledged {
 				return fmt.Sprintf("donation %s/%s is pledged", c.ID(), k), nil
 			}
-			donations[string(c.ID())+"/"+k] = string(dn.Status)
+			donations[fmt.Sprintf("%s/%s", c.ID(), k)] = string(dn.Status)
 		}
 	}
 	accounts, err := accounting.Accounts(ctx, sys.Accounting)
@@ -384,7 +384,7 @@ func (d *demo) lag() (string, error) {
 		return "", err
 	}
 	for _, a := range accounts {
-		v, err := dashboard.Get(ctx, sys.Dashboard, string(a.ID()))
+		v, err := dashboard.Get(ctx, sys.Dashboard, dashboard.ViewID(a.ID()))
 		if err != nil {
 			return "", err
 		}
@@ -397,7 +397,7 @@ func (d *demo) lag() (string, error) {
 			}
 		}
 		for k, c := range v.Campaigns {
-			if r, ok := raised[k]; !ok || !c.Raised.Equal(r) || c.Title == "" {
+			if r, ok := raised[campaigns.CampaignID(k)]; !ok || !c.Raised.Equal(r) || c.Title == "" {
 				return fmt.Sprintf("%s's dashboard shows campaign %s at %s", a.ID(), k, c.Raised), nil
 			}
 		}
