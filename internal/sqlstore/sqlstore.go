@@ -70,10 +70,6 @@ type CommitNotifier interface {
 	NotifyAfterCommit()
 }
 
-// ErrUnique is what a Dialect's Classify returns (wrapped) for a unique-key violation; the commit
-// turns it into driver.ErrDuplicate or driver.ErrConflict depending on the statement.
-var ErrUnique = errors.New("sqlstore: unique violation")
-
 // Dialect is what differs between the SQL backends.
 type Dialect struct {
 	// Name is the backend's name for error messages: "postgres", "mysql", "sqlite".
@@ -93,8 +89,11 @@ type Dialect struct {
 	// FieldPath returns the bind value naming a top-level JSON field for FieldText.
 	FieldPath func(name string) string
 	// Classify translates a backend error: serialization failures, deadlocks and lock timeouts
-	// to errors wrapping driver.ErrConflict, unique violations to ones wrapping ErrUnique; others
-	// are returned as they are.
+	// to errors wrapping driver.ErrConflict, unique violations to ones wrapping
+	// driver.ErrDuplicate (the commit turns the latter into the contract's error of the
+	// statement: a duplicate record, a conflicting inbox mark); others are returned as they are,
+	// or with a hint. It is the classifier each driver exports for Mappers, plus hints about
+	// the driver's own tables.
 	Classify func(err error) error
 	// LockKeys takes transaction-scoped locks on the sorted keys (see driver.KeyLocker).
 	LockKeys func(ctx context.Context, c Conn, keys []string) error

@@ -279,14 +279,18 @@ func (tx *Tx) execError(err error, ch *driver.Changes, kinds []stmtKind) error {
 	if !errors.As(err, &ee) || ee.Index >= len(kinds) {
 		return fmt.Errorf("%s: commit: %w", tx.d.Name, cerr)
 	}
-	switch {
-	case kinds[ee.Index] == insertRecord && errors.Is(cerr, ErrUnique):
+	if !errors.Is(cerr, driver.ErrDuplicate) {
+		return fmt.Errorf("%s: commit: %w", tx.d.Name, cerr)
+	}
+	switch kinds[ee.Index] {
+	case insertRecord:
 		w := ch.Writes[ee.Index]
 		return fmt.Errorf("%w: %s %q exists", driver.ErrDuplicate, w.Record.Kind, w.Record.ID)
-	case kinds[ee.Index] == insertMarks && errors.Is(cerr, ErrUnique):
+	case insertMarks:
 		return fmt.Errorf("%w: a message of this commit is already marked processed: %v", driver.ErrConflict, cerr)
 	}
-	return fmt.Errorf("%s: commit: %w", tx.d.Name, cerr)
+	// A message ID the outbox holds: not a record's duplicate, nor a race a retry would win.
+	return fmt.Errorf("%s: commit: a message of this commit has the ID of one in the outbox: %v", tx.d.Name, cerr)
 }
 
 // commitStmts builds the statements of a commit: one per record write (kinds[i] belongs to
