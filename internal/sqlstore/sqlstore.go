@@ -6,7 +6,8 @@
 //   - [Conn] runs statements in a transaction; database/sql ([SQLConn]) and pgx (in pguow)
 //     implement it, so PostgreSQL talks pgx natively and can send a whole commit in one batch;
 //   - [Backend] owns the transaction: when it begins, which connection runs a statement, how it
-//     ends (sqliteuow begins its write transaction lazily; pguow and mysqluow at once).
+//     ends (sqliteuow begins its write transaction lazily; pguow and mysqluow at once), or,
+//     for a transaction joined to one its caller began ([Savepoint]), how it runs inside it.
 package sqlstore
 
 import (
@@ -65,7 +66,8 @@ type Backend interface {
 // commit that wrote messages; the backend sends the notification once COMMIT succeeded, outside
 // the transaction, so it never holds the transaction's locks (PostgreSQL serialises the commits of
 // notifying transactions). A notification is a hint: relays poll as well, so a lost one costs a
-// poll interval, never a message.
+// poll interval, never a message. A joined transaction (Savepoint) notifies inside its caller's
+// transaction instead, which the server delivers when that commits.
 type CommitNotifier interface {
 	NotifyAfterCommit()
 }

@@ -224,7 +224,7 @@ func (tx *Tx) Commit(ctx context.Context, ch *driver.Changes) (err error) {
 	defer func() {
 		if err != nil && !tx.done {
 			tx.done = true
-			_ = tx.b.Finish(context.WithoutCancel(ctx), false)
+			err = tx.undo(context.WithoutCancel(ctx), err)
 		}
 	}()
 	c, err := tx.conn(ctx, true)
@@ -258,6 +258,17 @@ func (tx *Tx) Commit(ctx context.Context, ch *driver.Changes) (err error) {
 		return fmt.Errorf("%s: commit: %w", tx.d.Name, tx.classify(err))
 	}
 	return nil
+}
+
+// undo rolls back the transaction of a commit that failed with err. A joined transaction's
+// rollback undoes the commit in the caller's transaction: when that fails (the backend ended the
+// caller's transaction itself, as InnoDB does to a deadlock's victim), the caller must know.
+func (tx *Tx) undo(ctx context.Context, err error) error {
+	ferr := tx.b.Finish(ctx, false)
+	if _, joined := tx.b.(*Savepoint); joined && ferr != nil {
+		return fmt.Errorf("%w; undoing the commit in your transaction failed too, roll it back: %w", err, tx.classify(ferr))
+	}
+	return err
 }
 
 func opName(op driver.Op) string {

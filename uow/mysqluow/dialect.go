@@ -157,7 +157,7 @@ type lockConn interface {
 func lockKeys(ctx context.Context, c sqlstore.Conn, keys []string, lockWait int64) error {
 	lc, ok := c.(lockConn)
 	if !ok {
-		return fmt.Errorf("mysqluow: keyed locks need the driver's own connection, got %T", c)
+		return fmt.Errorf("%w: keyed locks in a unit joined to your transaction (named locks belong to the session, not to the transaction)", driver.ErrUnsupported)
 	}
 	for _, key := range keys {
 		if lc.holds(key) {

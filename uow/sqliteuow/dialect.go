@@ -29,9 +29,12 @@ var dialect = &sqlstore.Dialect{
 	FieldText: func(param string) string { return "json_extract(data, " + param + ")" },
 	FieldPath: fieldPath,
 	Classify:  classify,
-	// Keyed locks are in-process locks of the Driver's lock table (see Tx.LockKeys); the
-	// shared Tx never calls this.
-	LockKeys:  func(context.Context, sqlstore.Conn, []string) error { return nil },
+	// Keyed locks are in-process locks of the Driver's lock table (see Tx.LockKeys): the
+	// shared Tx calls this only in a unit joined to the caller's transaction, which cannot hold
+	// them until that transaction ends (see Driver.Join).
+	LockKeys: func(context.Context, sqlstore.Conn, []string) error {
+		return fmt.Errorf("%w: keyed locks in a unit joined to your transaction (the driver's in-process locks cannot be held until it ends)", driver.ErrUnsupported)
+	},
 	MaxParams: maxParams,
 }
 
