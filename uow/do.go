@@ -93,7 +93,9 @@ func retryable(err error) bool {
 // to become visible when you commit tx, with the statements you ran in it. On an error or a
 // panic in fn, or a failed commit, the unit is rolled back (the panic goes on): what it wrote
 // is undone and tx stays usable, to commit your own work or roll it back; when ctx is cancelled
-// the unit is rolled back and ctx's error returned.
+// the unit is rolled back and ctx's error returned. When the unit cannot be undone, because the
+// backend ended tx itself (InnoDB rolls back a deadlock victim's whole transaction), the error
+// says so: roll tx back.
 //
 // Unlike [Do], DoIn never retries: a conflict may come from what you read in tx before, which
 // only a new transaction reads again. An error wrapping [ErrConflict] (a version mismatch, a
@@ -126,15 +128,23 @@ func once(ctx context.Context, begin func(context.Context) (*Unit, error), fn fu
 		}
 	}()
 	if err := fn(ctx, u); err != nil {
-		_ = u.Rollback(cleanup)
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr
+			err = ctxErr
 		}
-		return err
+		return rollback(cleanup, u, err)
 	}
 	if err := ctx.Err(); err != nil {
-		_ = u.Rollback(cleanup)
-		return err
+		return rollback(cleanup, u, err)
 	}
 	return u.Commit(ctx)
+}
+
+// rollback rolls back u, which failed with err, and returns err. A joined unit whose rollback
+// fails could not be undone in the caller's transaction (the backend ended it, as InnoDB ends a
+// deadlock's victim): the error says so, for the caller to roll its transaction back.
+func rollback(ctx context.Context, u *Unit, err error) error {
+	if rerr := u.Rollback(ctx); rerr != nil && u.joined {
+		return fmt.Errorf("%w; undoing the unit in your transaction failed too, roll it back: %w", err, rerr)
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package uow_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -16,8 +17,11 @@ import (
 // over memuow: the SQL drivers' joins are checked by uowtest's clause Join.
 
 // callerTx is the fake native transaction of joiner: it records how the units joined to it
-// ended.
-type callerTx struct{ ends []string }
+// ended; with gone set, their rollbacks fail (as when the backend ended the transaction).
+type callerTx struct {
+	ends []string
+	gone bool
+}
 
 // joiner is a memuow driver that joins *callerTx values: each join runs a memuow transaction of
 // its own, whose Native is the caller's transaction.
@@ -48,7 +52,10 @@ func (t *joinedTx) Commit(ctx context.Context, ch *driver.Changes) error {
 
 func (t *joinedTx) Rollback(ctx context.Context) error {
 	t.c.ends = append(t.c.ends, "rollback")
-	return t.Tx.Rollback(ctx)
+	if err := t.Tx.Rollback(ctx); err != nil || !t.c.gone {
+		return err
+	}
+	return errors.New("savepoint does not exist")
 }
 
 func (t *joinedTx) Native() any { return t.c }
@@ -144,4 +151,16 @@ func TestDoInEndsTheUnit(t *testing.T) {
 	require.Equal(t, []string{"rollback"}, c.ends)
 
 	require.Equal(t, "alice=105(v2) bob=20(v1)", balances(ctx, s), "only the first DoIn committed")
+}
+
+func TestDoInReportsAFailedUndo(t *testing.T) {
+	ctx := context.Background()
+	s := newJoinStore(t)
+	c := &callerTx{gone: true}
+	err := uow.DoIn(ctx, s, c, func(context.Context, *uow.Unit) error {
+		return fmt.Errorf("deadlock: %w", uow.ErrConflict)
+	})
+	require.ErrorIs(t, err, uow.ErrConflict)
+	require.Contains(t, err.Error(), "undoing the unit in your transaction failed too")
+	require.Contains(t, err.Error(), "savepoint does not exist")
 }

@@ -99,7 +99,7 @@ func (s *Store) Join(ctx context.Context, tx any) (*Unit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uow: join: %w", err)
 	}
-	return &Unit{store: s, tx: dtx, tracked: make(map[key]*entry)}, nil
+	return &Unit{store: s, tx: dtx, tracked: make(map[key]*entry), joined: true}, nil
 }
 
 // PurgeInbox deletes the inbox marks older than age, by the store's clock, and returns how many

@@ -43,6 +43,7 @@ type Unit struct {
 	emitted []Message
 	marks   []driver.InboxMark
 	meta    aggregate.Metadata
+	joined  bool // runs in the caller's transaction (Store.Join)
 	done    bool
 }
 
