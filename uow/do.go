@@ -60,7 +60,7 @@ func Do(ctx context.Context, s *Store, fn func(ctx context.Context, u *Unit) err
 func do(ctx context.Context, s *Store, command string, fn func(context.Context, *Unit) error, opts *DoOptions) (int, error) {
 	o := opts.withDefaults()
 	for attempt := 1; ; attempt++ {
-		err := once(ctx, s, command, fn)
+		err := once(ctx, s.Begin, command, fn)
 		if err == nil {
 			return attempt, nil
 		}
@@ -89,12 +89,36 @@ func retryable(err error) bool {
 	return errors.Is(err, ErrConflict) && !errors.Is(err, aggregate.ErrRule)
 }
 
-// once runs fn in one unit, running the named command, and commits it.
-func once(ctx context.Context, s *Store, command string, fn func(context.Context, *Unit) error) (err error) {
+// DoIn runs fn once in a unit joined to tx, a transaction of your own (see [Store.Join]), and
+// commits the unit into tx: the unit's aggregates, messages and inbox marks are written in tx,
+// to become visible when you commit tx, with the statements you ran in it. On an error or a
+// panic in fn, or a failed commit, the unit is rolled back (the panic goes on): what it wrote
+// is undone and tx stays usable, to commit your own work or roll it back; when ctx is cancelled
+// the unit is rolled back and ctx's error returned. When the unit cannot be undone, because the
+// backend ended tx itself (InnoDB rolls back a deadlock victim's whole transaction), the error
+// says so: roll tx back.
+//
+// Unlike [Do], DoIn never retries: a conflict may come from what you read in tx before, which
+// only a new transaction reads again. An error wrapping [ErrConflict] (a version mismatch, a
+// serialization failure, deadlock or lock timeout) therefore tells you to roll tx back and run
+// your whole transaction again. Errors are fn's, the driver's, [Store.Join]'s (wrapping
+// [ErrUnsupported] for a driver that cannot join, [ErrInvalid] for a tx of the wrong type), or
+// ctx's.
+func DoIn(ctx context.Context, s *Store, tx any, fn func(ctx context.Context, u *Unit) error) error {
+	err := once(ctx, func(ctx context.Context) (*Unit, error) { return s.Join(ctx, tx) }, "", fn)
+	if retryable(err) {
+		return fmt.Errorf("uow: conflict in a unit joined to your transaction: roll the transaction back and run it again: %w", err)
+	}
+	return err
+}
+
+// once runs fn in one unit, begun by begin and running the named command ("" for none), and
+// commits it.
+func once(ctx context.Context, begin func(context.Context) (*Unit, error), command string, fn func(context.Context, *Unit) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	u, err := s.Begin(ctx)
+	u, err := begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -107,15 +131,23 @@ func once(ctx context.Context, s *Store, command string, fn func(context.Context
 		}
 	}()
 	if err := fn(ctx, u); err != nil {
-		_ = u.Rollback(cleanup)
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr
+			err = ctxErr
 		}
-		return err
+		return rollback(cleanup, u, err)
 	}
 	if err := ctx.Err(); err != nil {
-		_ = u.Rollback(cleanup)
-		return err
+		return rollback(cleanup, u, err)
 	}
 	return u.Commit(ctx)
+}
+
+// rollback rolls back u, which failed with err, and returns err. A joined unit whose rollback
+// fails could not be undone in the caller's transaction (the backend ended it, as InnoDB ends a
+// deadlock's victim): the error says so, for the caller to roll its transaction back.
+func rollback(ctx context.Context, u *Unit, err error) error {
+	if rerr := u.Rollback(ctx); rerr != nil && u.joined {
+		return fmt.Errorf("%w; undoing the unit in your transaction failed too, roll it back: %w", err, rerr)
+	}
+	return err
 }

@@ -24,6 +24,16 @@
 // it starts, not when the command first runs. The store's clock, which stamps messages and inbox
 // marks, is an option of its own ([Options].Clock), never picked out of the services.
 //
+// # Your own transactions
+//
+// A unit can also run inside a transaction your code already opened (a pgx.Tx, a *sql.Tx), as
+// database/sql's BeginTx runs one inside a connection: [DoIn] (or [Store.Join]) writes the
+// unit's aggregates, messages and inbox marks in that transaction, inside a savepoint, so they
+// commit atomically with your own statements when you commit it. DoIn does not retry
+// conflicts: roll your transaction back and run it again. [TxOf] returns your transaction, for
+// queries of your own (sqlc's generated code takes it as its DBTX). The SQL drivers document
+// what they need of the transaction and export their error classifier for your SQL.
+//
 // # Repositories
 //
 // [Repo] stores any aggregate type as one JSON document per aggregate, on every driver, with no

@@ -78,6 +78,35 @@ func (s *Store) Begin(ctx context.Context) (*Unit, error) {
 	return &Unit{store: s, tx: tx, tracked: make(map[key]*entry)}, nil
 }
 
+// Join starts a unit of work inside tx, a transaction of the driver's own type that you began
+// and will end yourself (a pgx.Tx for pguow, a *sql.Tx for mysqluow and sqliteuow), as
+// database/sql's BeginTx starts one inside a connection. The unit reads in tx, and its Commit
+// writes its aggregates, outbox messages and inbox marks in tx, without committing it: they
+// become visible with your own statements when you commit tx, and are discarded if you roll it
+// back. Its Rollback, and a Commit that fails, undo only what the unit wrote and leave tx
+// usable. Locks the unit takes, and the ones its commit takes to keep concurrent commits in
+// order, are then held until tx ends. [TxOf] returns tx. Each driver documents what it needs
+// of tx and the capabilities a joined unit lacks. Most code uses [DoIn] instead, which also
+// commits and rolls back on error.
+//
+// The unit must end before you commit or roll back tx. Units joined to one tx nest: a unit
+// joined while another is open is part of that one, undone if it rolls back.
+//
+// A driver that cannot join transactions (memuow) returns an error wrapping [ErrUnsupported];
+// a tx of another type, one wrapping [ErrInvalid]; errors of tx itself (ended, aborted) are the
+// driver's.
+func (s *Store) Join(ctx context.Context, tx any) (*Unit, error) {
+	j, ok := s.drv.(driver.Joiner)
+	if !ok {
+		return nil, fmt.Errorf("%w: joining a transaction of your own (driver %T)", ErrUnsupported, s.drv)
+	}
+	dtx, err := j.Join(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("uow: join: %w", err)
+	}
+	return &Unit{store: s, tx: dtx, tracked: make(map[key]*entry), joined: true}, nil
+}
+
 // PurgeInbox deletes the inbox marks made before before and returns how many it deleted. A
 // mark's time is the store's clock's when its unit marked the message, so to keep a week of
 // marks pass that clock's now minus a week. It takes a time, not an age, like the drivers'

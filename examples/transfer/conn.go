@@ -3,16 +3,15 @@ package transfer
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"modernc.org/sqlite"
 
 	"github.com/dddkit/ddd/uow"
+	"github.com/dddkit/ddd/uow/mysqluow"
+	"github.com/dddkit/ddd/uow/pguow"
+	"github.com/dddkit/ddd/uow/sqliteuow"
 )
 
 // conn runs the bank's SQL on a pool or a unit's transaction, whichever driver holds it.
@@ -23,30 +22,34 @@ type conn interface {
 	query(ctx context.Context, q string, args []any, row func(scan func(dest ...any) error) error) error
 }
 
-// sqlConn is a database/sql pool or transaction (SQLite, MySQL).
+// sqlConn is a database/sql pool or transaction (SQLite, MySQL). Its errors go through the
+// driver's classifier (sqliteuow.Classify, mysqluow.Classify): deadlocks, serialization failures
+// and lock timeouts wrap uow.ErrConflict (uow.Do retries them), unique violations
+// uow.ErrDuplicate (an account number, a transfer or deposit ID taken).
 type sqlConn struct {
 	q interface {
 		ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 		QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 	}
+	classify func(error) error
 }
 
 func (c sqlConn) exec(ctx context.Context, q string, args ...any) (int64, error) {
 	res, err := c.q.ExecContext(ctx, q, args...)
 	if err != nil {
-		return 0, classify(err)
+		return 0, c.classify(err)
 	}
 	n, err := res.RowsAffected()
-	return n, classify(err)
+	return n, c.classify(err)
 }
 
 func (c sqlConn) query(ctx context.Context, q string, args []any, row func(func(...any) error) error) error {
 	rows, err := c.q.QueryContext(ctx, q, args...)
 	if err != nil {
-		return classify(err)
+		return c.classify(err)
 	}
 	defer rows.Close()
-	return each(rows, row)
+	return c.classify(each(rows, row))
 }
 
 // each calls row for every row of rows (a *sql.Rows, a pgx.Rows), then reports rows' error.
@@ -60,7 +63,7 @@ func each(rows interface {
 			return err
 		}
 	}
-	return classify(rows.Err())
+	return rows.Err()
 }
 
 // pool is a connection pool: it runs queries, and transactions of their own (the migration's).
@@ -81,18 +84,21 @@ type sqlPool struct {
 	}
 }
 
-func newSQLPool(db *sql.DB) sqlPool { return sqlPool{sqlConn{db}, db} }
+// newSQLPool returns the pool db, whose errors classify translates.
+func newSQLPool(db *sql.DB, classify func(error) error) sqlPool {
+	return sqlPool{sqlConn{db, classify}, db}
+}
 
 func (p sqlPool) inTx(ctx context.Context, fn func(context.Context, conn) error) error {
 	tx, err := p.db.BeginTx(ctx, nil)
 	if err != nil {
-		return classify(err)
+		return p.classify(err)
 	}
-	if err := fn(ctx, sqlConn{tx}); err != nil {
+	if err := fn(ctx, sqlConn{tx, p.classify}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	return classify(tx.Commit())
+	return p.classify(tx.Commit())
 }
 
 func (p sqlPool) session(ctx context.Context, fn func(pool) error) error {
@@ -102,10 +108,10 @@ func (p sqlPool) session(ctx context.Context, fn func(pool) error) error {
 	}
 	c, err := db.Conn(ctx)
 	if err != nil {
-		return classify(err)
+		return p.classify(err)
 	}
 	defer c.Close()
-	return fn(sqlPool{sqlConn{c}, c})
+	return fn(sqlPool{sqlConn{c, p.classify}, c})
 }
 
 // pgxPool is a pgx pool (PostgreSQL).
@@ -119,19 +125,20 @@ func newPgxPool(p *pgxpool.Pool) pgxPool { return pgxPool{pgxConn{p}, p} }
 func (p pgxPool) inTx(ctx context.Context, fn func(context.Context, conn) error) error {
 	tx, err := p.p.Begin(ctx)
 	if err != nil {
-		return classify(err)
+		return pguow.Classify(err)
 	}
 	if err := fn(ctx, pgxConn{tx}); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
-	return classify(tx.Commit(ctx))
+	return pguow.Classify(tx.Commit(ctx))
 }
 
 // session runs fn on the pool: nothing the bank does on PostgreSQL belongs to a session.
 func (p pgxPool) session(_ context.Context, fn func(pool) error) error { return fn(p) }
 
-// pgxConn is a pgx pool or transaction (PostgreSQL).
+// pgxConn is a pgx pool or transaction (PostgreSQL). Its errors go through pguow.Classify, as
+// sqlConn's go through their driver's.
 type pgxConn struct {
 	q interface {
 		Exec(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error)
@@ -141,22 +148,22 @@ type pgxConn struct {
 
 func (c pgxConn) exec(ctx context.Context, q string, args ...any) (int64, error) {
 	tag, err := c.q.Exec(ctx, q, args...)
-	return tag.RowsAffected(), classify(err)
+	return tag.RowsAffected(), pguow.Classify(err)
 }
 
 func (c pgxConn) query(ctx context.Context, q string, args []any, row func(func(...any) error) error) error {
 	rows, err := c.q.Query(ctx, q, args...)
 	if err != nil {
-		return classify(err)
+		return pguow.Classify(err)
 	}
 	defer rows.Close()
-	return each(rows, row)
+	return pguow.Classify(each(rows, row))
 }
 
 // The unit's transaction on each driver.
 func sqliteTx(u *uow.Unit) (conn, error) {
 	tx, err := uow.TxOf[*sql.Tx](u)
-	return sqlConn{tx}, err
+	return sqlConn{tx, sqliteuow.Classify}, err
 }
 
 func pgTx(u *uow.Unit) (conn, error) {
@@ -166,48 +173,5 @@ func pgTx(u *uow.Unit) (conn, error) {
 
 func mysqlTx(u *uow.Unit) (conn, error) {
 	tx, err := uow.TxOf[*sql.Tx](u)
-	return sqlConn{tx}, err
-}
-
-// errUnique marks a unique-key violation (an account number, a transfer or deposit ID taken).
-var errUnique = errors.New("unique key violation")
-
-// classify translates the backends' errors the unit of work acts on: deadlocks, serialization
-// failures and lock timeouts wrap uow.ErrConflict (uow.Do retries them), unique violations
-// wrap errUnique. The backend's error stays in the chain.
-func classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	var (
-		pg *pgconn.PgError
-		my *mysql.MySQLError
-		sq *sqlite.Error
-	)
-	switch {
-	case errors.As(err, &pg):
-		switch pg.Code {
-		case "40001", "40P01", "55P03":
-			return fmt.Errorf("%w: %w", uow.ErrConflict, err)
-		case "23505":
-			return fmt.Errorf("%w: %w", errUnique, err)
-		}
-	case errors.As(err, &my):
-		switch my.Number {
-		case 1205, 1213:
-			return fmt.Errorf("%w: %w", uow.ErrConflict, err)
-		case 1062:
-			return fmt.Errorf("%w: %w", errUnique, err)
-		}
-	case errors.As(err, &sq):
-		switch sq.Code() & 0xff {
-		case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
-			return fmt.Errorf("%w: %w", uow.ErrConflict, err)
-		}
-		switch sq.Code() {
-		case 1555, 2067: // SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE
-			return fmt.Errorf("%w: %w", errUnique, err)
-		}
-	}
-	return err
+	return sqlConn{tx, mysqluow.Classify}, err
 }

@@ -42,11 +42,11 @@ type storage interface {
 func storageFor(s *uow.Store) storage {
 	switch d := s.Driver().(type) {
 	case *sqliteuow.Driver:
-		return newTables(dialectSQLite, "", newSQLPool(d.DB()), sqliteTx)
+		return newTables(dialectSQLite, "", newSQLPool(d.DB(), sqliteuow.Classify), sqliteTx)
 	case *pguow.Driver:
 		return newTables(dialectPostgres, d.Schema(), newPgxPool(d.Pool()), pgTx)
 	case *mysqluow.Driver:
-		return newTables(dialectMySQL, "", newSQLPool(d.DB()), mysqlTx)
+		return newTables(dialectMySQL, "", newSQLPool(d.DB(), mysqluow.Classify), mysqlTx)
 	default:
 		return documents{store: s}
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -544,7 +543,7 @@ func (m accountRows) Insert(ctx context.Context, u *uow.Unit, a *Account) error 
 	_, err = c.exec(ctx, m.t.sql("INSERT INTO "+m.t.account+" (number, currency, balance, deposited, credited, debited, opened_at, version)"+
 		" VALUES (?, ?, ?, ?, ?, ?, ?, 1)"),
 		a.ID(), a.Currency().Code(), balance, minorText(a.deposited), minorText(a.credited), minorText(a.debited), micros(a.openedAt))
-	return duplicate(err)
+	return err // a number or ID taken: uow.ErrDuplicate, from the driver's Classify
 }
 
 func (m accountRows) Update(ctx context.Context, u *uow.Unit, a *Account, expected int64) error {
@@ -581,14 +580,6 @@ func (m accountRows) Delete(ctx context.Context, u *uow.Unit, a *Account, expect
 		return fmt.Errorf("%w: account %s moved on from version %d", uow.ErrConflict, a.ID(), expected)
 	}
 	return nil
-}
-
-// duplicate turns a unique violation of an insert into uow.ErrDuplicate.
-func duplicate(err error) error {
-	if errors.Is(err, errUnique) {
-		return fmt.Errorf("%w: %w", uow.ErrDuplicate, err)
-	}
-	return err
 }
 
 // errImmutable refuses to change a transfer or a deposit.
@@ -648,7 +639,7 @@ func (m transferRows) Insert(ctx context.Context, u *uow.Unit, t *Transfer) erro
 		"debit_balance, credit_balance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
 		t.ID(), t.number, t.debited, t.credited, n[0], t.amount.Currency().Code(),
 		micros(t.createdAt), n[1], n[2])
-	return duplicate(err)
+	return err // a number or ID taken: uow.ErrDuplicate, from the driver's Classify
 }
 
 func (transferRows) Update(context.Context, *uow.Unit, *Transfer, int64) error { return errImmutable }
@@ -697,7 +688,7 @@ func (m depositRows) Insert(ctx context.Context, u *uow.Unit, d *Deposit) error 
 	}
 	_, err = c.exec(ctx, m.t.sql("INSERT INTO "+m.t.deposit+" (id, account, amount, currency, made_at, balance) VALUES (?, ?, ?, ?, ?, ?)"),
 		d.ID(), d.account, n[0], d.amount.Currency().Code(), micros(d.at), n[1])
-	return duplicate(err)
+	return err // a number or ID taken: uow.ErrDuplicate, from the driver's Classify
 }
 
 func (depositRows) Update(context.Context, *uow.Unit, *Deposit, int64) error { return errImmutable }

@@ -6,7 +6,8 @@
 //   - [Conn] runs statements in a transaction; database/sql ([SQLConn]) and pgx (in pguow)
 //     implement it, so PostgreSQL talks pgx natively and can send a whole commit in one batch;
 //   - [Backend] owns the transaction: when it begins, which connection runs a statement, how it
-//     ends (sqliteuow begins its write transaction lazily; pguow and mysqluow at once).
+//     ends (sqliteuow begins its write transaction lazily; pguow and mysqluow at once), or,
+//     for a transaction joined to one its caller began ([Savepoint]), how it runs inside it.
 package sqlstore
 
 import (
@@ -65,14 +66,11 @@ type Backend interface {
 // commit that wrote messages; the backend sends the notification once COMMIT succeeded, outside
 // the transaction, so it never holds the transaction's locks (PostgreSQL serialises the commits of
 // notifying transactions). A notification is a hint: relays poll as well, so a lost one costs a
-// poll interval, never a message.
+// poll interval, never a message. A joined transaction (Savepoint) notifies inside its caller's
+// transaction instead, which the server delivers when that commits.
 type CommitNotifier interface {
 	NotifyAfterCommit()
 }
-
-// ErrUnique is what a Dialect's Classify returns (wrapped) for a unique-key violation; the commit
-// turns it into driver.ErrDuplicate or driver.ErrConflict depending on the statement.
-var ErrUnique = errors.New("sqlstore: unique violation")
 
 // Dialect is what differs between the SQL backends.
 type Dialect struct {
@@ -93,8 +91,11 @@ type Dialect struct {
 	// FieldPath returns the bind value naming a top-level JSON field for FieldText.
 	FieldPath func(name string) string
 	// Classify translates a backend error: serialization failures, deadlocks and lock timeouts
-	// to errors wrapping driver.ErrConflict, unique violations to ones wrapping ErrUnique; others
-	// are returned as they are.
+	// to errors wrapping driver.ErrConflict, unique violations to ones wrapping
+	// driver.ErrDuplicate (the commit turns the latter into the contract's error of the
+	// statement: a duplicate record, a conflicting inbox mark); others are returned as they are,
+	// or with a hint. It is the classifier each driver exports for Mappers, plus hints about
+	// the driver's own tables.
 	Classify func(err error) error
 	// LockKeys takes transaction-scoped locks on the sorted keys (see driver.KeyLocker).
 	LockKeys func(ctx context.Context, c Conn, keys []string) error

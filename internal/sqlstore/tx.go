@@ -224,7 +224,7 @@ func (tx *Tx) Commit(ctx context.Context, ch *driver.Changes) (err error) {
 	defer func() {
 		if err != nil && !tx.done {
 			tx.done = true
-			_ = tx.b.Finish(context.WithoutCancel(ctx), false)
+			err = tx.undo(context.WithoutCancel(ctx), err)
 		}
 	}()
 	c, err := tx.conn(ctx, true)
@@ -260,6 +260,17 @@ func (tx *Tx) Commit(ctx context.Context, ch *driver.Changes) (err error) {
 	return nil
 }
 
+// undo rolls back the transaction of a commit that failed with err. A joined transaction's
+// rollback undoes the commit in the caller's transaction: when that fails (the backend ended the
+// caller's transaction itself, as InnoDB does to a deadlock's victim), the caller must know.
+func (tx *Tx) undo(ctx context.Context, err error) error {
+	ferr := tx.b.Finish(ctx, false)
+	if _, joined := tx.b.(*Savepoint); joined && ferr != nil {
+		return fmt.Errorf("%w; undoing the commit in your transaction failed too, roll it back: %w", err, tx.classify(ferr))
+	}
+	return err
+}
+
 func opName(op driver.Op) string {
 	switch op {
 	case driver.Insert:
@@ -279,14 +290,18 @@ func (tx *Tx) execError(err error, ch *driver.Changes, kinds []stmtKind) error {
 	if !errors.As(err, &ee) || ee.Index >= len(kinds) {
 		return fmt.Errorf("%s: commit: %w", tx.d.Name, cerr)
 	}
-	switch {
-	case kinds[ee.Index] == insertRecord && errors.Is(cerr, ErrUnique):
+	if !errors.Is(cerr, driver.ErrDuplicate) {
+		return fmt.Errorf("%s: commit: %w", tx.d.Name, cerr)
+	}
+	switch kinds[ee.Index] {
+	case insertRecord:
 		w := ch.Writes[ee.Index]
 		return fmt.Errorf("%w: %s %q exists", driver.ErrDuplicate, w.Record.Kind, w.Record.ID)
-	case kinds[ee.Index] == insertMarks && errors.Is(cerr, ErrUnique):
+	case insertMarks:
 		return fmt.Errorf("%w: a message of this commit is already marked processed: %v", driver.ErrConflict, cerr)
 	}
-	return fmt.Errorf("%s: commit: %w", tx.d.Name, cerr)
+	// A message ID the outbox holds: not a record's duplicate, nor a race a retry would win.
+	return fmt.Errorf("%s: commit: a message of this commit has the ID of one in the outbox: %v", tx.d.Name, cerr)
 }
 
 // commitStmts builds the statements of a commit: one per record write (kinds[i] belongs to

@@ -17,17 +17,32 @@ type Driver interface {
 }
 
 // Joiner is implemented by a Driver whose transactions can run inside a transaction the caller
-// opened and ends: the unit's records, messages and inbox marks are
-// written in the caller's transaction and become visible, atomically with the caller's own
-// statements, when the caller commits it.
+// opened and ends, as database/sql's BeginTx runs one inside a connection: the unit's records,
+// messages and inbox marks are written in the caller's transaction and become visible,
+// atomically with the caller's own statements, when the caller commits it, and never if the
+// caller rolls it back.
 type Joiner interface {
 	// Join returns a Tx running inside native, a transaction of the driver's own type (each
 	// driver documents it: pgx.Tx, *sql.Tx) that the caller began and will end; any other value
-	// is an error wrapping ErrInvalid. Tx.Native returns native. Tx.Commit writes the changes
-	// in native as Commit does (same errors, same ordering and per-key serialisation, whose
-	// locks native then holds until it ends) but does not commit native. Tx.Rollback, and a
-	// Commit that fails, undo everything the Tx wrote and leave native usable, so the caller
-	// can still commit its own work or roll back. Neither ever commits nor rolls back native.
+	// is an error wrapping ErrInvalid. ctx bounds only the join. The Tx reads in native, at
+	// native's isolation level, and sees what native wrote. Tx.Native returns native.
+	//
+	// Tx.Commit writes the changes in native as Commit does (same errors, same order of writes,
+	// same serialisation of a key's messages) but does not commit native: the locks it takes
+	// for that order, and the row and key locks the Tx took, are then native's and held until
+	// native ends, so other transactions that write the same records or messages of the same
+	// keys wait for native's end. Tx.Rollback, and a Commit that fails, undo everything the Tx
+	// wrote (and what the caller ran on native meanwhile) and leave native usable, so the
+	// caller can still commit its own work or roll back; the one exception is a backend that
+	// ended native itself (InnoDB rolls back a deadlock victim's whole transaction), and then
+	// their error says so and the caller must roll native back. Neither ever commits nor rolls
+	// back native. What the Tx sets for its own statements (a lock timeout) is native's again
+	// once it ends.
+	//
+	// Joins nest: a Tx joined to native while another Tx joined to native is open runs inside
+	// that one, and is undone with it. A joined Tx may refuse an optional capability whose
+	// locks could not last until native ends (keyed locks that belong to a session or a
+	// process), with an error wrapping ErrUnsupported.
 	Join(ctx context.Context, native any) (Tx, error)
 }
 

@@ -74,10 +74,29 @@ func fieldPath(name string) string {
 	return "$." + string(b)
 }
 
-// classify translates a MySQL or MariaDB error (see sqlstore.Dialect.Classify). Errors already
-// translated, context errors and others are returned as they are.
-func classify(err error) error {
-	if err == nil || errors.Is(err, driver.ErrConflict) || errors.Is(err, sqlstore.ErrUnique) || errors.Is(err, ErrConnLost) {
+// Classify returns err wrapped with the sentinel error that a unit of work acts on, by the
+// MySQL or MariaDB error number: deadlocks (1213 ER_LOCK_DEADLOCK, 3058 ER_USER_LOCK_DEADLOCK),
+// lock wait timeouts (1205 ER_LOCK_WAIT_TIMEOUT, 3572 ER_LOCK_NOWAIT) and MariaDB's
+// serialization failure (1020 ER_CHECKREAD) wrap uow.ErrConflict, which uow.Do retries;
+// duplicate keys (1062 ER_DUP_ENTRY, 1586 ER_DUP_ENTRY_WITH_KEY_NAME) wrap uow.ErrDuplicate; a
+// connection that broke (the server shut down, the session was killed or timed out, the driver
+// found the connection bad) wraps [ErrConnLost]. Any other error is returned unchanged, and so
+// are nil and an error that already wraps one of these. The *mysql.MySQLError stays in the
+// chain: errors.As still finds it.
+//
+// It is the classifier the driver uses on its own statements, exported for the SQL you run in a
+// unit through uow.TxOf[*sql.Tx] (a uow.Mapper, sqlc queries):
+//
+//	_, err := tx.ExecContext(ctx, "INSERT INTO account (id, version, ...) VALUES (?, 1, ...)", ...)
+//	return mysqluow.Classify(err)
+//
+// A Mapper's Insert should report ErrDuplicate only for its aggregate's ID (the unit takes it for
+// a lost race, reports ErrConflict and uow.Do retries); a violation of another unique key of
+// your table is an error of its own, or every retry would meet it again. InnoDB rolls back the
+// whole transaction of a deadlock's victim, but only the statement that timed out waiting for a
+// lock.
+func Classify(err error) error {
+	if err == nil || errors.Is(err, driver.ErrConflict) || errors.Is(err, driver.ErrDuplicate) || errors.Is(err, ErrConnLost) {
 		return err
 	}
 	var me *mysql.MySQLError
@@ -90,9 +109,7 @@ func classify(err error) error {
 		case erCheckRead:
 			return fmt.Errorf("%w: serialization failure: %w", driver.ErrConflict, err)
 		case erDupEntry, erDupEntryWithKeyName:
-			return fmt.Errorf("%w: %w", sqlstore.ErrUnique, err)
-		case erNoSuchTable:
-			return fmt.Errorf("%w (has Driver.Migrate run on this database?)", err)
+			return fmt.Errorf("%w: %w", driver.ErrDuplicate, err)
 		case erServerShutdown, erConnectionKilled, erClientTimeout:
 			return fmt.Errorf("%w: %w", ErrConnLost, err)
 		}
@@ -100,6 +117,17 @@ func classify(err error) error {
 	}
 	if lostConn(err) {
 		return fmt.Errorf("%w: %w", ErrConnLost, err)
+	}
+	return err
+}
+
+// classify is the dialect's Classify: Classify, with a hint when the driver's tables are
+// missing.
+func classify(err error) error {
+	err = Classify(err)
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == erNoSuchTable {
+		return fmt.Errorf("%w (has Driver.Migrate run on this database?)", err)
 	}
 	return err
 }
@@ -129,7 +157,7 @@ type lockConn interface {
 func lockKeys(ctx context.Context, c sqlstore.Conn, keys []string, lockWait int64) error {
 	lc, ok := c.(lockConn)
 	if !ok {
-		return fmt.Errorf("mysqluow: keyed locks need the driver's own connection, got %T", c)
+		return fmt.Errorf("%w: keyed locks in a unit joined to your transaction (named locks belong to the session, not to the transaction)", driver.ErrUnsupported)
 	}
 	for _, key := range keys {
 		if lc.holds(key) {

@@ -15,7 +15,6 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dddkit/ddd/internal/sqlstore"
 	"github.com/dddkit/ddd/internal/testenv"
 	"github.com/dddkit/ddd/uow"
 )
@@ -28,21 +27,21 @@ func TestClassify(t *testing.T) {
 		want []error
 		not  []error
 	}{
-		{"deadlock", myErr(1213), []error{uow.ErrConflict}, []error{sqlstore.ErrUnique}},
+		{"deadlock", myErr(1213), []error{uow.ErrConflict}, []error{uow.ErrDuplicate}},
 		{"lock wait timeout", myErr(1205), []error{uow.ErrConflict}, nil},
 		{"GET_LOCK deadlock (MySQL 8)", myErr(3058), []error{uow.ErrConflict}, nil},
 		{"NOWAIT", myErr(3572), []error{uow.ErrConflict}, nil},
 		{"record changed (MariaDB)", myErr(1020), []error{uow.ErrConflict}, nil},
-		{"duplicate", myErr(1062), []error{sqlstore.ErrUnique}, []error{uow.ErrConflict}},
-		{"duplicate with key name", myErr(1586), []error{sqlstore.ErrUnique}, nil},
+		{"duplicate", myErr(1062), []error{uow.ErrDuplicate}, []error{uow.ErrConflict}},
+		{"duplicate with key name", myErr(1586), []error{uow.ErrDuplicate}, nil},
 		{"killed (MariaDB)", myErr(1927), []error{ErrConnLost}, []error{uow.ErrConflict}},
 		{"invalid connection", fmt.Errorf("x: %w", mysql.ErrInvalidConn), []error{ErrConnLost, mysql.ErrInvalidConn}, []error{uow.ErrConflict}},
 		{"bad connection", driver.ErrBadConn, []error{ErrConnLost, driver.ErrBadConn}, nil},
 		{"cancelled", fmt.Errorf("x: %w", context.Canceled), []error{context.Canceled}, []error{ErrConnLost, uow.ErrConflict}},
 		{"deadline", context.DeadlineExceeded, []error{context.DeadlineExceeded}, []error{ErrConnLost}},
-		{"syntax", myErr(1064), nil, []error{uow.ErrConflict, sqlstore.ErrUnique, ErrConnLost}},
+		{"syntax", myErr(1064), nil, []error{uow.ErrConflict, uow.ErrDuplicate, ErrConnLost}},
 	} {
-		got := classify(c.err)
+		got := Classify(c.err)
 		require.ErrorIs(t, got, c.err, "%s: the original error stays in the chain", c.name)
 		for _, w := range c.want {
 			require.ErrorIs(t, got, w, c.name)
@@ -50,9 +49,9 @@ func TestClassify(t *testing.T) {
 		for _, n := range c.not {
 			require.NotErrorIs(t, got, n, c.name)
 		}
-		require.Equal(t, got, classify(got), "%s: classifying twice changes nothing", c.name)
+		require.Equal(t, got, Classify(got), "%s: classifying twice changes nothing", c.name)
 	}
-	require.NoError(t, classify(nil))
+	require.NoError(t, Classify(nil))
 	got := classify(myErr(1146))
 	require.Contains(t, got.Error(), "Migrate")
 	var me *mysql.MySQLError

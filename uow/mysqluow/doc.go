@@ -46,9 +46,54 @@
 //		}
 //		return nil
 //	}
-//	// ... Load (SELECT ... [FOR UPDATE], aggregate.RestoreRoot), Insert, Delete alike.
+//	// ... Load (SELECT ... [FOR UPDATE], aggregate.RestoreRoot), Insert (return Classify(err):
+//	// a duplicate key is driver.ErrDuplicate), Delete alike.
 //
 //	acc, err := uow.MappedRepo[Account, AccountID](u, accountTable{}).Get(ctx, "acc-1")
+//
+// [Classify] translates the errors of your SQL as the driver translates its own (deadlocks and
+// lock wait timeouts to driver.ErrConflict, duplicate keys to driver.ErrDuplicate, broken
+// connections to [ErrConnLost]).
+//
+// # Joining your transaction
+//
+// A unit can also run inside a *sql.Tx your code began (on [Driver.DB], or any pool on the
+// database), so that its aggregates, outbox messages and inbox marks commit atomically with
+// your own statements: [uow.DoIn] (or [uow.Store.Join]) runs it in a savepoint of your
+// transaction ([Driver.Join]), and you commit or roll back as usual:
+//
+//	tx, err := d.DB().BeginTx(ctx, nil)
+//	if err != nil {
+//		return err
+//	}
+//	defer tx.Rollback() // does nothing after Commit
+//	if _, err := tx.ExecContext(ctx, "INSERT INTO audit (what) VALUES (?)", "withdrawal"); err != nil {
+//		return err
+//	}
+//	err = uow.DoIn(ctx, store, tx, func(ctx context.Context, u *uow.Unit) error {
+//		acc, err := uow.Repo[Account, AccountID](u).Get(ctx, "acc-1")
+//		if err != nil {
+//			return err
+//		}
+//		return acc.Withdraw(10)
+//	})
+//	if err != nil {
+//		return err // errors.Is(err, uow.ErrConflict): run the whole transaction again
+//	}
+//	return tx.Commit()
+//
+// A unit that fails or rolls back undoes only what it wrote (ROLLBACK TO SAVEPOINT), and your
+// transaction stays usable, except after a deadlock: InnoDB rolls back the victim's whole
+// transaction, and the error says so. DoIn does not retry conflicts: what your transaction read
+// before cannot be read again inside it, so roll it back and run it again. The unit runs at
+// your transaction's isolation level (REPEATABLE READ unless you chose another: its plain loads
+// then read your transaction's snapshot, and the version check at commit catches what changed
+// since). Its row locks and the locks of its message keys are your transaction's until it ends
+// (InnoDB keeps them even when the unit rolls back), so other units writing the same rows or
+// messages of the same keys wait for your commit. [uow.Unit.Lock] is not supported in a joined
+// unit: named locks belong to the session, not to your transaction. uow.TxOf[*sql.Tx](u)
+// returns your transaction, so queries that sqlc generates for database/sql (db.New(tx)) run in
+// it too.
 //
 // # Schema
 //

@@ -191,18 +191,43 @@ func newDialect(t sqlstore.Tables, namespace string) *sqlstore.Dialect {
 	}
 }
 
-// classify implements sqlstore.Dialect.Classify by SQLSTATE.
-func classify(err error) error {
+// Classify returns err wrapped with the sentinel error that a unit of work acts on, by
+// PostgreSQL's SQLSTATE: serialization_failure (40001), deadlock_detected (40P01) and
+// lock_not_available (55P03: lock_timeout ran out, or a NOWAIT lock was taken) wrap
+// uow.ErrConflict, which uow.Do retries; unique_violation (23505) wraps uow.ErrDuplicate. Any
+// other error is returned unchanged, and so are nil and an error that already wraps either
+// sentinel. The *pgconn.PgError stays in the chain: errors.As still finds it, and its
+// ConstraintName tells which unique key a violation broke.
+//
+// It is the classifier the driver uses on its own statements, exported for the SQL you run in a
+// unit through uow.TxOf[pgx.Tx] (a uow.Mapper, sqlc queries):
+//
+//	_, err := tx.Exec(ctx, "INSERT INTO account (id, version, ...) VALUES ($1, 1, ...)", ...)
+//	return pguow.Classify(err)
+//
+// A Mapper's Insert should report ErrDuplicate only for its aggregate's ID (the unit takes it for
+// a lost race, reports ErrConflict and uow.Do retries); a violation of another unique key of
+// your table is an error of its own, or every retry would meet it again.
+func Classify(err error) error {
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
+	if !errors.As(err, &pe) || errors.Is(err, driver.ErrConflict) || errors.Is(err, driver.ErrDuplicate) {
 		return err
 	}
 	switch pe.Code {
 	case "40001", "40P01", "55P03": // serialization failure, deadlock, lock_not_available (lock_timeout)
 		return fmt.Errorf("%w: %w", driver.ErrConflict, err)
 	case "23505": // unique_violation
-		return fmt.Errorf("%w: %w", sqlstore.ErrUnique, err)
-	case "42P01", "3F000": // undefined_table, invalid_schema_name
+		return fmt.Errorf("%w: %w", driver.ErrDuplicate, err)
+	}
+	return err
+}
+
+// classify is the dialect's Classify: Classify, with a hint when the driver's tables are
+// missing.
+func classify(err error) error {
+	err = Classify(err)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") { // undefined_table, invalid_schema_name
 		return fmt.Errorf("%w (the store's tables do not exist: call (*pguow.Driver).Migrate)", err)
 	}
 	return err

@@ -74,11 +74,53 @@
 //		return nil
 //	}
 //
-//	// Insert (an existing ID is driver.ErrDuplicate) and Delete (version-checked) alike.
+//	// Insert (an existing ID is driver.ErrDuplicate: return Classify(err)) and Delete
+//	// (version-checked) alike.
 //
 //	acc, err := uow.MappedRepo[Account, AccountID](u, accounts{}).Get(ctx, "alice")
 //
-// Read models use TxOf the same way to update their tables in the unit's transaction.
+// Read models use TxOf the same way to update their tables in the unit's transaction. [Classify]
+// translates the errors of your SQL as the driver translates its own (deadlocks, serialization
+// failures and lock timeouts to driver.ErrConflict, unique violations to driver.ErrDuplicate).
+//
+// # Joining your transaction
+//
+// A unit can also run inside a pgx.Tx your code began (on [Driver.Pool], or any connection to
+// the database), so that its aggregates, outbox messages and inbox marks commit atomically with
+// your own statements: [uow.DoIn] (or [uow.Store.Join]) runs it in a savepoint of your
+// transaction ([Driver.Join]), and you commit or roll back as usual:
+//
+//	tx, err := d.Pool().Begin(ctx)
+//	if err != nil {
+//		return err
+//	}
+//	defer tx.Rollback(ctx) // does nothing after Commit
+//	if _, err := tx.Exec(ctx, "INSERT INTO audit (what) VALUES ($1)", "withdrawal"); err != nil {
+//		return err
+//	}
+//	err = uow.DoIn(ctx, store, tx, func(ctx context.Context, u *uow.Unit) error {
+//		acc, err := uow.Repo[Account, AccountID](u).Get(ctx, "alice")
+//		if err != nil {
+//			return err
+//		}
+//		return acc.Withdraw(10)
+//	})
+//	if err != nil {
+//		return err // errors.Is(err, uow.ErrConflict): run the whole transaction again
+//	}
+//	return tx.Commit(ctx)
+//
+// A unit that fails or rolls back undoes only what it wrote (ROLLBACK TO SAVEPOINT, which also
+// ends the aborted state a failed statement leaves a PostgreSQL transaction in), and your
+// transaction stays usable. DoIn does not retry conflicts: what your transaction read before
+// cannot be read again inside it, so roll it back and run it again. The unit runs at your
+// transaction's isolation level; Options.LockTimeout bounds the unit's lock waits only (your
+// transaction's lock_timeout is back once the unit ends); its row locks, keyed locks and the
+// locks of its message keys are your transaction's until it ends, so other units writing the
+// same rows or messages of the same keys wait for your commit. A unit that stored messages
+// queues pg_notify in your transaction, which PostgreSQL delivers to relays when it commits.
+// uow.TxOf[pgx.Tx](u) returns your transaction, so queries that sqlc generates for pgx/v5
+// (db.New(tx)) run in it too.
 //
 // # Tables and names
 //
@@ -137,7 +179,8 @@
 // (pg_advisory_xact_lock on a 64-bit hash of the key, the schema and the prefix), which work
 // across processes sharing the store. Serialization failures (SQLSTATE 40001), deadlocks (40P01)
 // and lock timeouts (55P03, see Options.LockTimeout) wrap driver.ErrConflict, so [uow.Do] retries
-// them; an insert of an existing aggregate wraps driver.ErrDuplicate. A cancelled context stays
+// them; an insert of an existing aggregate wraps driver.ErrDuplicate ([Classify] is that
+// translation, exported for your own SQL). A cancelled context stays
 // recognisable with errors.Is(err, context.Canceled), and the transaction rolls back.
 //
 // # Round trips
@@ -148,5 +191,7 @@
 // messages, pg_notify on the same connection once COMMIT succeeded (outside the transaction, so
 // notifying units do not queue behind each other's commits). The first time a
 // pool connection meets a statement shape (a load of three IDs, a commit of four messages), pgx
-// prepares it in one more round trip and caches it.
+// prepares it in one more round trip and caches it. A joined unit's Join is one round trip
+// (SAVEPOINT, with the lock_timeout settings in the same batch), and its Commit two: the batch
+// of writes, then RELEASE SAVEPOINT with the restored lock_timeout and the notification.
 package pguow

@@ -58,7 +58,8 @@ type Driver struct {
 	tables   sqlstore.Tables
 	dialect  *sqlstore.Dialect
 	beginSQL string
-	attempts int // of a begin meeting broken connections: one per pooled connection, and one
+	timeout  string // Options.LockTimeout in milliseconds, "" for none
+	attempts int    // of a begin meeting broken connections: one per pooled connection, and one
 	relay    *sqlstore.Relay
 	lanes    *lanes // the outbox's key lanes (lanes.go)
 	// pause, if set, holds every commit after its statements and before COMMIT (the tests'
@@ -69,6 +70,7 @@ type Driver struct {
 var (
 	_ driver.Driver      = (*Driver)(nil)
 	_ driver.InboxPurger = (*Driver)(nil)
+	_ driver.Joiner      = (*Driver)(nil)
 )
 
 // maxChannel is the longest NOTIFY channel name PostgreSQL accepts (NAMEDATALEN - 1).
@@ -140,7 +142,8 @@ func New(pool *pgxpool.Pool, opts *Options) (*Driver, error) {
 	}
 	if o.LockTimeout > 0 {
 		ms := max(o.LockTimeout.Milliseconds(), 1)
-		d.beginSQL += "; SET LOCAL lock_timeout = " + strconv.FormatInt(ms, 10)
+		d.timeout = strconv.FormatInt(ms, 10)
+		d.beginSQL += "; SET LOCAL lock_timeout = " + d.timeout
 	}
 	d.dialect.Lanes = &sqlstore.Lanes{Filter: laneFilter, Take: d.lanes.takeIn}
 	d.dialect.LockOutboxKeys = outboxKeyLocker(t.Outbox)

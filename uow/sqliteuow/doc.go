@@ -47,9 +47,55 @@
 //	}
 //
 //	// Load reads the pool for optimistic loads and the unit's transaction for ForUpdate ones;
-//	// Insert and Delete are like Update.
+//	// Insert (return Classify(err): an existing ID is driver.ErrDuplicate) and Delete are like
+//	// Update.
 //
 //	accounts := uow.MappedRepo[Account, AccountID](u, accountMapper{d})
+//
+// [Classify] translates the errors of your SQL as the driver translates its own (SQLITE_BUSY and
+// SQLITE_LOCKED to driver.ErrConflict, primary key and unique violations to
+// driver.ErrDuplicate).
+//
+// # Joining your transaction
+//
+// A unit can also run inside a *sql.Tx your code began on [Driver.DB], so that its aggregates,
+// outbox messages and inbox marks commit atomically with your own statements: [uow.DoIn] (or
+// [uow.Store.Join]) runs it in a savepoint of your transaction ([Driver.Join]), and you commit
+// or roll back as usual:
+//
+//	tx, err := d.DB().BeginTx(ctx, nil) // BEGIN IMMEDIATE: the database's write lock
+//	if err != nil {
+//		return err
+//	}
+//	defer tx.Rollback() // does nothing after Commit
+//	if _, err := tx.ExecContext(ctx, "INSERT INTO audit (what) VALUES (?)", "deposit"); err != nil {
+//		return err
+//	}
+//	err = uow.DoIn(ctx, store, tx, func(ctx context.Context, u *uow.Unit) error {
+//		acc, err := uow.Repo[Account, AccountID](u).Get(ctx, "alice")
+//		if err != nil {
+//			return err
+//		}
+//		return acc.Deposit(100)
+//	})
+//	if err != nil {
+//		return err // errors.Is(err, uow.ErrConflict): run the whole transaction again
+//	}
+//	return tx.Commit()
+//
+// A unit that fails or rolls back undoes only what it wrote (ROLLBACK TO SAVEPOINT), and your
+// transaction stays usable. DoIn does not retry conflicts: roll your transaction back and run
+// it again. The unit reads in your transaction, so it sees what you wrote. Your transaction
+// holds SQLite's write lock (from BEGIN with the Driver's pool, which Open configures with
+// _txlock=immediate), which excludes every other writer until it ends: the Driver's own units
+// wait for it up to the lock timeout, then fail with driver.ErrConflict, which Do retries, so
+// keep it short, and never run a unit of your own (uow.Do) from the goroutine that holds it
+// open. A joined unit takes none of the Driver's in-process locks (the write lock already
+// excludes everyone else) and they do not see it, as they do not see other processes: a unit
+// that loaded ForUpdate a record the joined unit then changes fails its commit with
+// driver.ErrConflict (Do retries it) instead of making the joined unit wait; [uow.Unit.Lock] is
+// not supported in a joined unit. uow.TxOf[*sql.Tx](u) returns your transaction, so queries that sqlc generates for
+// database/sql (db.New(tx)) run in it too.
 //
 // # Transactions
 //
@@ -122,5 +168,6 @@
 //
 // Besides the uow errors (ErrConflict for version mismatches, lock timeouts and deadlocks,
 // ErrDuplicate for an existing ID), the original modernc.org/sqlite *sqlite.Error stays in the
-// chain for errors.As; context errors stay recognisable with errors.Is.
+// chain for errors.As; context errors stay recognisable with errors.Is. [Classify] is the
+// translation, exported for your own SQL.
 package sqliteuow

@@ -49,6 +49,17 @@
 //   - Events, OutboxVisibility: recorded events and emitted messages reach the outbox in order,
 //     with their headers, and only when their unit commits.
 //   - Find: queries by top-level fields compare JSON values and return ID order.
+//   - Join, JoinRollback, JoinFailure, JoinLocks: units joined to a transaction the caller began
+//     ([driver.Joiner], through [uow.Store.Join] and [uow.DoIn]): nothing they commit is
+//     visible before the caller commits; then their records, messages (claimable by a relay)
+//     and inbox marks are, with the caller's own statement; the caller's rollback discards them;
+//     a joined unit that rolls back, fails or panics undoes its writes (and what ran in the
+//     transaction meanwhile, units joined inside it included) and leaves the caller's earlier
+//     statements and its transaction usable and committable, also after a failed statement
+//     (a duplicate insert) and on a stale version (ErrConflict); TxOf returns the caller's
+//     transaction; what a joined unit wrote stays locked until the caller's commit, so that
+//     other units wait, lose no update and store a key's messages in commit order; a value of
+//     another type is ErrInvalid.
 //   - Stress: concurrent increments through Do, optimistic and pessimistic, lose no update and
 //     leave the outbox in version order.
 //   - MixedStrategies: units of every locking strategy at once on shared aggregates (loaded in
@@ -93,6 +104,10 @@
 // the OutboxHold clauses, which need a driver running at least three transactions at once). A
 // driver that documents one of them must pass its clause. [CommitPauser] is a test hook, not a
 // capability: implement it (in a test file if need be) so that OutboxCommitOrder runs.
+// Joining a caller's transaction ([driver.Joiner]) is checked by the Join clauses when the
+// driver also implements [NativeTxs] (in a test file if need be), through which the clauses
+// begin the native transactions they join and write rows of the caller's own in them; a Joiner
+// without it skips them.
 //
 // Mapped repositories ([uow.MappedRepo]) are not covered: the suite cannot know a driver's
 // tables or native transaction type, so each SQL driver tests its own mappers.
