@@ -31,7 +31,9 @@
 // on a topic that has no subscription fails with [ErrNoSubscriber] (the relay retries it, then
 // parks it) unless the topic was declared with [Bus.Discard], so a renamed topic or a mistyped
 // subscription loses nothing. [Idempotent] runs a handler in a unit of work with the inbox mark
-// of the message.
+// of the message. A [Router] dispatches messages by name to typed handlers made by [On], each
+// getting the payload decoded into its event type; what it does with other names is a choice
+// made when it is built ([RejectUnknown] or [SkipUnknown]), never a default.
 //
 // # Claims: leases and held locks
 //
