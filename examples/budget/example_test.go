@@ -22,7 +22,12 @@ func Example() {
 	store := uow.NewStore(d, &uow.Options{Services: []any{clock}})
 	exec := uow.NewExecutor(store, &uow.ExecutorOptions{Logger: slog.New(slog.DiscardHandler)})
 	var bus outbox.Bus
-	if _, err := bus.Subscribe("Budget", budget.SummaryConsumer, budget.Summarise(store)); err != nil {
+	summarise, err := budget.Summarise(store)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := bus.Subscribe("Budget", budget.SummaryConsumer, summarise); err != nil {
 		fmt.Println(err)
 		return
 	}

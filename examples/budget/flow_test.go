@@ -93,9 +93,10 @@ func TestFlowOnEveryDriver(t *testing.T) {
 			exec := uow.NewExecutor(store, &uow.ExecutorOptions{Logger: slog.New(slog.DiscardHandler)})
 
 			var bus outbox.Bus
-			project := budget.Summarise(store)
+			project, err := budget.Summarise(store)
+			require.NoError(t, err)
 			var delivered []uow.Message
-			_, err := bus.Subscribe("Budget", budget.SummaryConsumer, func(ctx context.Context, m uow.Message) error {
+			_, err = bus.Subscribe("Budget", budget.SummaryConsumer, func(ctx context.Context, m uow.Message) error {
 				delivered = append(delivered, m)
 				return project(ctx, m)
 			})
