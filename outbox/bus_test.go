@@ -26,6 +26,7 @@ func TestBusSubscriptions(t *testing.T) {
 	_, err = bus.Subscribe("", "x", func(context.Context, uow.Message) error { return nil })
 	require.ErrorIs(t, err, outbox.ErrInvalid)
 
+	require.NoError(t, bus.Discard("other"), "nobody here reads topic other: a decision")
 	require.NoError(t, bus.Publish(ctx, []uow.Message{{Topic: "orders", Name: "o1"}, {Topic: "other", Name: "x"}, {Topic: "orders", Name: "o2"}}))
 	require.Equal(t, []string{"o1", "o2"}, a)
 	require.Equal(t, []string{"o1", "o2"}, b)
@@ -36,7 +37,10 @@ func TestBusSubscriptions(t *testing.T) {
 	require.Equal(t, []string{"o1", "o2", "o3"}, b)
 }
 
-func TestBusStopsAtAFailingMessage(t *testing.T) {
+// TestBusHoldsBackAFailedKey: a failing message fails alone with its key's later messages,
+// held back behind it; the other keys' messages are delivered, and the PublishError says which
+// message failed how.
+func TestBusHoldsBackAFailedKey(t *testing.T) {
 	var bus outbox.Bus
 	var got []string
 	_, err := bus.Subscribe("t", "s", func(_ context.Context, m uow.Message) error {
@@ -47,9 +51,75 @@ func TestBusStopsAtAFailingMessage(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	err = bus.Publish(context.Background(), []uow.Message{{Topic: "t", Name: "ok"}, {Topic: "t", Name: "bad", ID: "m-2"}, {Topic: "t", Name: "later"}})
+	err = bus.Publish(context.Background(), []uow.Message{
+		{Topic: "t", Key: "k1", Name: "ok", ID: "m-1"},
+		{Topic: "t", Key: "k1", Name: "bad", ID: "m-2"},
+		{Topic: "t", Key: "k2", Name: "other key", ID: "m-3"},
+		{Topic: "t", Key: "k1", Name: "later", ID: "m-4"},
+	})
 	require.ErrorContains(t, err, "s handling bad m-2: cannot handle")
-	require.Equal(t, []string{"ok"}, got)
+	var pe *outbox.PublishError
+	require.ErrorAs(t, err, &pe)
+	require.Len(t, pe.Errs, 4)
+	require.NoError(t, pe.Errs[0])
+	require.ErrorContains(t, pe.Errs[1], "cannot handle")
+	require.NoError(t, pe.Errs[2])
+	require.EqualError(t, pe.Errs[3], `outbox: message m-4 (later) held back behind the failed message m-2 of its key "k1"`)
+	require.Equal(t, []string{"ok", "other key"}, got)
+}
+
+// TestBusWithoutSubscriber: a message on a topic nobody subscribes to fails with
+// ErrNoSubscriber, naming the topic, unless the topic was declared with Discard; once a
+// subscription appears it is delivered.
+func TestBusWithoutSubscriber(t *testing.T) {
+	ctx := context.Background()
+	var bus outbox.Bus
+	var got []string
+	record := func(_ context.Context, m uow.Message) error { got = append(got, m.Topic+"/"+m.Name); return nil }
+	_, err := bus.Subscribe("orders", "s", record)
+	require.NoError(t, err)
+	require.NoError(t, bus.Discard("audit", "metrics"))
+	require.ErrorIs(t, bus.Discard("x", ""), outbox.ErrInvalid)
+
+	msgs := []uow.Message{
+		{Topic: "orders", Key: "a", Name: "placed", ID: "m-1"},
+		{Topic: "ordres", Key: "a", Name: "paid", ID: "m-2"}, // the typo of a renamed topic
+		{Topic: "audit", Key: "b", Name: "logged", ID: "m-3"},
+		{Topic: "orders", Key: "a", Name: "shipped", ID: "m-4"},
+		{Topic: "x", Key: "c", Name: "dropped?", ID: "m-5"},
+	}
+	err = bus.Publish(ctx, msgs)
+	require.ErrorIs(t, err, outbox.ErrNoSubscriber)
+	var pe *outbox.PublishError
+	require.ErrorAs(t, err, &pe)
+	require.Len(t, pe.Errs, 5)
+	require.EqualError(t, pe.Errs[1], `outbox: no subscriber: topic "ordres" of message m-2 (paid): subscribe to it, or declare it with Bus.Discard`)
+	require.ErrorContains(t, pe.Errs[3], "held back behind the failed message m-2")
+	require.ErrorIs(t, pe.Errs[4], outbox.ErrNoSubscriber, "a Discard that failed declared nothing")
+	require.NoError(t, errors.Join(pe.Errs[0], pe.Errs[2]))
+	require.Equal(t, []string{"orders/placed"}, got, "audit discarded, nothing else delivered")
+
+	_, err = bus.Subscribe("ordres", "s", record)
+	require.NoError(t, err)
+	_, err = bus.Subscribe("audit", "s", record)
+	require.NoError(t, err)
+	require.NoError(t, bus.Discard("x"))
+	require.NoError(t, bus.Publish(ctx, msgs[1:]))
+	require.Equal(t, []string{"orders/placed", "ordres/paid", "audit/logged", "orders/shipped"}, got,
+		"a discarded topic with a subscriber delivers to it")
+
+	unsubscribe, err := bus.Subscribe("late", "s", record)
+	require.NoError(t, err)
+	unsubscribe()
+	require.ErrorIs(t, bus.Publish(ctx, []uow.Message{{Topic: "late", Name: "n"}}), outbox.ErrNoSubscriber,
+		"a topic whose subscriptions all ended has none")
+}
+
+func TestPublishErrorText(t *testing.T) {
+	e := &outbox.PublishError{Errs: []error{nil, errors.New("one"), nil, errors.New("two")}}
+	require.EqualError(t, e, "one\ntwo")
+	require.Len(t, e.Unwrap(), 2)
+	require.EqualError(t, &outbox.PublishError{Errs: make([]error, 2)}, "outbox: publish error with no failed message")
 }
 
 type counterID string

@@ -25,6 +25,16 @@
 //   - Several relays, in one process or many, share a store without publishing a message twice
 //     while its claim runs.
 //
+// # Consumers
+//
+// A [Bus] delivers in process, to named subscriptions per topic. It knows its topics: a message
+// on a topic that has no subscription fails with [ErrNoSubscriber] (the relay retries it, then
+// parks it) unless the topic was declared with [Bus.Discard], so a renamed topic or a mistyped
+// subscription loses nothing. [Idempotent] runs a handler in a unit of work with the inbox mark
+// of the message. A [Router] dispatches messages by name to typed handlers made by [On], each
+// getting the payload decoded into its event type; what it does with other names is a choice
+// made when it is built ([RejectUnknown] or [SkipUnknown]), never a default.
+//
 // # Claims: leases and held locks
 //
 // A [driver.Outbox] claims with leases: Claim writes the relay's ID and an expiry into each claimed row,

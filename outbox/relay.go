@@ -17,9 +17,11 @@ import (
 )
 
 // Publisher sends messages to a broker or bus. Publish returns nil only when the broker accepted
-// (confirmed) every message; on an error the relay publishes the messages of the batch one by one
-// to find the failing ones, so a message may be published more than once: delivery is at least
-// once, and consumers deduplicate on Message.ID. Implementations are safe for concurrent use.
+// (confirmed) every message. An error that is (or wraps) a [*PublishError] with one entry per
+// message says which messages failed: the relay acknowledges the others. On any other error the
+// relay publishes the messages one by one to find the failing ones, so a message may be
+// published more than once: delivery is at least once, and consumers deduplicate on Message.ID.
+// Implementations are safe for concurrent use.
 type Publisher interface {
 	Publish(ctx context.Context, msgs []uow.Message) error
 }
@@ -302,24 +304,40 @@ func (r *Relay) publish(ctx context.Context, claimed []driver.Claimed) (publishe
 }
 
 // publishRound publishes msgs, the messages of round, of distinct keys, appending the IDs
-// published to published; when that fails, it publishes them one by one, so that a poison
-// message fails alone.
+// published to published. When that fails, a [*PublishError] with an entry per message says
+// which ones failed; without one, it publishes them one by one, so that a poison message fails
+// alone.
 func (r *Relay) publishRound(ctx context.Context, round []driver.Claimed, msgs []uow.Message, published []string) ([]string, []failedMessage) {
 	if len(round) == 0 {
 		return published, nil
 	}
-	if err := r.pub.Publish(ctx, msgs); err == nil {
+	err := r.pub.Publish(ctx, msgs)
+	var perMessage *PublishError
+	switch {
+	case err == nil:
 		for i := range round {
 			published = append(published, round[i].ID)
 		}
 		return published, nil
-	} else if len(round) == 1 {
+	case errors.As(err, &perMessage) && len(perMessage.Errs) == len(round):
+		return sortOut(round, perMessage.Errs, published)
+	case len(round) == 1:
 		return published, []failedMessage{{msg: round[0], err: err}}
 	}
+	errs := make([]error, len(round))
+	for i := range round {
+		errs[i] = r.pub.Publish(ctx, msgs[i:i+1])
+	}
+	return sortOut(round, errs, published)
+}
+
+// sortOut appends to published the IDs of the messages of round whose error in errs is nil, and
+// returns the others as failed.
+func sortOut(round []driver.Claimed, errs []error, published []string) ([]string, []failedMessage) {
 	var failed []failedMessage
 	for i := range round {
-		if err := r.pub.Publish(ctx, msgs[i:i+1]); err != nil {
-			failed = append(failed, failedMessage{msg: round[i], err: err})
+		if errs[i] != nil {
+			failed = append(failed, failedMessage{msg: round[i], err: errs[i]})
 			continue
 		}
 		published = append(published, round[i].ID)

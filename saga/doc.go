@@ -62,7 +62,9 @@
 // React wires a message to a command handler at the edge of a context (seed 003: events become
 // commands at the boundary): it translates the message into a uow.Command and runs it with the
 // inbox mark in one unit of work, and turns a business-rule rejection into a final outcome the
-// context can announce (a failure event) instead of a message retried forever.
+// context can announce (a failure event) instead of a message retried forever. Translate builds
+// the translation from typed ones (On), each decoding its messages into the event type whose
+// EventName they carry, and says explicitly what happens to the other names.
 //
 // # Testing
 //

@@ -179,6 +179,16 @@ func (c reserve) Handle(ctx context.Context, u *uow.Unit) error {
 	return nil
 }
 
+// orderPlaced is the stock context's reading of the sales context's OrderPlaced: the fields it
+// needs, and the name the sales context gives the event.
+type orderPlaced struct {
+	Order   string `json:"order"`
+	Product string `json:"product"`
+	Units   int    `json:"units"`
+}
+
+func (orderPlaced) EventName() string { return "OrderPlaced" }
+
 func ExampleReact() {
 	ctx := context.Background()
 	d := memuow.New(nil)
@@ -195,18 +205,18 @@ func ExampleReact() {
 		return
 	}
 
-	// At the stock context's edge, the sales context's OrderPlaced becomes a Reserve command;
-	// a refusal is announced as ReservationFailed, so the sales context learns of it.
-	handler := saga.React(store, "stock", func(m uow.Message) (uow.Command, error) {
-		var placed struct {
-			Product string `json:"product"`
-			Units   int    `json:"units"`
-		}
-		if err := json.Unmarshal(m.Payload, &placed); err != nil {
-			return nil, err
-		}
-		return reserve{Product: placed.Product, Units: placed.Units}, nil
-	}, &saga.ReactOptions{
+	// At the stock context's edge, the sales context's OrderPlaced becomes a Reserve command
+	// (the sales context's other events are not the stock's business); a refusal is announced
+	// as ReservationFailed, so the sales context learns of it.
+	translate, err := saga.Translate(outbox.SkipUnknown,
+		saga.On(func(e orderPlaced, _ uow.Message) (uow.Command, error) {
+			return reserve{Product: e.Product, Units: e.Units}, nil
+		}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	handler := saga.React(store, "stock", translate, &saga.ReactOptions{
 		Logger: slog.New(slog.DiscardHandler),
 		Rejected: func(_ context.Context, u *uow.Unit, m uow.Message, rule error) error {
 			return u.Emit(uow.Message{Topic: "stock", Name: "ReservationFailed", Payload: m.Payload})
@@ -214,10 +224,11 @@ func ExampleReact() {
 	})
 
 	first := uow.Message{ID: aggregate.NewID[string](), Topic: "sales", Name: "OrderPlaced",
-		Payload: []byte(`{"product":"book","units":2}`)}
+		Payload: []byte(`{"order":"o-1","product":"book","units":2}`)}
 	second := first
 	second.ID = aggregate.NewID[string]()
-	for _, m := range []uow.Message{first, first, second} { // first is delivered twice
+	cancelled := uow.Message{ID: aggregate.NewID[string](), Topic: "sales", Name: "OrderCancelled", Payload: []byte(`{}`)}
+	for _, m := range []uow.Message{first, first, second, cancelled} { // first is delivered twice
 		fmt.Println(handler(ctx, m))
 	}
 	units, _ := d.Get("shelf", "book")
@@ -226,6 +237,7 @@ func ExampleReact() {
 		fmt.Println(m.Name)
 	}
 	// Output:
+	// <nil>
 	// <nil>
 	// <nil>
 	// <nil>

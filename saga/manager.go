@@ -249,7 +249,7 @@ func (m *Manager[D]) loadOwn(ctx context.Context, u *uow.Unit, msg uow.Message, 
 
 func (m *Manager[D]) onTimeout(ctx context.Context, u *uow.Unit, msg uow.Message, r *run) error {
 	var b timeoutBody
-	if err := json.Unmarshal(msg.Payload, &b); err != nil || b.Key == "" || b.Timeout == "" {
+	if err := msg.Decode(&b); err != nil || b.Key == "" || b.Timeout == "" {
 		return fmt.Errorf("%w: timeout message %s: malformed payload %q", ErrInvalid, msg.ID, msg.Payload)
 	}
 	inst, err := m.loadOwn(ctx, u, msg, b.Saga, b.Key)
@@ -282,7 +282,7 @@ func (e *compensationError) Unwrap() []error { return []error{ErrCompensation, e
 
 func (m *Manager[D]) onCompensate(ctx context.Context, u *uow.Unit, msg uow.Message, r *run) error {
 	var b compensateBody
-	if err := json.Unmarshal(msg.Payload, &b); err != nil || b.Key == "" {
+	if err := msg.Decode(&b); err != nil || b.Key == "" {
 		return fmt.Errorf("%w: compensation message %s: malformed payload %q", ErrInvalid, msg.ID, msg.Payload)
 	}
 	inst, err := m.loadOwn(ctx, u, msg, b.Saga, b.Key)

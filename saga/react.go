@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 
 	"github.com/dddkit/ddd/aggregate"
 	"github.com/dddkit/ddd/outbox"
@@ -31,7 +32,9 @@ type ReactOptions struct {
 // (consumer, message ID), so a redelivered message has no second effect. translate returns nil
 // (a nil interface) for a message the context does not react to (it is then ignored, unmarked),
 // and an error for one it cannot read (returned wrapping ErrInvalid, so the relay retries and
-// finally parks it). A message without an ID is an error wrapping ErrInvalid.
+// finally parks it); [Translate] makes one from typed translations, without a switch on the
+// message's name nor hand-written decoding. A message without an ID is an error wrapping
+// ErrInvalid.
 //
 // A command that breaks a business rule is rejected for good: the rejection is marked handled
 // and opts.Rejected, if set, reacts to it. Technical errors and exhausted conflicts are returned,
@@ -71,4 +74,70 @@ func React(store *uow.Store, consumer string, translate func(m uow.Message) (uow
 			return o.Rejected(ctx, u, m, rule)
 		}, o.Do)(ctx, m)
 	}
+}
+
+// Translation is one entry of [Translate]: a typed translation made by [On].
+type Translation struct {
+	name string
+	f    func(m uow.Message) (uow.Command, error)
+	err  error // what On found wrong
+}
+
+// On translates the messages named by E's EventName (a constant of the type, see
+// aggregate.NameOf) with f, which gets the payload decoded into an E by outbox.Decode, and the
+// message. A problem with E (an interface type, an empty or panicking EventName) or a nil f
+// makes [Translate] fail.
+func On[E aggregate.Event](f func(e E, m uow.Message) (uow.Command, error)) Translation {
+	name, err := aggregate.NameOf[E]()
+	if err == nil && f == nil {
+		err = errors.New("nil translation")
+	}
+	if err != nil {
+		return Translation{err: fmt.Errorf("%w: On[%s]: %w", ErrInvalid, reflect.TypeFor[E](), err)}
+	}
+	return Translation{name: name, f: func(m uow.Message) (uow.Command, error) {
+		e, err := outbox.Decode[E](m)
+		if err != nil {
+			return nil, err
+		}
+		return f(e, m)
+	}}
+}
+
+// Translate returns a translate function for [React] that hands each message to the translation
+// of its name, decoded. A message whose name none of them has is, with outbox.SkipUnknown, not
+// reacted to (nil, nil: React ignores it and marks nothing), and with outbox.RejectUnknown an
+// error wrapping outbox.ErrNoRoute (React returns it wrapping ErrInvalid, so the relay retries
+// and parks it). Every problem is reported in one error wrapping ErrInvalid: an unknown policy
+// that is neither of the two, two translations of one name, and what On found.
+func Translate(unknown outbox.Unknown, ts ...Translation) (func(m uow.Message) (uow.Command, error), error) {
+	byName := make(map[string]func(uow.Message) (uow.Command, error), len(ts))
+	var problems []error
+	if unknown != outbox.RejectUnknown && unknown != outbox.SkipUnknown {
+		problems = append(problems, fmt.Errorf("%w: unknown names: choose outbox.RejectUnknown or outbox.SkipUnknown, not %d", ErrInvalid, unknown))
+	}
+	for i, t := range ts {
+		switch _, dup := byName[t.name]; {
+		case t.err != nil:
+			problems = append(problems, fmt.Errorf("translation %d: %w", i, t.err))
+		case t.f == nil:
+			problems = append(problems, fmt.Errorf("translation %d: %w: the zero Translation: make translations with On", i, ErrInvalid))
+		case dup:
+			problems = append(problems, fmt.Errorf("translation %d: %w: a second translation of %q", i, ErrInvalid, t.name))
+		default:
+			byName[t.name] = t.f
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("saga: translate: %w", errors.Join(problems...))
+	}
+	return func(m uow.Message) (uow.Command, error) {
+		if f, ok := byName[m.Name]; ok {
+			return f(m)
+		}
+		if unknown == outbox.SkipUnknown {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%w: message %s %q on topic %q", outbox.ErrNoRoute, m.ID, m.Name, m.Topic)
+	}, nil
 }

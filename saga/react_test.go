@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dddkit/ddd/aggregate"
+	"github.com/dddkit/ddd/outbox"
 	"github.com/dddkit/ddd/saga"
 	"github.com/dddkit/ddd/uow"
 	"github.com/dddkit/ddd/uow/memuow"
@@ -80,10 +81,26 @@ func translateDebit(m uow.Message) (uow.Command, error) {
 		return nil, nil
 	}
 	var p debitRequested
-	if err := json.Unmarshal(m.Payload, &p); err != nil {
+	if err := m.Decode(&p); err != nil {
 		return nil, err
 	}
 	return debit{ID: p.Wallet, Amount: p.Amount}, nil
+}
+
+// debitAsked is the typed reading of DebitRequested.
+type debitAsked debitRequested
+
+func (debitAsked) EventName() string { return "DebitRequested" }
+
+// typedDebit is translateDebit made with Translate, with the given policy for other names.
+func typedDebit(unknown outbox.Unknown) func(uow.Message) (uow.Command, error) {
+	translate, err := saga.Translate(unknown, saga.On(func(e debitAsked, _ uow.Message) (uow.Command, error) {
+		return debit{ID: e.Wallet, Amount: e.Amount}, nil
+	}))
+	if err != nil {
+		panic(err)
+	}
+	return translate
 }
 
 const walletsConsumer = "wallets"
@@ -217,6 +234,35 @@ func TestReactIgnoredAndInvalidMessages(t *testing.T) {
 			wantErr:   []error{saga.ErrInvalid, errUnreadable},
 		},
 		{
+			name: "typed: a name the context skips",
+			message: func(t *testing.T) uow.Message {
+				m := debitRequest(t, "m1", 30)
+				m.Name = "PaymentCaptured"
+				return m
+			},
+			translate: typedDebit(outbox.SkipUnknown),
+		},
+		{
+			name: "typed: a name the context rejects",
+			message: func(t *testing.T) uow.Message {
+				m := debitRequest(t, "m1", 30)
+				m.Name = "DebitRequestd"
+				return m
+			},
+			translate: typedDebit(outbox.RejectUnknown),
+			wantErr:   []error{saga.ErrInvalid, outbox.ErrNoRoute},
+		},
+		{
+			name: "typed: unreadable payload",
+			message: func(t *testing.T) uow.Message {
+				m := debitRequest(t, "m1", 30)
+				m.Payload = []byte(`{"wallet":`)
+				return m
+			},
+			translate: typedDebit(outbox.SkipUnknown),
+			wantErr:   []error{saga.ErrInvalid, outbox.ErrInvalid},
+		},
+		{
 			name: "message without an ID",
 			message: func(t *testing.T) uow.Message {
 				return debitRequest(t, "", 30)
@@ -241,6 +287,50 @@ func TestReactIgnoredAndInvalidMessages(t *testing.T) {
 			}
 			f.assertUntouched(t, 100)
 		})
+	}
+}
+
+// TestTranslateRunsTypedCommands: React with a typed translation runs the command the message
+// decodes to, once.
+func TestTranslateRunsTypedCommands(t *testing.T) {
+	f := newReactFixture(t, 100)
+	h := saga.React(f.store, walletsConsumer, typedDebit(outbox.RejectUnknown), &saga.ReactOptions{Logger: quiet()})
+	m := debitRequest(t, "m1", 30)
+	require.NoError(t, h(t.Context(), m))
+	require.NoError(t, h(t.Context(), m), "redelivered")
+	assert.Equal(t, 70, f.balance(t, "w1"))
+	assert.Equal(t, []string{"WalletDebited"}, f.names())
+}
+
+// nameless names itself from a field: its zero value has no name.
+type nameless struct{ Kind string }
+
+func (n nameless) EventName() string { return n.Kind }
+
+// sameName claims debitAsked's name.
+type sameName struct{}
+
+func (sameName) EventName() string { return "DebitRequested" }
+
+func TestTranslateReportsEveryProblem(t *testing.T) {
+	nop := func(debitAsked, uow.Message) (uow.Command, error) { return nil, nil }
+	_, err := saga.Translate(0,
+		saga.On(nop),
+		saga.On(func(sameName, uow.Message) (uow.Command, error) { return nil, nil }),
+		saga.On[debitAsked](nil),
+		saga.On(func(nameless, uow.Message) (uow.Command, error) { return nil, nil }),
+		saga.Translation{},
+	)
+	require.ErrorIs(t, err, saga.ErrInvalid)
+	require.ErrorIs(t, err, aggregate.ErrInvalidEvent)
+	for _, want := range []string{
+		"choose outbox.RejectUnknown or outbox.SkipUnknown, not 0",
+		`translation 1: saga: invalid argument: a second translation of "DebitRequested"`,
+		"translation 2: saga: invalid argument: On[saga_test.debitAsked]: nil translation",
+		"translation 3: saga: invalid argument: On[saga_test.nameless]: aggregate: invalid event: saga_test.nameless: EventName of the zero value is empty",
+		"translation 4: saga: invalid argument: the zero Translation",
+	} {
+		require.ErrorContains(t, err, want)
 	}
 }
 

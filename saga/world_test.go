@@ -84,7 +84,7 @@ func mustJSON(t require.TestingT, v any) []byte {
 }
 
 func decode(m uow.Message, v any) error {
-	if err := json.Unmarshal(m.Payload, v); err != nil {
+	if err := m.Decode(v); err != nil {
 		return fmt.Errorf("%w: %s: %w", saga.ErrInvalid, m.Name, err)
 	}
 	return nil

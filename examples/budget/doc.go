@@ -44,8 +44,9 @@
 // Every change records an event in the root (BudgetOpened, PotAllocated, PotDeallocated,
 // ExpenseRecorded, ExpenseReversed, BudgetClosed); the unit of work writes them to the outbox
 // with the budget. Summarise is the summarisation context's projection: it consumes the events
-// idempotently (inbox) and keeps a Summary per budget, including the savings at closing, which
-// the seed moved out of the aggregate.
+// idempotently (inbox), through an outbox.Router with a typed handler per event, and keeps a
+// Summary per budget, including the savings at closing, which the seed moved out of the
+// aggregate.
 //
 // The commands (OpenBudget, AllocatePot, ...) are the application layer: run them with a
 // uow.Executor.

@@ -26,7 +26,12 @@ func Example() {
 		return
 	}
 	var bus outbox.Bus
-	if _, err := bus.Subscribe("Budget", budget.SummaryConsumer, budget.Summarise(store)); err != nil {
+	summarise, err := budget.Summarise(store)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := bus.Subscribe("Budget", budget.SummaryConsumer, summarise); err != nil {
 		fmt.Println(err)
 		return
 	}

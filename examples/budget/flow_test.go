@@ -94,7 +94,8 @@ func TestFlowOnEveryDriver(t *testing.T) {
 			require.NoError(t, err)
 
 			var bus outbox.Bus
-			project := budget.Summarise(store)
+			project, err := budget.Summarise(store)
+			require.NoError(t, err)
 			var delivered []uow.Message
 			_, err = bus.Subscribe("Budget", budget.SummaryConsumer, func(ctx context.Context, m uow.Message) error {
 				delivered = append(delivered, m)

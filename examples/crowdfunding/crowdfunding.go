@@ -96,14 +96,24 @@ func New(d Drivers, p payouts.Provider, opts *Options) (*System, error) {
 		return nil, err
 	}
 	s.Withdrawals = w
+	ledger, err := accounting.Handler(s.Accounting)
+	if err != nil {
+		return nil, err
+	}
+	settle, err := campaigns.Handler(s.Campaigns)
+	if err != nil {
+		return nil, err
+	}
 	board := dashboard.Handler(s.Dashboard)
+	// Every topic a context publishes on has a subscriber here, so the bus discards nothing: a
+	// message on any other topic fails, and its relay retries and parks it.
 	subs := []struct {
 		topic, name string
 		h           outbox.Handler
 	}{
-		{campaigns.Topic, accounting.Consumer, accounting.Handler(s.Accounting)},
-		{accounting.Commands, accounting.Consumer, accounting.Handler(s.Accounting)},
-		{accounting.Topic, campaigns.Consumer, campaigns.Handler(s.Campaigns)},
+		{campaigns.Topic, accounting.Consumer, ledger},
+		{accounting.Commands, accounting.Consumer, ledger},
+		{accounting.Topic, campaigns.Consumer, settle},
 		{accounting.Topic, dashboard.Consumer, board},
 		{campaigns.Topic, dashboard.Consumer, board},
 		{payouts.Topic, dashboard.Consumer, board},

@@ -276,7 +276,7 @@ func TestRegressionDonationKeyScopedToTheOperation(t *testing.T) {
 	for _, m := range rejected() {
 		if m.Name == "accounting.OperationRejected" {
 			var r accounting.OperationRejected
-			require.NoError(t, json.Unmarshal(m.Payload, &r))
+			require.NoError(t, m.Decode(&r))
 			reasons = append(reasons, r.Code)
 		}
 	}
@@ -497,7 +497,7 @@ func TestRegressionBouncedDonationIsExplicit(t *testing.T) {
 		switch m.Name {
 		case "campaigns.DonationFailed":
 			var f campaigns.DonationFailed
-			require.NoError(t, json.Unmarshal(m.Payload, &f))
+			require.NoError(t, m.Decode(&f))
 			failed[f.Donation] = f
 		case "campaigns.DonationConfirmed":
 			t.Errorf("a bounced donation was confirmed: %s", m.Payload)

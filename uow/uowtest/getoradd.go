@@ -2,7 +2,6 @@ package uowtest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync"
@@ -123,7 +122,7 @@ func wantIncrements(t testing.TB, msgs []uow.Message, id string, n int, what str
 	}
 	for i, m := range msgs {
 		var ev incremented
-		if err := json.Unmarshal(m.Payload, &ev); err != nil || m.Key != id || ev.N != i+1 || m.Headers[uow.HeaderVersion] != strconv.Itoa(i+1) {
+		if err := m.Decode(&ev); err != nil || m.Key != id || ev.N != i+1 || m.Headers[uow.HeaderVersion] != strconv.Itoa(i+1) {
 			t.Errorf("%s: outbox message %d is %s of %s with payload %s, version %s; want increment %d at version %d",
 				what, i, m.Name, m.Key, m.Payload, m.Headers[uow.HeaderVersion], i+1, i+1)
 			return

@@ -2,7 +2,6 @@ package uowtest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -77,7 +76,7 @@ func testStress(t testing.TB, newDriver func(testing.TB) driver.Driver) {
 		}
 		for i, m := range msgs {
 			var ev incremented
-			if err := json.Unmarshal(m.Payload, &ev); err != nil || m.Key != c.id || ev.N != i+1 || m.Headers[uow.HeaderVersion] != strconv.Itoa(i+2) {
+			if err := m.Decode(&ev); err != nil || m.Key != c.id || ev.N != i+1 || m.Headers[uow.HeaderVersion] != strconv.Itoa(i+2) {
 				t.Errorf("%s: outbox message %d is %s of %s with payload %s, version %s; want increment %d at version %d, in commit order",
 					c.id, i, m.Name, m.Key, m.Payload, m.Headers[uow.HeaderVersion], i+1, i+2)
 				break

@@ -47,7 +47,7 @@ func rejections(t *testing.T, d *memuow.Driver) map[accounting.OperationKey]stri
 	for _, m := range d.Messages() {
 		if m.Name == (accounting.OperationRejected{}).EventName() {
 			var e accounting.OperationRejected
-			require.NoError(t, json.Unmarshal(m.Payload, &e))
+			require.NoError(t, m.Decode(&e))
 			out[e.Operation] = e.Code
 		}
 	}
@@ -67,7 +67,8 @@ func TestOperationsOnceAndScopedKeys(t *testing.T) {
 	require.ErrorIs(t, accounting.Deposit(ctx, s, "d1", "bob", usd(t, "50.00")), accounting.ErrKeyReused)
 	require.ErrorIs(t, accounting.Deposit(ctx, s, "d2", "alice", usd(t, "0.00")), accounting.ErrInvalidAmount)
 
-	h := accounting.Handler(s)
+	h, err := accounting.Handler(s)
+	require.NoError(t, err)
 	pledge := func(id, campaign, donation, owner, amount string) uow.Message {
 		return message(t, id, "crowdfunding", accounting.DonationPledged, map[string]any{"campaign": campaign,
 			"donation": donation, "donor": "alice", "owner": owner, "amount": usd(t, amount)})

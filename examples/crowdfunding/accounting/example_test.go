@@ -26,7 +26,10 @@ func Example() {
 		panic(err)
 	}
 
-	handle := accounting.Handler(store)
+	handle, err := accounting.Handler(store)
+	if err != nil {
+		panic(err)
+	}
 	pledge := func(id, donation, amount string) uow.Message {
 		m, _ := money.FromString(amount, usd)
 		b, _ := json.Marshal(map[string]any{"campaign": "c1", "donation": donation, "donor": "alice", "owner": "bob", "amount": m})

@@ -74,6 +74,7 @@ const (
 	RefundRequested = "payouts.RefundRequested"
 )
 
+// pledged is accounting's reading of DonationPledged.
 type pledged struct {
 	Campaign string      `json:"campaign"`
 	Donation string      `json:"donation"`
@@ -82,11 +83,27 @@ type pledged struct {
 	Amount   money.Money `json:"amount"`
 }
 
+// payoutRequest is accounting's reading of DebitRequested and RefundRequested: one payload, two
+// names, so two types.
 type payoutRequest struct {
 	Withdrawal string      `json:"withdrawal"`
 	Account    AccountID   `json:"account"`
 	Amount     money.Money `json:"amount"`
 }
+
+type (
+	debitRequested  payoutRequest
+	refundRequested payoutRequest
+)
+
+// EventName implements aggregate.Event: the name its publisher gives it.
+func (pledged) EventName() string { return DonationPledged }
+
+// EventName implements aggregate.Event: the name its publisher gives it.
+func (debitRequested) EventName() string { return DebitRequested }
+
+// EventName implements aggregate.Event: the name its publisher gives it.
+func (refundRequested) EventName() string { return RefundRequested }
 
 // operation is a command: apply one operation.
 type operation struct {
@@ -102,13 +119,44 @@ func (o operation) Handle(ctx context.Context, u *uow.Unit) error {
 	return apply(ctx, u, o.key, o.kind, o.debit, o.credit, o.amount, o.ref)
 }
 
+// operation is the operation a pledge asks for.
+func (p pledged) operation() operation {
+	// Both parts escaped: campaign "a" with key "b/c" and campaign "a/b" with key "c" are two
+	// donations, not one key.
+	return operation{key: OperationKey("donation/" + url.PathEscape(p.Campaign) + "/" + url.PathEscape(p.Donation)), kind: KindTransfer,
+		debit: p.Donor, credit: p.Owner, amount: p.Amount, ref: Ref{Campaign: p.Campaign, Donation: p.Donation}}
+}
+
+// operation is the withdrawal a debit request asks for.
+func (p debitRequested) operation() operation {
+	return operation{key: OperationKey("withdrawal/" + p.Withdrawal), kind: KindWithdrawal, debit: p.Account,
+		amount: p.Amount, ref: Ref{Withdrawal: p.Withdrawal}}
+}
+
+// operation is the refund a refund request asks for.
+func (p refundRequested) operation() operation {
+	return operation{key: OperationKey("refund/" + p.Withdrawal), kind: KindRefund, credit: p.Account,
+		amount: p.Amount, ref: Ref{Withdrawal: p.Withdrawal}}
+}
+
 // Consumer is accounting's inbox name.
 const Consumer = "accounting"
 
 // Handler returns accounting's consumer: subscribe it to the "crowdfunding" topic and to
 // Commands. It applies each operation once (the inbox, and the operation's key), and answers a
-// broken rule with OperationRejected in the same unit as the inbox mark.
-func Handler(store *uow.Store) outbox.Handler {
+// broken rule with OperationRejected in the same unit as the inbox mark. An error is
+// saga.Translate's, from a translation this package got wrong.
+func Handler(store *uow.Store) (outbox.Handler, error) {
+	// The operation each message asks for; the other messages of the topics are not
+	// accounting's business.
+	translate, err := saga.Translate(outbox.SkipUnknown,
+		saga.On(func(p pledged, _ uow.Message) (uow.Command, error) { return p.operation(), nil }),
+		saga.On(func(p debitRequested, _ uow.Message) (uow.Command, error) { return p.operation(), nil }),
+		saga.On(func(p refundRequested, _ uow.Message) (uow.Command, error) { return p.operation(), nil }),
+	)
+	if err != nil {
+		return nil, err
+	}
 	return saga.React(store, Consumer, translate, &saga.ReactOptions{
 		Rejected: func(ctx context.Context, u *uow.Unit, m uow.Message, rule error) error {
 			op, err := translate(m)
@@ -130,34 +178,7 @@ func Handler(store *uow.Store) outbox.Handler {
 			}
 			return emit(u, OperationRejected{Operation: o.key, Kind: o.kind, Ref: o.ref, Code: stored.Rejected, Reason: stored.Reason})
 		},
-	})
-}
-
-// translate reads a message as the operation it asks for; nil for others.
-func translate(m uow.Message) (uow.Command, error) {
-	switch m.Name {
-	case DonationPledged:
-		var p pledged
-		if err := json.Unmarshal(m.Payload, &p); err != nil {
-			return nil, err
-		}
-		// Both parts escaped: campaign "a" with key "b/c" and campaign "a/b" with key "c" are
-		// two donations, not one key.
-		return operation{key: OperationKey("donation/" + url.PathEscape(p.Campaign) + "/" + url.PathEscape(p.Donation)), kind: KindTransfer,
-			debit: p.Donor, credit: p.Owner, amount: p.Amount, ref: Ref{Campaign: p.Campaign, Donation: p.Donation}}, nil
-	case DebitRequested, RefundRequested:
-		var p payoutRequest
-		if err := json.Unmarshal(m.Payload, &p); err != nil {
-			return nil, err
-		}
-		if m.Name == DebitRequested {
-			return operation{key: OperationKey("withdrawal/" + p.Withdrawal), kind: KindWithdrawal, debit: p.Account,
-				amount: p.Amount, ref: Ref{Withdrawal: p.Withdrawal}}, nil
-		}
-		return operation{key: OperationKey("refund/" + p.Withdrawal), kind: KindRefund, credit: p.Account,
-			amount: p.Amount, ref: Ref{Withdrawal: p.Withdrawal}}, nil
-	}
-	return nil, nil
+	}), nil
 }
 
 // emit publishes an event of accounting that no aggregate records, keyed by its operation.

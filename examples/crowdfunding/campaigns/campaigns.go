@@ -9,7 +9,6 @@ package campaigns
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -200,18 +199,34 @@ func (DonationFailed) EventName() string { return "campaigns.DonationFailed" }
 // Consumer is the context's inbox name.
 const Consumer = "campaigns"
 
-// accounting's answers, as it publishes them on topic "accounting".
-const (
-	operationApplied  = "accounting.OperationApplied"
-	operationRejected = "accounting.OperationRejected"
-)
-
+// answer is the part of accounting's answers (its OperationApplied and OperationRejected on
+// topic "accounting") that this context reads: one payload, two names, so two types.
 type answer struct {
 	Ref struct {
 		Campaign CampaignID `json:"campaign"`
 		Donation string     `json:"donation"`
 	} `json:"ref"`
 	Reason string `json:"reason"`
+}
+
+type (
+	applied  answer
+	rejected answer
+)
+
+// EventName implements aggregate.Event: the name accounting gives it.
+func (applied) EventName() string { return "accounting.OperationApplied" }
+
+// EventName implements aggregate.Event: the name accounting gives it.
+func (rejected) EventName() string { return "accounting.OperationRejected" }
+
+// settle is the command that records accounting's answer a for a donation, ok or not; nil for
+// an answer about something else than a donation.
+func settle(a answer, ok bool) uow.Command {
+	if a.Ref.Donation == "" {
+		return nil // not a donation's
+	}
+	return settleCmd{campaign: a.Ref.Campaign, donation: a.Ref.Donation, reason: a.Reason, ok: ok}
 }
 
 // settleCmd records accounting's answer for a donation.
@@ -232,22 +247,17 @@ func (s settleCmd) Handle(ctx context.Context, u *uow.Unit) error {
 }
 
 // Handler returns the context's consumer of accounting's events: subscribe it to topic
-// "accounting".
-func Handler(store *uow.Store) outbox.Handler {
-	return saga.React(store, Consumer, func(m uow.Message) (uow.Command, error) {
-		if m.Name != operationApplied && m.Name != operationRejected {
-			return nil, nil
-		}
-		var a answer
-		if err := json.Unmarshal(m.Payload, &a); err != nil {
-			return nil, err
-		}
-		if a.Ref.Donation == "" {
-			return nil, nil // not a donation's
-		}
-		return settleCmd{campaign: a.Ref.Campaign, donation: a.Ref.Donation, reason: a.Reason,
-			ok: m.Name == operationApplied}, nil
-	}, nil)
+// "accounting". Accounting's other events are not this context's business. An error is
+// saga.Translate's, from a translation this package got wrong.
+func Handler(store *uow.Store) (outbox.Handler, error) {
+	translate, err := saga.Translate(outbox.SkipUnknown,
+		saga.On(func(a applied, _ uow.Message) (uow.Command, error) { return settle(answer(a), true), nil }),
+		saga.On(func(a rejected, _ uow.Message) (uow.Command, error) { return settle(answer(a), false), nil }),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return saga.React(store, Consumer, translate, nil), nil
 }
 
 // NewStore returns the context's store on d (a driver of its own), publishing its events on Topic,

@@ -63,7 +63,8 @@ func TestDonationRulesAndSettlement(t *testing.T) {
 	}
 	assert.Equal(t, 2, pledged, "one pledge per donation, whatever the retries")
 
-	h := campaigns.Handler(s)
+	h, err := campaigns.Handler(s)
+	require.NoError(t, err)
 	require.NoError(t, h(ctx, answer(t, "a1", "accounting.OperationApplied", "c1", "k1", "")))
 	require.NoError(t, h(ctx, answer(t, "a2", "accounting.OperationApplied", "c1", "k1", "")), "settled once")
 	require.NoError(t, h(ctx, answer(t, "a3", "accounting.OperationRejected", "c1", "k2", "insufficient funds")))

@@ -10,7 +10,6 @@ package dashboard
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -76,8 +75,8 @@ func Handler(store *uow.Store) outbox.Handler {
 			return nil
 		}
 		var e event
-		if err := json.Unmarshal(m.Payload, &e); err != nil {
-			return fmt.Errorf("dashboard: %s %s: %w", m.Name, m.ID, err)
+		if err := m.Decode(&e); err != nil {
+			return fmt.Errorf("dashboard: %w", err)
 		}
 		return uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
 			if done, err := u.MarkProcessed(ctx, Consumer, m.ID); err != nil || done {
@@ -98,7 +97,9 @@ func Handler(store *uow.Store) outbox.Handler {
 	}
 }
 
-// event is the union of the fields the dashboard reads from the events it follows.
+// event is the union of the fields the dashboard reads from the events it follows: one tolerant
+// reading of ten events of three contexts, dispatched by name through changes (an outbox.Router
+// would need a reading type per event for the same table).
 type event struct {
 	Account    ViewID      `json:"account"`
 	Currency   string      `json:"currency"`

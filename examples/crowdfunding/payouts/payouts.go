@@ -87,7 +87,7 @@ func Define(paymentTimeout time.Duration) (*saga.Definition[Withdrawal], error) 
 	}
 	reason := func(s *saga.Step[Withdrawal], m uow.Message) error {
 		var w Withdrawal
-		if err := json.Unmarshal(m.Payload, &w); err != nil {
+		if err := m.Decode(&w); err != nil {
 			return err
 		}
 		s.Data.Reason = w.Reason
@@ -107,7 +107,7 @@ func Define(paymentTimeout time.Duration) (*saga.Definition[Withdrawal], error) 
 		Transitions: []saga.Transition[Withdrawal]{
 			{From: New, On: WithdrawalRequested, To: []saga.State{Debiting},
 				Do: func(_ context.Context, s *saga.Step[Withdrawal], m uow.Message) error {
-					if err := json.Unmarshal(m.Payload, &s.Data); err != nil {
+					if err := m.Decode(&s.Data); err != nil {
 						return err
 					}
 					// Announced by the saga, not by Request: a request repeating a withdrawal's ID
@@ -247,8 +247,8 @@ func (c *Context) fromAccounting(ctx context.Context, m uow.Message) error {
 		} `json:"ref"`
 		Reason string `json:"reason"`
 	}
-	if err := json.Unmarshal(m.Payload, &e); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrInvalid, m.Name, err)
+	if err := m.Decode(&e); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if e.Kind != "withdrawal" || e.Ref.Withdrawal == "" {
 		return nil
@@ -275,8 +275,8 @@ func (c *Context) Work(ctx context.Context, m uow.Message) error {
 		return nil
 	}
 	var w Withdrawal
-	if err := json.Unmarshal(m.Payload, &w); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrInvalid, m.Name, err)
+	if err := m.Decode(&w); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if m.Name == PayRequested {
 		return c.exec.Execute(ctx, Pay{Message: m.ID, Withdrawal: w, Wait: c.payWait})

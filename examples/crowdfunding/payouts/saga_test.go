@@ -73,7 +73,7 @@ func last(t *testing.T, f *sagatest.Fixture[payouts.Withdrawal], name string) uo
 func decode(t *testing.T, m uow.Message) payouts.Withdrawal {
 	t.Helper()
 	var w payouts.Withdrawal
-	require.NoError(t, json.Unmarshal(m.Payload, &w), m.Name)
+	require.NoError(t, m.Decode(&w), m.Name)
 	return w
 }
 
