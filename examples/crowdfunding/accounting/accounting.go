@@ -73,6 +73,9 @@ const (
 // OperationKey is an operation's idempotency key and ID.
 type OperationKey string
 
+// String returns the key as text: the key of the messages about the operation.
+func (k OperationKey) String() string { return string(k) }
+
 // Operation is one entry of the ledger: what moved, between which accounts. Its ID is its
 // idempotency key, so an operation is applied once whatever the redeliveries, and a key reused
 // for a different operation is refused.

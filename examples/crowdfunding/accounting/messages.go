@@ -187,5 +187,5 @@ func emit(u *uow.Unit, e OperationRejected) error {
 	if err != nil {
 		return fmt.Errorf("accounting: %w", err)
 	}
-	return u.Emit(uow.Message{Topic: Topic, Key: fmt.Sprint(e.Operation), Name: e.EventName(), Payload: b})
+	return u.Emit(uow.Message{Topic: Topic, Key: e.Operation.String(), Name: e.EventName(), Payload: b})
 }
