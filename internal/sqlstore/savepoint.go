@@ -2,8 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"strconv"
 	"sync/atomic"
+
+	"github.com/dddkit/ddd/uow/driver"
 )
 
 // Savepoint is the Backend of a transaction joined to one its caller began and ends
@@ -89,4 +93,22 @@ func unwrapExec(err error) error {
 		return ee.Err
 	}
 	return err
+}
+
+// JoinSQL returns a Tx running inside native, which must be a non-nil *sql.Tx (else an error
+// wrapping driver.ErrInvalid), in a savepoint it opens there: the driver.Joiner of the drivers
+// on database/sql. classify translates the error of opening the savepoint; pause, if set, is the
+// Tx's BeforeCommit.
+func JoinSQL(ctx context.Context, native any, d *Dialect, t Tables, classify func(error) error, pause func(context.Context, *driver.Changes)) (*Tx, error) {
+	stx, ok := native.(*sql.Tx)
+	if !ok || stx == nil {
+		return nil, fmt.Errorf("join: %w: want a *sql.Tx, got %T", driver.ErrInvalid, native)
+	}
+	sp := &Savepoint{C: SQLConn{Q: stx}, Handle: stx, Name: SavepointName()}
+	if err := OpenSavepoint(ctx, sp); err != nil {
+		return nil, fmt.Errorf("join: %w", classify(err))
+	}
+	tx := NewTx(sp, d, t)
+	tx.BeforeCommit = pause
+	return tx, nil
 }

@@ -2,7 +2,6 @@ package sqliteuow
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/dddkit/ddd/internal/sqlstore"
@@ -42,17 +41,13 @@ var _ driver.Joiner = (*Driver)(nil)
 // The transaction's Native is native itself: uow.TxOf[*sql.Tx] returns it, and what you run on
 // it while the unit is open is part of the unit (undone if the unit rolls back).
 func (d *Driver) Join(ctx context.Context, native any) (driver.Tx, error) {
-	stx, ok := native.(*sql.Tx)
-	if !ok || stx == nil {
-		return nil, fmt.Errorf("sqlite: join: %w: want a *sql.Tx, got %T", driver.ErrInvalid, native)
-	}
-	sp := &sqlstore.Savepoint{C: sqlstore.SQLConn{Q: stx}, Handle: stx, Name: sqlstore.SavepointName()}
-	if err := sqlstore.OpenSavepoint(ctx, sp); err != nil {
-		return nil, fmt.Errorf("sqlite: join: %w", classify(err))
-	}
-	tx := sqlstore.NewTx(sp, dialect, d.tables)
+	var pause func(context.Context, *driver.Changes)
 	if p := d.pause.Load(); p != nil {
-		tx.BeforeCommit = *p
+		pause = *p
+	}
+	tx, err := sqlstore.JoinSQL(ctx, native, dialect, d.tables, classify, pause)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return tx, nil
 }
