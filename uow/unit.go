@@ -113,6 +113,9 @@ func (u *Unit) SetCausation(correlationID, causationID string) {
 }
 
 func (u *Unit) check() error {
+	if u == nil {
+		return fmt.Errorf("%w: nil unit", ErrInvalid)
+	}
 	if u.done {
 		return ErrUnitDone
 	}

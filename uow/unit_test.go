@@ -633,3 +633,18 @@ func TestDecorateAddsHeadersAtCommit(t *testing.T) {
 		require.Equal(t, "trace-7", m.Headers["traceparent"], m.Name)
 	}
 }
+
+func TestNilUnitIsInvalid(t *testing.T) {
+	ctx := context.Background()
+	var u *uow.Unit
+	_, err := uow.Repo[Account, AccountID](u).Get(ctx, "alice")
+	require.ErrorIs(t, err, uow.ErrInvalid)
+	_, err = uow.Repo[Account, AccountID](u).GetOrAdd(ctx, "alice", func(id AccountID) (*Account, error) { return OpenAccount(id, "Alice", 0) })
+	require.ErrorIs(t, err, uow.ErrInvalid)
+	require.ErrorIs(t, u.Lock(ctx, "k"), uow.ErrInvalid)
+	require.ErrorIs(t, u.Emit(uow.Message{Topic: "t", Name: "n"}), uow.ErrInvalid)
+	_, err = uow.TxOf[*memuow.Tx](u)
+	require.ErrorIs(t, err, uow.ErrInvalid)
+	_, err = uow.Service[uow.Clock](u)
+	require.ErrorIs(t, err, uow.ErrInvalid)
+}
