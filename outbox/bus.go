@@ -49,11 +49,12 @@ func (b *Bus) Subscribe(topic, name string, h Handler) (unsubscribe func(), err 
 	if slices.ContainsFunc(b.subs[topic], func(s subscription) bool { return s.name == name }) {
 		return nil, fmt.Errorf("%w: %q already subscribes to %q", ErrInvalid, name, topic)
 	}
-	b.subs[topic] = append(b.subs[topic], subscription{name: name, h: h})
+	// A topic's slice is never changed in place: Publish reads it after unlocking.
+	b.subs[topic] = append(slices.Clip(b.subs[topic]), subscription{name: name, h: h})
 	return func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		b.subs[topic] = slices.DeleteFunc(b.subs[topic], func(s subscription) bool { return s.name == name })
+		b.subs[topic] = slices.DeleteFunc(slices.Clone(b.subs[topic]), func(s subscription) bool { return s.name == name })
 	}, nil
 }
 

@@ -3,6 +3,8 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -175,4 +177,48 @@ func TestIdempotentConsumerThroughTheRelay(t *testing.T) {
 	}, nil))
 	require.Len(t, causes, 2)
 	require.ErrorIs(t, handler(ctx, uow.Message{Name: "no-id"}), outbox.ErrInvalid)
+}
+
+// Subscriptions come and go while messages are published (a context starting up while another
+// already publishes): Publish never sees a subscription list being changed, which the race
+// detector checks, and never calls a removed handler's zero value.
+func TestBusSubscribeWhilePublishing(t *testing.T) {
+	var b outbox.Bus
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				const topic = "orders" // discarded before each goroutine's first Publish
+				switch i % 3 {
+				case 0:
+					unsub, err := b.Subscribe(topic, fmt.Sprintf("s%d-%d", g, i), func(context.Context, uow.Message) error { return nil })
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if i%2 == 0 {
+						unsub()
+					}
+				case 1:
+					if err := b.Discard(topic); err != nil {
+						t.Error(err)
+						return
+					}
+				default:
+					err := b.Publish(context.Background(), []uow.Message{
+						{ID: "a", Topic: topic, Key: "k1", Name: "n"},
+						{ID: "b", Topic: "nobody", Key: "k2", Name: "n"},
+					})
+					var pe *outbox.PublishError
+					if !errors.As(err, &pe) || pe.Errs[0] != nil || !errors.Is(pe.Errs[1], outbox.ErrNoSubscriber) {
+						t.Errorf("Publish = %v, want the second message refused alone", err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
