@@ -5,8 +5,8 @@
 // # Running commands
 //
 // A [Store] runs units on a driver: memuow in memory, or the SQL drivers (sqliteuow, pguow,
-// mysqluow). [Do] runs a function
-// in a fresh [Unit], commits, and retries the whole function when it meets a conflict:
+// mysqluow). [Do] runs a function in a fresh [Unit], commits, and retries the whole function
+// when it meets a conflict:
 //
 //	err := uow.Do(ctx, store, func(ctx context.Context, u *uow.Unit) error {
 //		acc, err := uow.Repo[Account, AccountID](u).Get(ctx, id)
