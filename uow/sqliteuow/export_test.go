@@ -2,8 +2,6 @@ package sqliteuow
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"strings"
 
 	"github.com/dddkit/ddd/uow/driver"
@@ -20,46 +18,21 @@ func (d *Driver) PauseCommits(pause func(context.Context, *driver.Changes)) {
 	d.pause.Store(&pause)
 }
 
-// callerTable is the table of the caller's own rows in the Join clauses of uowtest, beside the
-// driver's tables.
-func (d *Driver) callerTable() string {
-	return strings.TrimSuffix(d.tables.Aggregate, "ddd_aggregate") + "ddd_test_caller"
+// natives is the driver's uowtest.NativeTxs for the Join clauses: transactions on its pool, and
+// a table of the caller's own beside the driver's tables.
+func (d *Driver) natives() uowtest.SQLNativeTxs {
+	table := strings.TrimSuffix(d.tables.Aggregate, "ddd_aggregate") + "ddd_test_caller"
+	return uowtest.SQLNativeTxs{DB: d.db, Table: table,
+		Create: "CREATE TABLE IF NOT EXISTS " + table + " (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+		Upsert: "INSERT INTO " + table + " (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v"}
 }
 
-// BeginNative implements uowtest.NativeTxs: a transaction on the driver's pool.
+// BeginNative implements uowtest.NativeTxs.
 func (d *Driver) BeginNative(ctx context.Context) (uowtest.NativeTx, error) {
-	if _, err := d.db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+d.callerTable()+" (k TEXT PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
-		return nil, err
-	}
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	return sqlNative{tx: tx, table: d.callerTable()}, nil
+	return d.natives().BeginNative(ctx)
 }
 
 // CallerValue implements uowtest.NativeTxs.
 func (d *Driver) CallerValue(ctx context.Context, key string) (string, bool, error) {
-	var v string
-	err := d.db.QueryRowContext(ctx, "SELECT v FROM "+d.callerTable()+" WHERE k = ?", key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	return v, err == nil, err
+	return d.natives().CallerValue(ctx, key)
 }
-
-// sqlNative is a uowtest.NativeTx.
-type sqlNative struct {
-	tx    *sql.Tx
-	table string
-}
-
-func (n sqlNative) Tx() any { return n.tx }
-
-func (n sqlNative) Put(ctx context.Context, key, value string) error {
-	_, err := n.tx.ExecContext(ctx, "INSERT INTO "+n.table+" (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", key, value)
-	return err
-}
-
-func (n sqlNative) Commit(context.Context) error   { return n.tx.Commit() }
-func (n sqlNative) Rollback(context.Context) error { return n.tx.Rollback() }

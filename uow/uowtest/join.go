@@ -17,7 +17,8 @@ import (
 // Join clauses can begin the native transactions they join units to and run statements of the
 // caller's own in them: the suite knows neither the native type nor the driver's SQL. The Join
 // clauses are skipped for a Joiner without it. A driver that does not want it in its API
-// declares it in an internal test file, as for [OutboxReader].
+// declares it in an internal test file, as for [CommitPauser]. [SQLNativeTxs] implements it for
+// a driver on database/sql.
 type NativeTxs interface {
 	// BeginNative begins a transaction of the type the driver's Join takes, on the driver's
 	// database, as an application would.
